@@ -1,0 +1,64 @@
+#pragma once
+// Plan: for each worker, its request's kernels cut into consecutive groups, each with the
+// partition config it runs on. A switch can happen only at a group boundary. Plans are written
+// and read as versioned JSON ("format": "eclip.plan", "version": 1).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "eclip/partition_config.hpp"
+#include "eclip/partition_pool.hpp"
+#include "eclip/switch_budget.hpp"
+
+namespace eclip {
+
+struct KernelGroup {
+  std::uint32_t first = 0;  ///< index of the group's first kernel in the request
+  std::uint32_t count = 0;  ///< kernels in the group (> 0)
+  PartitionConfig config;
+  friend bool operator==(const KernelGroup&, const KernelGroup&) = default;
+};
+
+struct WorkerPlan {
+  std::string model;
+  std::vector<KernelGroup> groups;  ///< consecutive, covering kernels [0, kernel_count())
+
+  std::uint32_t kernel_count() const { return groups.empty() ? 0 : groups.back().first + groups.back().count; }
+  /// Partition switches per request: adjacent groups on different configs.
+  unsigned switches() const {
+    unsigned n = 0;
+    for (size_t i = 1; i < groups.size(); ++i) n += groups[i].config != groups[i - 1].config;
+    return n;
+  }
+  /// Config of every kernel, expanded (the router's O(1) lookup table).
+  std::vector<PartitionConfig> per_kernel() const;
+  /// One group per run of equal configs: the same plan with no redundant boundaries.
+  static WorkerPlan from_per_kernel(std::string model, const std::vector<PartitionConfig>& configs);
+  friend bool operator==(const WorkerPlan&, const WorkerPlan&) = default;
+};
+
+struct Plan {
+  static constexpr int kVersion = 1;
+  std::string device;    ///< topology name the plan was made for
+  std::string strategy;  ///< who made it: "baseline", "model-wise", "kernel-wise", "eclip", ...
+  std::optional<SwitchBudget> budget;
+  std::vector<WorkerPlan> workers;
+
+  /// The partitions the pool must hold for this plan (whole-device configs need no stream).
+  std::vector<PartitionSpec> pool_specs(const Topology& topo) const;
+  /// Throws eclip::Error naming the worker/group/field that is wrong for `topo`: gaps or overlaps
+  /// between groups, empty groups, configs the topology lacks, a worker with no kernels, a
+  /// budget exceeded, more masked streams than the queue limit.
+  void validate(const Topology& topo) const;
+
+  nlohmann::json to_json(const Topology& topo) const;
+  /// Parses and validates; errors name the JSON field ("workers[2].groups[5].config").
+  static Plan from_json(const nlohmann::json& j, const Topology& topo);
+  static Plan from_json_text(const std::string& text, const Topology& topo);
+  friend bool operator==(const Plan&, const Plan&) = default;
+};
+
+}  // namespace eclip

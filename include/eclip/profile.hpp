@@ -1,0 +1,78 @@
+#pragma once
+// Profiles: how long each kernel of a model takes at each partition size.
+//
+// A Workload is a raw recording on one device at measured unit counts (workloads/h100/*.json:
+// per kernel, microseconds at 8/16/32/64/132 SMs; see docs/workloads.md). A Profile is what the
+// optimizer and the simulator read: per kernel, microseconds at each size class of a target
+// topology. Workload::project() maps one onto the other by fraction of the device.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "eclip/topology.hpp"
+
+namespace eclip {
+
+struct KernelProfile {
+  std::string name;
+  std::vector<double> us;  ///< microseconds, one per unit count / size class (same order)
+  friend bool operator==(const KernelProfile&, const KernelProfile&) = default;
+};
+
+/// Time of a kernel at `units` units, given its times at ascending `unit_counts`. Piecewise
+/// linear in 1/units between measured points (time ~ a + b/units, Amdahl's shape); below the
+/// smallest count it scales as 1/units; above the largest it stays flat.
+double interpolate_us(const std::vector<unsigned>& unit_counts, const std::vector<double>& us, double units);
+
+struct ModelProfile {
+  std::string model;
+  /// Host time between consecutive launches of this model (framework + launch API), so a
+  /// simulated worker launches no faster than the real one did.
+  double host_gap_us = 0;
+  std::vector<KernelProfile> kernels;
+  friend bool operator==(const ModelProfile&, const ModelProfile&) = default;
+};
+
+struct Profile {
+  static constexpr int kVersion = 1;
+  std::string device;                ///< topology name
+  std::vector<unsigned> configs;     ///< size classes, in groups (= topology.size_classes)
+  std::vector<unsigned> units;       ///< units of each size class
+  std::vector<ModelProfile> models;
+
+  /// Throws naming the model when absent.
+  const ModelProfile& model(const std::string& name) const;
+  /// Throws naming model/kernel/field: wrong number of times, non-positive or non-finite times.
+  void validate() const;
+  nlohmann::json to_json() const;
+  static Profile from_json(const nlohmann::json& j);
+  static Profile load(const std::string& path);
+  friend bool operator==(const Profile&, const Profile&) = default;
+};
+
+struct Workload {
+  static constexpr int kVersion = 1;
+  std::string model;
+  std::string device;
+  std::vector<unsigned> unit_counts;  ///< ascending; the last one is the whole recording device
+  std::optional<double> eager_latency_full_us;  ///< one eager request alone on the whole device
+  std::vector<KernelProfile> kernels;
+
+  static Workload from_json(const nlohmann::json& j, const std::string& source);
+  static Workload load(const std::string& path);
+
+  /// This model's profile on `topo`: a size class covering fraction f of the target device gets
+  /// the recorded time at f of the recording device, times `time_scale` (how much slower the
+  /// target runs the same kernel on the same fraction of itself). `min_host_gap_us` is the
+  /// target's launch API cost: the host gap is the recorded eager per-kernel pace or that,
+  /// whichever is larger.
+  ModelProfile project(const Topology& topo, double time_scale, double min_host_gap_us) const;
+};
+
+/// Loads workloads/<dir>/<model>.json for each model and projects them onto `topo`.
+Profile make_profile(const Topology& topo, const std::vector<Workload>& workloads, double time_scale,
+                     double min_host_gap_us);
+
+}  // namespace eclip

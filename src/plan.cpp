@@ -1,0 +1,153 @@
+#include "eclip/plan.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+namespace eclip {
+namespace {
+
+using json = nlohmann::json;
+
+Error parse_error(const std::string& where, const std::string& what) {
+  return Error(Errc::parse, fmt::format("plan: {}: {}", where, what));
+}
+
+/// Reads a required field of the given JSON type; errors name the field's path.
+template <class T>
+T field(const json& obj, const char* key, const std::string& where) {
+  if (!obj.is_object()) throw parse_error(where, "expected an object");
+  auto it = obj.find(key);
+  if (it == obj.end()) throw parse_error(where, fmt::format("missing field \"{}\"", key));
+  try {
+    if constexpr (std::is_unsigned_v<T>) {
+      if (!it->is_number_unsigned()) throw parse_error(where + "." + key, "expected a non-negative integer");
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!it->is_number_integer()) throw parse_error(where + "." + key, "expected an integer");
+    }
+    return it->get<T>();
+  } catch (const json::exception& e) {
+    throw parse_error(where + "." + key, e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<PartitionConfig> WorkerPlan::per_kernel() const {
+  std::vector<PartitionConfig> out;
+  out.reserve(kernel_count());
+  for (const KernelGroup& g : groups) out.insert(out.end(), g.count, g.config);
+  return out;
+}
+
+WorkerPlan WorkerPlan::from_per_kernel(std::string model, const std::vector<PartitionConfig>& configs) {
+  WorkerPlan p{std::move(model), {}};
+  for (std::uint32_t k = 0; k < configs.size(); ++k) {
+    if (!p.groups.empty() && p.groups.back().config == configs[k])
+      ++p.groups.back().count;
+    else
+      p.groups.push_back(KernelGroup{k, 1, configs[k]});
+  }
+  return p;
+}
+
+std::vector<PartitionSpec> Plan::pool_specs(const Topology& topo) const {
+  std::set<PartitionSpec> specs;
+  for (unsigned w = 0; w < workers.size(); ++w)
+    for (const KernelGroup& g : workers[w].groups)
+      if (!g.config.whole_device(topo)) specs.insert(PartitionSpec{w, g.config});
+  return {specs.begin(), specs.end()};
+}
+
+void Plan::validate(const Topology& topo) const {
+  auto fail = [](const std::string& where, const std::string& what) {
+    return Error(Errc::invalid_argument, fmt::format("plan: {}: {}", where, what));
+  };
+  if (workers.empty()) throw fail("workers", "the plan has no workers");
+  for (unsigned w = 0; w < workers.size(); ++w) {
+    const WorkerPlan& wp = workers[w];
+    const std::string where = fmt::format("workers[{}] ({})", w, wp.model);
+    if (wp.groups.empty()) throw fail(where, "worker has no kernels");
+    std::uint32_t next = 0;
+    for (size_t i = 0; i < wp.groups.size(); ++i) {
+      const KernelGroup& g = wp.groups[i];
+      const std::string gw = fmt::format("{}.groups[{}]", where, i);
+      if (g.count == 0) throw fail(gw, "group has no kernels (count 0)");
+      if (g.first != next) throw fail(gw, fmt::format("starts at kernel {} but the previous group ends at {}", g.first, next));
+      if (std::find(topo.size_classes.begin(), topo.size_classes.end(), g.config.groups) == topo.size_classes.end())
+        throw fail(gw, fmt::format("config {} groups is not a size class of {} ({})", g.config.groups, topo.name,
+                                   fmt::join(topo.size_classes, ", ")));
+      next = g.first + g.count;
+    }
+    if (budget && !budget->allows(wp.switches()))
+      throw fail(where, fmt::format("{} switches per request exceed the budget of {}", wp.switches(), budget->limit()));
+  }
+  const size_t masked = pool_specs(topo).size();
+  if (masked > topo.max_masked_streams)
+    throw Error(Errc::capacity, fmt::format("plan: needs {} CU-masked streams but {} holds at most {}", masked,
+                                            topo.name, topo.max_masked_streams));
+}
+
+nlohmann::json Plan::to_json(const Topology& topo) const {
+  json j = {{"format", "eclip.plan"}, {"version", kVersion}, {"device", device}, {"strategy", strategy}};
+  j["switch_budget"] = budget ? json(budget->is_unlimited() ? json("unlimited") : json(budget->limit())) : json(nullptr);
+  json ws = json::array();
+  for (const WorkerPlan& w : workers) {
+    json gs = json::array();
+    for (const KernelGroup& g : w.groups)
+      gs.push_back({{"first", g.first}, {"count", g.count}, {"config", g.config.groups}, {"units", g.config.units(topo)}});
+    ws.push_back({{"model", w.model}, {"kernels", w.kernel_count()}, {"switches", w.switches()}, {"groups", gs}});
+  }
+  j["workers"] = ws;
+  json pool = json::array();
+  for (const PartitionSpec& s : pool_specs(topo))
+    pool.push_back({{"worker", s.worker}, {"config", s.config.groups}, {"units", s.config.units(topo)}});
+  j["pool"] = pool;
+  return j;
+}
+
+Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
+  if (field<std::string>(j, "format", "plan") != "eclip.plan")
+    throw parse_error("format", fmt::format("expected \"eclip.plan\", got \"{}\"", j["format"].get<std::string>()));
+  if (int v = field<int>(j, "version", "plan"); v != kVersion)
+    throw parse_error("version", fmt::format("version {} unsupported (this eclip reads {})", v, kVersion));
+  Plan p;
+  p.device = field<std::string>(j, "device", "plan");
+  if (p.device != topo.name)
+    throw parse_error("device", fmt::format("plan was made for {} but the device is {}", p.device, topo.name));
+  if (j.contains("strategy")) p.strategy = field<std::string>(j, "strategy", "plan");
+  if (auto it = j.find("switch_budget"); it != j.end() && !it->is_null()) {
+    if (it->is_string() && it->get<std::string>() == "unlimited")
+      p.budget = SwitchBudget::unlimited();
+    else if (it->is_number_integer())
+      p.budget = SwitchBudget::per_request(it->get<long long>());
+    else
+      throw parse_error("switch_budget", "expected a non-negative integer or \"unlimited\"");
+  }
+  const json& ws = j.contains("workers") ? j["workers"] : throw parse_error("plan", "missing field \"workers\"");
+  if (!ws.is_array()) throw parse_error("workers", "expected an array");
+  for (size_t w = 0; w < ws.size(); ++w) {
+    const std::string where = fmt::format("workers[{}]", w);
+    WorkerPlan wp;
+    wp.model = field<std::string>(ws[w], "model", where);
+    const json& gs = ws[w].contains("groups") ? ws[w]["groups"] : throw parse_error(where, "missing field \"groups\"");
+    if (!gs.is_array()) throw parse_error(where + ".groups", "expected an array");
+    for (size_t i = 0; i < gs.size(); ++i) {
+      const std::string gw = fmt::format("{}.groups[{}]", where, i);
+      wp.groups.push_back(KernelGroup{field<std::uint32_t>(gs[i], "first", gw), field<std::uint32_t>(gs[i], "count", gw),
+                                      PartitionConfig{field<unsigned>(gs[i], "config", gw)}});
+    }
+    p.workers.push_back(std::move(wp));
+  }
+  p.validate(topo);
+  return p;
+}
+
+Plan Plan::from_json_text(const std::string& text, const Topology& topo) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw parse_error("plan", "not valid JSON");
+  return from_json(j, topo);
+}
+
+}  // namespace eclip
