@@ -21,6 +21,17 @@ struct KernelProfile {
   friend bool operator==(const KernelProfile&, const KernelProfile&) = default;
 };
 
+/// ECLIP's per-kernel minimum-units threshold: the smallest size class whose time is within
+/// (1 + tolerance) of the whole-device time ("not noticeably worse", arXiv 2506.12598). 10% by
+/// default. Returns the index into the kernel's times (the last index is the whole device).
+inline constexpr double kDefaultThresholdTolerance = 0.10;
+inline size_t min_config_index(const KernelProfile& k, double tolerance = kDefaultThresholdTolerance) {
+  if (k.us.empty()) throw Error(Errc::invalid_argument, fmt::format("kernel {} has no times", k.name));
+  for (size_t i = 0; i < k.us.size(); ++i)
+    if (k.us[i] <= (1.0 + tolerance) * k.us.back()) return i;
+  return k.us.size() - 1;
+}
+
 /// Time of a kernel at `units` units, given its times at ascending `unit_counts`. Piecewise
 /// linear in 1/units between measured points (time ~ a + b/units, Amdahl's shape); below the
 /// smallest count it scales as 1/units; above the largest it stays flat.

@@ -1,0 +1,167 @@
+#pragma once
+// The simulated GPU: a deterministic discrete-event model of a device, implementing Backend.
+//
+// What it models:
+// - units in groups (Topology), and hardware queues: at most `hardware_queues` streams with
+//   pending work are mapped at once; more wait for a queue to drain (oversubscription, the reason
+//   ECLIP caps masked streams at 7 on an MI50);
+// - in-order streams: a kernel starts when it reaches its stream's head; a barrier packet holds
+//   its stream until its marker completes, then for `barrier_packet_us`;
+// - sharing: the running kernels split each group's units equally (max-min fair, water-filling),
+//   each kernel taking no more units than it can use (its demand: the smallest size class within
+//   2% of its whole-device time) and only units inside its stream's mask. A kernel's speed at a
+//   (fractional) unit count interpolates its profile;
+// - energy: P = static + busy units x active W + idle units x idle (leakage) W, integrated exactly
+//   between events.
+// What it does not model: memory-bandwidth and cache interference between co-located kernels,
+// clock/power capping, and dispatch granularity below a group (docs/simulator.md).
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "eclip/backend.hpp"
+
+namespace eclip {
+
+/// A simulated device's parameters, each with its source (FACTS.md, the ECLIP paper, or an
+/// assumption stated as such in docs/simulator.md).
+struct SimDeviceModel {
+  Topology topology;
+  unsigned hardware_queues = 8;
+  double launch_us = 5;          ///< host cost of one launch API call
+  double switch_host_us = 0.5;   ///< host cost of a marker record + completion query at a switch
+  double barrier_host_us = 1;    ///< host cost of inserting a barrier (wait) when one is needed
+  double barrier_packet_us = 2;  ///< device time a barrier holds its queue once its marker is done
+  double remask_us = 55.4;       ///< host-blocking per-kernel remask IOCTL
+  double kernel_time_scale = 1;  ///< kernel time here / recorded H100 time at the same device fraction
+  double static_w = 50;          ///< always-on power: memory, fabric, fans
+  double unit_active_w = 3;      ///< per unit running a kernel
+  double unit_idle_w = 0.5;      ///< leakage per powered but idle unit
+  std::string source;
+
+  double idle_power_w() const { return static_w + topology.units() * unit_idle_w; }
+  double full_power_w() const { return static_w + topology.units() * unit_active_w; }
+
+  static SimDeviceModel mi50();
+  static SimDeviceModel h100();
+  static SimDeviceModel by_name(const std::string& name);
+};
+
+/// One kernel launch: its times at the profile's unit counts (both vectors must outlive the run).
+struct SimKernel {
+  const std::vector<unsigned>* unit_counts = nullptr;
+  const std::vector<double>* us = nullptr;
+  double time_factor = 1.0;  ///< run-to-run variation applied to every point of the curve
+  std::uint64_t tag = 0;     ///< reported back on completion
+};
+
+/// What a traced run records for each kernel (tests check the invariants on it).
+struct SimKernelRecord {
+  std::uint64_t tag;
+  std::uint64_t stream;
+  CuMask mask;
+  double start_us, end_us;
+};
+/// Per group, units each running kernel held between two events (trace only).
+struct SimAllocationRecord {
+  double from_us, to_us;
+  std::vector<std::uint64_t> tags;
+  std::vector<std::vector<double>> units;  ///< [kernel][group]
+  std::vector<CuMask> masks;
+};
+
+class SimDevice final : public Backend {
+ public:
+  explicit SimDevice(SimDeviceModel model);
+
+  std::string_view name() const noexcept override { return "sim"; }
+  const Topology& topology() const noexcept override { return model_.topology; }
+  const SimDeviceModel& model() const noexcept { return model_; }
+
+  StreamHandle create_stream(const CuMask& mask) override;
+  void destroy_stream(StreamHandle stream) noexcept override;
+  MarkerHandle record_marker(StreamHandle stream) override;
+  bool marker_done(MarkerHandle marker) override;
+  void wait_marker(StreamHandle stream, MarkerHandle marker) override;
+  void release_marker(MarkerHandle marker) noexcept override;
+  /// Takes effect when it reaches the stream's head; the host cost is the caller's to charge.
+  void remask_stream(StreamHandle stream, const CuMask& mask) override;
+
+  /// Enqueues a kernel at the current time.
+  void launch(StreamHandle stream, const SimKernel& kernel);
+
+  double now_us() const noexcept { return now_; }
+  /// Time of the next completion or barrier release; +infinity when nothing is running.
+  double next_event_us() const;
+  /// Runs the device forward to `t` (>= now), firing completion callbacks in time order.
+  void advance_to(double t);
+  /// Called as each kernel completes, with its tag and the completion time.
+  std::function<void(std::uint64_t tag, double t_us)> on_kernel_done;
+
+  double energy_j() const noexcept { return energy_j_; }
+  double busy_unit_us() const noexcept { return busy_unit_us_; }
+  std::uint64_t kernels_completed() const noexcept { return kernels_completed_; }
+  std::uint64_t kernels_launched() const noexcept { return kernels_launched_; }
+  /// Record every kernel and allocation (for tests; costs memory).
+  void enable_trace() { trace_ = true; }
+  const std::vector<SimKernelRecord>& kernel_records() const { return kernel_records_; }
+  const std::vector<SimAllocationRecord>& allocation_records() const { return allocation_records_; }
+
+ private:
+  struct Packet {
+    enum class Kind : std::uint8_t { kernel, marker, barrier, remask } kind;
+    SimKernel kernel;
+    std::uint64_t marker = 0;
+    CuMask mask;
+  };
+  struct Stream {
+    CuMask mask;
+    std::vector<double> group_units;  // units of the mask in each group
+    std::deque<Packet> queue;
+    bool live = true, mapped = false, waiting = false;
+    bool head_started = false;  // head kernel running, or head barrier counting down
+    double barrier_release_us = 0;
+  };
+  struct Marker {
+    bool done = false, live = false;
+    unsigned refs = 0;  // router + barriers still referencing it
+  };
+  struct Running {
+    std::uint64_t stream;
+    double progress = 0;  // fraction of the kernel done
+    double rate = 0;      // fraction per microsecond at the current allocation
+    double demand = 0;    // units the kernel can use
+    double units = 0;     // units allocated now
+    double start_us = 0;
+    std::vector<double> alloc;  // per group (trace only)
+  };
+
+  Stream& stream(StreamHandle h);
+  Marker& marker(MarkerHandle h);
+  void push(std::uint64_t s, Packet p);
+  bool blocked(const Stream& st) const;
+  bool map_waiting();
+  void pump();
+  void reallocate();
+  void integrate_to(double t);
+  void unref(std::uint64_t marker_index);
+
+  SimDeviceModel model_;
+  double now_ = 0;
+  std::vector<Stream> streams_;   // handle value - 1
+  std::vector<Marker> markers_;   // handle value - 1
+  std::vector<std::uint64_t> free_markers_;
+  std::deque<std::uint64_t> waiting_streams_;
+  unsigned mapped_count_ = 0;
+  std::vector<Running> running_;
+  double energy_j_ = 0, busy_unit_us_ = 0, busy_units_ = 0;
+  std::uint64_t kernels_completed_ = 0, kernels_launched_ = 0;
+  bool trace_ = false;
+  std::vector<SimKernelRecord> kernel_records_;
+  std::vector<SimAllocationRecord> allocation_records_;
+};
+
+}  // namespace eclip

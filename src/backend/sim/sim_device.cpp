@@ -1,0 +1,373 @@
+#include <algorithm>
+#include <cmath>
+
+#include "eclip/backend/sim.hpp"
+#include "eclip/profile.hpp"
+
+namespace eclip {
+
+SimDeviceModel SimDeviceModel::mi50() {
+  SimDeviceModel m;
+  m.topology = presets::mi50();
+  m.hardware_queues = 8;       // ECLIP: 7 masked streams + the default one fill the hardware queues
+  m.launch_us = 6.0;           // assumption: a hipLaunchKernel on ROCm 5.x, a little above CUDA's 3.5-4.2 us
+  m.switch_host_us = 0.5;      // assumption: hipEventRecord + hipEventQuery
+  m.barrier_host_us = 1.0;     // assumption: hipStreamWaitEvent / one barrier-AND packet
+  m.barrier_packet_us = 2.0;   // assumption: CP processing of a barrier packet
+  m.remask_us = 55.4;          // ECLIP, measured on MI50: the CU-mask IOCTL
+  m.kernel_time_scale = 3.0;   // assumption: MI50 runs a batch-1 kernel ~3x slower than an H100 does on
+                               // the same fraction of itself (26.5 vs ~990 fp16 TFLOP/s, 1.0 vs 3.35 TB/s,
+                               // but small kernels are latency-bound)
+  m.static_w = 45;             // assumption; with the two below: ~99 W idle at speed, ~261 W all busy
+  m.unit_active_w = 3.6;       // (MI50 board power limit 300 W)
+  m.unit_idle_w = 0.9;
+  m.source = "MI50: topology, queue limit and remask cost from ECLIP (arXiv 2506.12598); the rest assumed "
+             "(docs/simulator.md)";
+  return m;
+}
+
+SimDeviceModel SimDeviceModel::h100() {
+  SimDeviceModel m;
+  m.topology = presets::h100();
+  m.hardware_queues = 32;      // CUDA_DEVICE_MAX_CONNECTIONS tops out at 32; 15 green streams ran concurrently
+  m.launch_us = 3.8;           // FACTS.md: 3.5-4.2 us per launch, plain or green stream
+  m.switch_host_us = 0.5;      // FACTS.md: cudaEventQuery ~250 ns, plus the event record
+  m.barrier_host_us = 0.6;     // FACTS.md: record + wait + launch 4.2-4.7 us vs launch 3.5-4.2 us
+  m.barrier_packet_us = 1.4;   // FACTS.md: 2000-kernel chain, 4.4 us/kernel same stream vs 5.8 alternating
+  m.remask_us = 3300;          // FACTS.md: no in-place remask; green context + stream create/destroy ~3.3 ms
+  m.kernel_time_scale = 1.0;   // the workloads were recorded on this device
+  m.static_w = 70;             // FACTS.md: idle ~70-122 W; 8192^3 bf16 matmul loop ~570 W (limit 700 W)
+  m.unit_active_w = 3.8;       // (570 - 70) / 132
+  m.unit_idle_w = 0.4;         // idle at speed 70 + 132 x 0.4 = 123 W, the ~122 W seen during profiling
+  m.source = "H100: FACTS.md measurements (driver 580.159.04, 2026-11-25)";
+  return m;
+}
+
+SimDeviceModel SimDeviceModel::by_name(const std::string& name) {
+  if (name == "mi50") return mi50();
+  if (name == "h100") return h100();
+  throw Error(Errc::invalid_argument, fmt::format("unknown device preset \"{}\" (simulated presets: mi50, h100)", name));
+}
+
+SimDevice::SimDevice(SimDeviceModel model) : model_(std::move(model)) {
+  model_.topology.validate();
+  if (model_.hardware_queues == 0) throw Error(Errc::invalid_argument, "SimDevice: 0 hardware queues");
+}
+
+SimDevice::Stream& SimDevice::stream(StreamHandle h) {
+  if (h.value == 0 || h.value > streams_.size() || !streams_[h.value - 1].live)
+    throw Error(Errc::invalid_argument, fmt::format("sim: stream {} does not exist", h.value));
+  return streams_[h.value - 1];
+}
+
+SimDevice::Marker& SimDevice::marker(MarkerHandle h) {
+  if (h.value == 0 || h.value > markers_.size() || !markers_[h.value - 1].live)
+    throw Error(Errc::invalid_argument, fmt::format("sim: marker {} does not exist", h.value));
+  return markers_[h.value - 1];
+}
+
+StreamHandle SimDevice::create_stream(const CuMask& mask) {
+  const Topology& t = model_.topology;
+  if (mask.device_units() != t.units())
+    throw Error(Errc::invalid_argument, fmt::format("sim: mask of a {}-unit device on {} ({} units)",
+                                                    mask.device_units(), t.name, t.units()));
+  if (mask.empty()) throw Error(Errc::invalid_argument, "sim: empty CU mask");
+  Stream s;
+  s.mask = mask;
+  for (unsigned g = 0; g < t.group_count(); ++g) s.group_units.push_back((mask & t.group_mask(g)).count());
+  streams_.push_back(std::move(s));
+  return StreamHandle{streams_.size()};
+}
+
+void SimDevice::destroy_stream(StreamHandle h) noexcept {
+  if (h.value == 0 || h.value > streams_.size()) return;
+  // Like hipStreamDestroy/cuStreamDestroy: queued work still completes; the handle is gone.
+  streams_[h.value - 1].live = false;
+}
+
+MarkerHandle SimDevice::record_marker(StreamHandle h) {
+  Stream& s = stream(h);
+  std::uint64_t idx;
+  if (!free_markers_.empty()) {
+    idx = free_markers_.back();
+    free_markers_.pop_back();
+  } else {
+    markers_.emplace_back();
+    idx = markers_.size() - 1;
+  }
+  // One reference for the caller, one for the marker packet while it sits in the queue.
+  markers_[idx] = Marker{s.queue.empty(), true, s.queue.empty() ? 1U : 2U};
+  if (!s.queue.empty()) push(h.value - 1, Packet{Packet::Kind::marker, {}, idx, {}});
+  return MarkerHandle{idx + 1};
+}
+
+bool SimDevice::marker_done(MarkerHandle h) { return marker(h).done; }
+
+void SimDevice::wait_marker(StreamHandle h, MarkerHandle m) {
+  stream(h);
+  Marker& mk = marker(m);
+  if (mk.done && model_.barrier_packet_us <= 0) return;
+  ++mk.refs;
+  push(h.value - 1, Packet{Packet::Kind::barrier, {}, m.value - 1, {}});
+  pump();
+  reallocate();
+}
+
+void SimDevice::unref(std::uint64_t idx) {
+  Marker& mk = markers_[idx];
+  if (mk.refs > 0 && --mk.refs == 0) {
+    mk.live = false;
+    free_markers_.push_back(idx);
+  }
+}
+
+void SimDevice::release_marker(MarkerHandle h) noexcept {
+  if (h.value == 0 || h.value > markers_.size() || !markers_[h.value - 1].live) return;
+  unref(h.value - 1);
+}
+
+void SimDevice::remask_stream(StreamHandle h, const CuMask& mask) {
+  Stream& s = stream(h);
+  if (mask.device_units() != model_.topology.units() || mask.empty())
+    throw Error(Errc::invalid_argument, fmt::format("sim: remask to {} is not a non-empty mask of {}",
+                                                    mask.to_string(), model_.topology.name));
+  if (s.queue.empty()) {
+    s.mask = mask;
+    for (unsigned g = 0; g < model_.topology.group_count(); ++g)
+      s.group_units[g] = (mask & model_.topology.group_mask(g)).count();
+  } else {
+    push(h.value - 1, Packet{Packet::Kind::remask, {}, 0, mask});
+  }
+}
+
+void SimDevice::launch(StreamHandle h, const SimKernel& k) {
+  stream(h);
+  if (!k.unit_counts || !k.us || k.unit_counts->empty() || k.unit_counts->size() != k.us->size())
+    throw Error(Errc::invalid_argument, "sim: kernel without a time curve");
+  ++kernels_launched_;
+  push(h.value - 1, Packet{Packet::Kind::kernel, k, 0, {}});
+  pump();
+  reallocate();
+}
+
+void SimDevice::push(std::uint64_t s, Packet p) {
+  Stream& st = streams_[s];
+  st.queue.push_back(std::move(p));
+  if (!st.mapped && !st.waiting) {
+    st.waiting = true;
+    waiting_streams_.push_back(s);  // mapped by the next pump()
+  }
+}
+
+bool SimDevice::blocked(const Stream& st) const {
+  return !st.queue.empty() && !st.head_started && st.queue.front().kind == Packet::Kind::barrier &&
+         !markers_[st.queue.front().marker].done;
+}
+
+// The hardware scheduler maps waiting streams onto free queues, runnable ones first; a mapped
+// stream stuck on a barrier gives its queue up to a runnable waiting one (time-slicing under
+// oversubscription; without it, barriers waiting on unmapped streams could deadlock).
+bool SimDevice::map_waiting() {
+  bool changed = false;
+  for (;;) {
+    auto runnable = std::find_if(waiting_streams_.begin(), waiting_streams_.end(),
+                                 [&](std::uint64_t s) { return !blocked(streams_[s]); });
+    if (runnable == waiting_streams_.end()) return changed;
+    if (mapped_count_ >= model_.hardware_queues) {
+      auto victim = std::find_if(streams_.begin(), streams_.end(), [&](const Stream& st) { return st.mapped && blocked(st); });
+      if (victim == streams_.end()) return changed;
+      victim->mapped = false;
+      victim->waiting = true;
+      --mapped_count_;
+      waiting_streams_.push_back(static_cast<std::uint64_t>(victim - streams_.begin()));
+    }
+    Stream& st = streams_[*runnable];
+    waiting_streams_.erase(runnable);
+    st.waiting = false;
+    st.mapped = true;
+    ++mapped_count_;
+    changed = true;
+  }
+}
+
+// Processes stream heads until nothing changes: markers complete, barriers whose marker is done
+// start counting down, kernels start, drained streams give their hardware queue back.
+void SimDevice::pump() {
+  for (bool changed = true; changed;) {
+    changed = map_waiting();
+    for (std::uint64_t s = 0; s < streams_.size(); ++s) {
+      Stream& st = streams_[s];
+      while (st.mapped && !st.queue.empty() && !st.head_started) {
+        Packet& p = st.queue.front();
+        if (p.kind == Packet::Kind::marker) {
+          markers_[p.marker].done = true;
+          unref(p.marker);
+        } else if (p.kind == Packet::Kind::remask) {
+          st.mask = p.mask;
+          for (unsigned g = 0; g < model_.topology.group_count(); ++g)
+            st.group_units[g] = (p.mask & model_.topology.group_mask(g)).count();
+        } else if (p.kind == Packet::Kind::barrier) {
+          if (!markers_[p.marker].done) break;  // blocked until the marker completes
+          st.head_started = true;
+          st.barrier_release_us = now_ + model_.barrier_packet_us;
+          break;
+        } else {
+          st.head_started = true;
+          Running r;
+          r.stream = s;
+          r.start_us = now_;
+          // Demand: the smallest measured unit count within 2% of the kernel's best time; a kernel
+          // given more than that leaves the rest idle, so co-runners may take it.
+          const auto& uc = *p.kernel.unit_counts;
+          const auto& us = *p.kernel.us;
+          r.demand = uc.back();
+          for (size_t i = 0; i < uc.size(); ++i)
+            if (us[i] <= 1.02 * us.back()) {
+              r.demand = uc[i];
+              break;
+            }
+          running_.push_back(std::move(r));
+          break;
+        }
+        st.queue.pop_front();
+        changed = true;
+      }
+      if (st.mapped && st.queue.empty()) {
+        st.mapped = false;
+        --mapped_count_;
+        changed = true;
+      }
+    }
+  }
+}
+
+// Water-filling per group: each group's units go in equal shares to the running kernels whose
+// masks cover it; a kernel whose total reaches its demand is frozen there and its leftover share
+// is redistributed in the next round.
+void SimDevice::reallocate() {
+  const Topology& t = model_.topology;
+  const size_t G = t.group_count(), R = running_.size();
+  std::vector<double> cap(t.group_sizes.begin(), t.group_sizes.end());
+  std::vector<std::vector<double>> alloc(R, std::vector<double>(G, 0.0));
+  std::vector<bool> frozen(R, false);
+  for (size_t round = 0; round <= R; ++round) {
+    std::vector<unsigned> sharers(G, 0);
+    for (size_t k = 0; k < R; ++k)
+      if (!frozen[k])
+        for (size_t g = 0; g < G; ++g) sharers[g] += streams_[running_[k].stream].group_units[g] > 0;
+    bool froze = false;
+    std::vector<std::vector<double>> tentative(R, std::vector<double>(G, 0.0));
+    for (size_t k = 0; k < R; ++k) {
+      if (frozen[k]) continue;
+      const auto& gu = streams_[running_[k].stream].group_units;
+      double total = 0;
+      for (size_t g = 0; g < G; ++g) {
+        if (gu[g] <= 0) continue;
+        tentative[k][g] = std::min(gu[g], cap[g] / sharers[g]);
+        total += tentative[k][g];
+      }
+      if (total >= running_[k].demand) {
+        const double scale = running_[k].demand / total;
+        for (size_t g = 0; g < G; ++g) alloc[k][g] = tentative[k][g] * scale;
+        frozen[k] = true;
+        froze = true;
+      }
+    }
+    if (froze) {
+      // Frozen kernels keep their units; the others compete again for what is left.
+      std::fill(cap.begin(), cap.end(), 0.0);
+      for (size_t g = 0; g < G; ++g) {
+        double used = 0;
+        for (size_t k = 0; k < R; ++k) used += frozen[k] ? alloc[k][g] : 0.0;
+        cap[g] = std::max(0.0, t.group_sizes[g] - used);
+      }
+      continue;
+    }
+    for (size_t k = 0; k < R; ++k)
+      if (!frozen[k]) alloc[k] = tentative[k];
+    break;
+  }
+  busy_units_ = 0;
+  for (size_t k = 0; k < R; ++k) {
+    Running& r = running_[k];
+    double units = 0;
+    for (double a : alloc[k]) units += a;
+    const Packet& p = streams_[r.stream].queue.front();
+    r.units = units;
+    r.rate = units > 0 ? 1.0 / (p.kernel.time_factor * interpolate_us(*p.kernel.unit_counts, *p.kernel.us, units)) : 0.0;
+    busy_units_ += units;
+    if (trace_) r.alloc = std::move(alloc[k]);
+  }
+}
+
+double SimDevice::next_event_us() const {
+  double t = std::numeric_limits<double>::infinity();
+  for (const Running& r : running_)
+    if (r.rate > 0) t = std::min(t, now_ + std::max(0.0, 1.0 - r.progress) / r.rate);
+  for (const Stream& st : streams_)
+    if (st.head_started && !st.queue.empty() && st.queue.front().kind == Packet::Kind::barrier)
+      t = std::min(t, st.barrier_release_us);
+  return t;
+}
+
+void SimDevice::integrate_to(double t) {
+  const double dt = t - now_;
+  if (dt <= 0) return;
+  for (Running& r : running_) r.progress += r.rate * dt;
+  const double units = model_.topology.units();
+  const double watts = model_.static_w + busy_units_ * model_.unit_active_w + (units - busy_units_) * model_.unit_idle_w;
+  energy_j_ += watts * dt * 1e-6;
+  busy_unit_us_ += busy_units_ * dt;
+  if (trace_ && !running_.empty()) {
+    SimAllocationRecord rec{now_, t, {}, {}, {}};
+    for (const Running& r : running_) {
+      rec.tags.push_back(streams_[r.stream].queue.front().kernel.tag);
+      rec.units.push_back(r.alloc);
+      rec.masks.push_back(streams_[r.stream].mask);
+    }
+    allocation_records_.push_back(std::move(rec));
+  }
+  now_ = t;
+}
+
+void SimDevice::advance_to(double t) {
+  if (t < now_) throw Error(Errc::invalid_argument, fmt::format("sim: cannot go back from {} us to {} us", now_, t));
+  for (;;) {
+    const double te = next_event_us();
+    if (te > t) {
+      integrate_to(t);
+      return;
+    }
+    integrate_to(te);
+    // Completions: a kernel is done when its remaining work is below rounding noise.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> done;  // (stream, tag)
+    for (size_t k = 0; k < running_.size();) {
+      Running& r = running_[k];
+      if (r.rate > 0 && (1.0 - r.progress) / r.rate <= 1e-9 * std::max(1.0, now_)) {
+        Stream& st = streams_[r.stream];
+        const std::uint64_t tag = st.queue.front().kernel.tag;
+        if (trace_) kernel_records_.push_back(SimKernelRecord{tag, r.stream + 1, st.mask, r.start_us, now_});
+        st.queue.pop_front();
+        st.head_started = false;
+        done.emplace_back(r.stream, tag);
+        running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(k));
+      } else {
+        ++k;
+      }
+    }
+    for (Stream& st : streams_)
+      if (st.head_started && !st.queue.empty() && st.queue.front().kind == Packet::Kind::barrier &&
+          st.barrier_release_us <= now_) {
+        unref(st.queue.front().marker);
+        st.queue.pop_front();
+        st.head_started = false;
+      }
+    kernels_completed_ += done.size();
+    pump();
+    reallocate();
+    if (on_kernel_done)
+      for (auto [s, tag] : done) on_kernel_done(tag, now_);
+  }
+}
+
+}  // namespace eclip

@@ -1,0 +1,184 @@
+#include <map>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "eclip/backend/sim.hpp"
+#include "eclip/profile.hpp"
+
+using namespace eclip;
+
+namespace {
+
+SimDeviceModel quiet_mi50() {
+  SimDeviceModel m = SimDeviceModel::mi50();
+  m.barrier_packet_us = 0;
+  return m;
+}
+
+const std::vector<unsigned> kUnits{15, 30, 45, 60};
+const std::vector<double> kScales{40, 20, 15, 10};   // scales with units
+const std::vector<double> kSmall{10, 10, 10, 10};    // uses 15 CUs at most
+
+void run_all(SimDevice& d) {
+  while (std::isfinite(d.next_event_us())) d.advance_to(d.next_event_us());
+}
+
+}  // namespace
+
+TEST_CASE("a kernel alone takes its profiled time on its partition", "[sim]") {
+  SimDevice d(quiet_mi50());
+  const Topology& t = d.topology();
+  StreamHandle whole = d.create_stream(t.all()), one = d.create_stream(t.grow_from(0, 1));
+  std::map<std::uint64_t, double> done;
+  d.on_kernel_done = [&](std::uint64_t tag, double at) { done[tag] = at; };
+  d.launch(whole, SimKernel{&kUnits, &kScales, 1.0, 1});
+  run_all(d);
+  CHECK(done[1] == Approx(10));
+  d.launch(one, SimKernel{&kUnits, &kScales, 1.0, 2});
+  run_all(d);
+  CHECK(done[2] == Approx(10 + 40));
+}
+
+TEST_CASE("co-running kernels share units: disjoint masks do not slow each other", "[sim]") {
+  SimDevice d(quiet_mi50());
+  const Topology& t = d.topology();
+  std::map<std::uint64_t, double> done;
+  d.on_kernel_done = [&](std::uint64_t tag, double at) { done[tag] = at; };
+  StreamHandle a = d.create_stream(t.grow_from(0, 2)), b = d.create_stream(t.grow_from(2, 2));
+  d.launch(a, SimKernel{&kUnits, &kScales, 1.0, 1});
+  d.launch(b, SimKernel{&kUnits, &kScales, 1.0, 2});
+  run_all(d);
+  CHECK(done[1] == Approx(20));
+  CHECK(done[2] == Approx(20));
+  // Same whole-device mask: each gets 30 CUs while both run.
+  StreamHandle c = d.create_stream(t.all()), e = d.create_stream(t.all());
+  d.launch(c, SimKernel{&kUnits, &kScales, 1.0, 3});
+  d.launch(e, SimKernel{&kUnits, &kScales, 1.0, 4});
+  run_all(d);
+  CHECK(done[3] - 20 == Approx(20));
+  // A small kernel takes only what it can use; a co-runner gets the rest.
+  d.launch(c, SimKernel{&kUnits, &kSmall, 1.0, 5});
+  d.launch(e, SimKernel{&kUnits, &kScales, 1.0, 6});
+  run_all(d);
+  CHECK(done[5] - 40 == Approx(10));
+  // 45 CUs (15 us pace) for 10 us = 2/3 done, then the whole GPU (10 us pace) for the last third.
+  CHECK(done[6] - 40 == Approx(10 + 10.0 / 3));
+}
+
+TEST_CASE("a barrier holds its stream until the marker's work completes", "[sim]") {
+  SimDeviceModel m = SimDeviceModel::mi50();
+  m.barrier_packet_us = 2;
+  SimDevice d(m);
+  const Topology& t = d.topology();
+  std::map<std::uint64_t, double> done;
+  d.on_kernel_done = [&](std::uint64_t tag, double at) { done[tag] = at; };
+  StreamHandle a = d.create_stream(t.grow_from(0, 1)), b = d.create_stream(t.grow_from(1, 1));
+  d.launch(a, SimKernel{&kUnits, &kScales, 1.0, 1});
+  MarkerHandle mk = d.record_marker(a);
+  CHECK_FALSE(d.marker_done(mk));
+  d.wait_marker(b, mk);
+  d.release_marker(mk);
+  d.launch(b, SimKernel{&kUnits, &kScales, 1.0, 2});
+  run_all(d);
+  CHECK(done[1] == Approx(40));
+  CHECK(done[2] == Approx(40 + 2 + 40));
+  MarkerHandle idle = d.record_marker(a);
+  CHECK(d.marker_done(idle));  // nothing pending: complete at once
+  d.release_marker(idle);
+}
+
+TEST_CASE("more busy streams than hardware queues wait for a queue", "[sim]") {
+  SimDeviceModel m = quiet_mi50();
+  m.hardware_queues = 2;
+  SimDevice d(m);
+  const Topology& t = d.topology();
+  std::map<std::uint64_t, double> done;
+  d.on_kernel_done = [&](std::uint64_t tag, double at) { done[tag] = at; };
+  for (unsigned s = 0; s < 3; ++s) d.launch(d.create_stream(t.grow_from(s, 1)), SimKernel{&kUnits, &kScales, 1.0, s});
+  run_all(d);
+  CHECK(done[0] == Approx(40));
+  CHECK(done[1] == Approx(40));
+  CHECK(done[2] == Approx(80));  // mapped only once a queue drained
+}
+
+TEST_CASE("invariants on random traffic: masks, capacity, order, work, energy", "[sim]") {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    SimDeviceModel m = trial % 2 ? SimDeviceModel::mi50() : SimDeviceModel::h100();
+    m.hardware_queues = 2 + rng() % 6;
+    SimDevice d(m);
+    d.enable_trace();
+    const Topology& t = d.topology();
+    std::vector<unsigned> units;
+    for (unsigned c : t.size_classes) units.push_back(t.units_of(c));
+    std::vector<std::vector<double>> curves;
+    for (int i = 0; i < 8; ++i) {
+      std::vector<double> c;
+      double base = 5 + rng() % 50;
+      for (size_t k = 0; k < units.size(); ++k) c.push_back(base * std::pow(double(units.back()) / units[k], (rng() % 100) / 100.0));
+      curves.push_back(c);
+    }
+    std::vector<StreamHandle> streams;
+    std::vector<std::uint64_t> next_tag;
+    for (int s = 0; s < 6; ++s) {
+      streams.push_back(d.create_stream(t.grow_from(rng() % t.group_count(), t.size_classes[rng() % t.size_classes.size()])));
+    }
+    std::map<std::uint64_t, std::uint64_t> stream_of;
+    std::map<std::uint64_t, const std::vector<double>*> curve_of;
+    std::vector<std::uint64_t> completion;
+    d.on_kernel_done = [&](std::uint64_t tag, double) { completion.push_back(tag); };
+    std::uint64_t tag = 0;
+    for (int step = 0; step < 300; ++step) {
+      const size_t s = rng() % streams.size();
+      if (rng() % 5 == 0) {
+        MarkerHandle mk = d.record_marker(streams[rng() % streams.size()]);
+        d.wait_marker(streams[s], mk);
+        d.release_marker(mk);
+      }
+      const std::vector<double>& c = curves[rng() % curves.size()];
+      stream_of[tag] = s;
+      curve_of[tag] = &c;
+      d.launch(streams[s], SimKernel{&units, &c, 1.0, tag++});
+      d.advance_to(d.now_us() + (rng() % 20));
+    }
+    run_all(d);
+    CHECK(d.kernels_completed() == tag);
+    CHECK(completion.size() == tag);
+    // Per stream, kernels complete in launch order.
+    std::map<std::uint64_t, std::uint64_t> last;
+    for (std::uint64_t k : completion) {
+      if (last.count(stream_of[k])) CHECK(k > last[stream_of[k]]);
+      last[stream_of[k]] = k;
+    }
+    // No unit outside a kernel's mask; no group over capacity at any time; each kernel's work
+    // integrates to exactly one kernel.
+    std::map<std::uint64_t, double> work;
+    for (const auto& rec : d.allocation_records()) {
+      std::vector<double> per_group(t.group_count(), 0.0);
+      for (size_t k = 0; k < rec.tags.size(); ++k) {
+        double total = 0;
+        for (unsigned g = 0; g < t.group_count(); ++g) {
+          const double a = rec.units[k][g];
+          if (a > 1e-12) CHECK((rec.masks[k] & t.group_mask(g)).count() > 0);
+          CHECK(a <= (rec.masks[k] & t.group_mask(g)).count() + 1e-9);
+          per_group[g] += a;
+          total += a;
+        }
+        REQUIRE(total > 0);
+        work[rec.tags[k]] += (rec.to_us - rec.from_us) / interpolate_us(units, *curve_of[rec.tags[k]], total);
+      }
+      for (unsigned g = 0; g < t.group_count(); ++g) CHECK(per_group[g] <= t.group_sizes[g] + 1e-9);
+    }
+    REQUIRE(work.size() == tag);
+    for (auto [k, w] : work) CHECK(w == Approx(1.0).epsilon(1e-6));
+    for (const auto& kr : d.kernel_records()) {
+      CHECK(kr.end_us >= kr.start_us);
+      CHECK(kr.mask.count() <= t.units());
+      CHECK_FALSE(kr.mask.empty());
+    }
+    // Energy is at least idle power for the whole time, at most full power.
+    CHECK(d.energy_j() >= m.idle_power_w() * d.now_us() * 1e-6 * (1 - 1e-9));
+    CHECK(d.energy_j() <= m.full_power_w() * d.now_us() * 1e-6 * (1 + 1e-9));
+  }
+}

@@ -1,0 +1,195 @@
+#include <random>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "eclip/kernel_router.hpp"
+#include "fake_backend.hpp"
+
+using namespace eclip;
+using eclip::testing::FakeBackend;
+
+namespace {
+
+Plan random_plan(std::mt19937& rng, const Topology& t, unsigned workers, unsigned kernels) {
+  Plan p{t.name, "random", {}, {}};
+  std::uniform_int_distribution<size_t> cls(0, t.size_classes.size() - 1);
+  for (unsigned w = 0; w < workers; ++w) {
+    // Two masked configs per worker at most, so 3 workers fit MI50's 7 masked streams.
+    const unsigned a = t.size_classes[cls(rng) % 2], b = t.size_classes.back();
+    std::vector<PartitionConfig> cfg;
+    for (unsigned k = 0; k < kernels; ++k) cfg.push_back(PartitionConfig{rng() % 3 == 0 ? b : (rng() % 2 ? a : 2)});
+    p.workers.push_back(WorkerPlan::from_per_kernel("m" + std::to_string(w), cfg));
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("property: a barrier exactly when the previous launch is on another stream and incomplete", "[router]") {
+  std::mt19937 rng(12345);
+  for (int trial = 0; trial < 200; ++trial) {
+    FakeBackend be(presets::mi50());
+    const unsigned W = 1 + rng() % 3, K = 1 + rng() % 40;
+    Plan plan = random_plan(rng, be.topology(), W, K);
+    PartitionPool pool(be, W, plan.pool_specs(be.topology()));
+    KernelRouter router(pool, plan);
+    std::bernoulli_distribution coin(0.5);
+    bool answer = true;
+    be.done_answer = [&](std::uint64_t) { return answer; };
+    // Reference model, per worker: the stream of the previous launch.
+    std::vector<std::uint64_t> prev(W, 0);
+    std::vector<std::uint64_t> barriers(W, 0), switches(W, 0);
+    for (int req = 0; req < 3; ++req) {
+      for (unsigned w = 0; w < W; ++w) router.begin_request(w);
+      // Extra launches past the plan must still run, on the fallback stream.
+      for (unsigned k = 0; k < K + 2; ++k)
+        for (unsigned w = 0; w < W; ++w) {
+          answer = coin(rng);
+          const size_t calls_before = be.calls.size();
+          RouteDecision d = router.route(w);
+          const bool planned = k < K;
+          const PartitionConfig want = planned ? plan.workers[w].per_kernel()[k] : PartitionConfig{4};
+          const std::uint64_t expect_stream = pool.slots(w)[*pool.find(w, want)].stream.value;
+          REQUIRE(d.stream.value == expect_stream);
+          REQUIRE(d.kernel == k);
+          REQUIRE(d.status == (planned ? RouteStatus::routed : RouteStatus::no_plan_entry));
+          const bool switched = prev[w] != 0 && prev[w] != expect_stream;
+          REQUIRE(d.switched == switched);
+          REQUIRE(d.barrier == (switched && !answer));
+          // The backend saw: record on the previous stream, a query, a wait on the new stream iff
+          // a barrier, and the marker's release; nothing at all without a switch.
+          std::vector<FakeBackend::Call> calls(be.calls.begin() + static_cast<std::ptrdiff_t>(calls_before), be.calls.end());
+          if (!switched) {
+            REQUIRE(calls.empty());
+          } else {
+            REQUIRE(calls.size() == (d.barrier ? 4U : 3U));
+            CHECK(calls[0].kind == FakeBackend::Call::record);
+            CHECK(calls[0].a == prev[w]);
+            CHECK(calls[1].kind == FakeBackend::Call::query);
+            if (d.barrier) {
+              CHECK(calls[2].kind == FakeBackend::Call::wait);
+              CHECK(calls[2].a == expect_stream);
+              CHECK(calls[2].b == calls[0].b);
+            }
+            CHECK(calls.back().kind == FakeBackend::Call::release);
+          }
+          barriers[w] += d.barrier;
+          switches[w] += d.switched;
+          prev[w] = expect_stream;
+        }
+    }
+    for (unsigned w = 0; w < W; ++w) {
+      const RouterCounters c = router.counters(w);
+      CHECK(c.launches == 3 * (K + 2));
+      CHECK(c.requests == 3);
+      CHECK(c.barriers == barriers[w]);
+      CHECK(c.switches == switches[w]);
+      CHECK(c.unrouted == 3 * 2);
+    }
+    CHECK(be.released == be.recorded());  // every marker given back
+  }
+}
+
+TEST_CASE("a failing barrier keeps the launch on the previous stream and reports it", "[router]") {
+  FakeBackend be(presets::mi50());
+  Plan plan{"MI50", "t", {}, {WorkerPlan{"m", {{0, 1, {1}}, {1, 1, {2}}, {2, 1, {1}}}}}};
+  PartitionPool pool(be, 1, plan.pool_specs(be.topology()));
+  RouteLog log(1);
+  KernelRouter router(pool, plan, SwitchBudget::unlimited(), &log);
+  be.done_answer = [](std::uint64_t) { return false; };
+  router.begin_request(0);
+  RouteDecision d0 = router.route(0);
+  be.fail_wait = true;
+  RouteDecision d1 = router.route(0);
+  CHECK(d1.status == RouteStatus::backend_error);
+  CHECK(d1.stream == d0.stream);  // stayed: stream order keeps it correct
+  CHECK_FALSE(d1.switched);
+  CHECK_THAT(router.last_error(0), Catch::Contains("fakeStreamWaitEvent failed"));
+  be.fail_wait = false;
+  be.fail_record = true;
+  CHECK(router.route(0).status == RouteStatus::routed);  // kernel 2 wants the same partition as d0: no switch
+  CHECK(router.counters(0).backend_errors == 1);
+  CHECK(router.counters(0).launches == 3);
+  REQUIRE(log.worker(0).size() == 3);
+  CHECK(log.worker(0)[1].status == RouteStatus::backend_error);
+  CHECK(be.released == be.recorded());  // the marker of the failed wait was released too
+}
+
+TEST_CASE("the online switch budget holds the partition once spent", "[router]") {
+  FakeBackend be(presets::mi50());
+  std::vector<PartitionConfig> cfg;
+  for (int k = 0; k < 10; ++k) cfg.push_back(PartitionConfig{k % 2 ? 1U : 2U});
+  Plan plan{"MI50", "t", {}, {WorkerPlan::from_per_kernel("m", cfg)}};
+  PartitionPool pool(be, 1, plan.pool_specs(be.topology()));
+  KernelRouter router(pool, plan, SwitchBudget::per_request(3));
+  // Reference: switch while the request's budget lasts, then stay where we are.
+  int cur = -1;
+  for (int req = 0; req < 2; ++req) {
+    router.begin_request(0);
+    unsigned switches = 0, held = 0, want_switches = 0, want_held = 0;
+    for (int k = 0; k < 10; ++k) {
+      const int want = static_cast<int>(cfg[k].groups);
+      if (cur != -1 && want != cur) {
+        if (want_switches < 3) {
+          ++want_switches;
+          cur = want;
+        } else {
+          ++want_held;
+        }
+      } else {
+        cur = want;
+      }
+      RouteDecision d = router.route(0);
+      switches += d.switched;
+      held += d.status == RouteStatus::budget_held;
+      CHECK(d.slot == *pool.find(0, PartitionConfig{static_cast<unsigned>(cur)}));
+    }
+    CHECK(switches == want_switches);
+    CHECK(switches == 3);
+    CHECK(held == want_held);
+    CHECK(held > 0);
+  }
+}
+
+TEST_CASE("plan and pool must agree", "[router]") {
+  FakeBackend be(presets::mi50());
+  Plan plan{"MI50", "t", {}, {WorkerPlan{"resnet", {{0, 2, {3}}}}}};
+  std::vector<PartitionSpec> specs{{0, {1}}};
+  PartitionPool pool(be, 1, specs);
+  CHECK_THROWS_WITH(KernelRouter(pool, plan), Catch::Contains("worker 0 (resnet) is planned on 3 groups"));
+  Plan two{"MI50", "t", {}, {WorkerPlan{"a", {{0, 1, {4}}}}, WorkerPlan{"b", {{0, 1, {4}}}}}};
+  CHECK_THROWS_WITH(KernelRouter(pool, two), Catch::Contains("2 workers but the pool has 1"));
+  KernelRouter ok(pool, Plan{"MI50", "t", {}, {WorkerPlan{"a", {{0, 1, {1}}}}}});
+  CHECK_THROWS_WITH(ok.route(1), Catch::Contains("worker 1 out of range"));
+}
+
+TEST_CASE("workers route concurrently from their own threads", "[router][threads]") {
+  FakeBackend be(presets::h100());
+  std::vector<WorkerPlan> wps;
+  for (unsigned w = 0; w < 4; ++w) {
+    std::vector<PartitionConfig> cfg;
+    for (int k = 0; k < 1000; ++k) cfg.push_back(PartitionConfig{k % 3 == 0 ? 16U : 2U});
+    wps.push_back(WorkerPlan::from_per_kernel("m", cfg));
+  }
+  Plan plan{"H100", "t", {}, wps};
+  PartitionPool pool(be, 4, plan.pool_specs(be.topology()));
+  KernelRouter router(pool, plan);
+  be.done_answer = [](std::uint64_t s) { return s % 2 == 0; };
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < 4; ++w)
+    threads.emplace_back([&, w] {
+      for (int r = 0; r < 20; ++r) {
+        router.begin_request(w);
+        for (int k = 0; k < 1000; ++k) router.route(w);
+      }
+    });
+  for (auto& t : threads) t.join();
+  const RouterCounters t = router.totals();
+  CHECK(t.launches == 4 * 20 * 1000);
+  // Kernel 999 and kernel 0 are both whole-device, so requests add no switch at their seam.
+  const unsigned per_request = plan.workers[0].switches();
+  CHECK(per_request == 666);
+  CHECK(t.switches == 4 * 20 * per_request);
+  CHECK(t.unrouted == 0);
+}

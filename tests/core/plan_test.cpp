@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "eclip/plan.hpp"
+
+using namespace eclip;
+
+namespace {
+Plan sample() {
+  return Plan{"MI50", "eclip", SwitchBudget::per_request(14),
+              {WorkerPlan{"resnet152", {{0, 10, {1}}, {10, 5, {3}}, {15, 3, {1}}}}, WorkerPlan{"alexnet", {{0, 4, {4}}}}}};
+}
+}  // namespace
+
+TEST_CASE("plans round-trip through versioned JSON", "[plan]") {
+  const Topology t = presets::mi50();
+  Plan p = sample();
+  auto j = p.to_json(t);
+  CHECK(j["format"] == "eclip.plan");
+  CHECK(j["version"] == 1);
+  CHECK(j["workers"][0]["groups"][1]["units"] == 45);
+  CHECK(j["pool"].size() == 2);
+  CHECK(Plan::from_json_text(j.dump(), t) == p);
+  CHECK(p.workers[0].switches() == 2);
+  CHECK(p.workers[0].kernel_count() == 18);
+}
+
+TEST_CASE("per-kernel expansion and run-length grouping invert each other", "[plan]") {
+  WorkerPlan w = sample().workers[0];
+  CHECK(WorkerPlan::from_per_kernel(w.model, w.per_kernel()) == w);
+}
+
+TEST_CASE("malformed plans are errors naming the field", "[plan]") {
+  const Topology t = presets::mi50();
+  auto j = sample().to_json(t);
+  auto with = [&](auto edit) {
+    auto c = j;
+    edit(c);
+    return c.dump();
+  };
+  CHECK_THROWS_WITH(Plan::from_json_text("{", t), Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["version"] = 2; }), t), Catch::Contains("version 2"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][1].erase("model"); }), t),
+                    Catch::Contains("workers[1]") && Catch::Contains("\"model\""));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][1]["config"] = 5; }), t),
+                    Catch::Contains("workers[0] (resnet152).groups[1]") && Catch::Contains("config 5"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][1]["first"] = 11; }), t),
+                    Catch::Contains("starts at kernel 11"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][0]["count"] = -1; }), t),
+                    Catch::Contains("groups[0].count") && Catch::Contains("non-negative"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["switch_budget"] = 1; }), t),
+                    Catch::Contains("2 switches per request exceed the budget of 1"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["switch_budget"] = -3; }), t),
+                    Catch::Contains("-3 is negative"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][1]["groups"] = nlohmann::json::array(); }), t),
+                    Catch::Contains("worker has no kernels"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["device"] = "H100"; }), t),
+                    Catch::Contains("made for H100"));
+}
+
+TEST_CASE("a plan needing more masked streams than the device holds is refused", "[plan]") {
+  Plan p{"MI50", "t", {}, {}};
+  for (int w = 0; w < 3; ++w) p.workers.push_back(WorkerPlan{"m", {{0, 1, {1}}, {1, 1, {2}}, {2, 1, {3}}}});
+  CHECK_THROWS_WITH(p.validate(presets::mi50()), Catch::Contains("needs 9 CU-masked streams") && Catch::Contains("at most 7"));
+}
