@@ -6,9 +6,12 @@ stream confined to that many SMs, and torch.profiler (CUDA activity) records eve
 kernel of one inference.  Output: one JSON file per model in the format that eclip's
 C++ simulator and optimizer read ("eclip.workload", version 1; see docs/workloads.md).
 
-Usage (on the GPU machine):
+Usage (on the GPU machine; docs/workloads.md gives the exact commands behind the data):
     PYTHONUNBUFFERED=1 python3 tools/profile_h100/profile_models.py OUTDIR \
-        [--models albert,vgg19] [--budget-s 450] [--profile-iters 5] [--latency-iters 10]
+        [--models albert,vgg19] [--budget-s 450] [--profile-iters 5] [--latency-iters 10] \
+        [--thread-mode none|thread|green-current] [--profile-graph MODELS] \
+        [--cudnn-benchmark-check MODELS [--benchmark-first-sm 8]]
+    python3 tools/profile_h100/profile_models.py --self-test     # helpers only, no GPU
 
 How SMs are confined (the hardware facts behind it, measured on this H100, see
 /work/shared/docs/FACTS.md):
@@ -21,7 +24,8 @@ How SMs are confined (the hardware facts behind it, measured on this H100, see
     plain stream of the primary context.
   * The green stream is an ordinary CUstream; PyTorch uses it through
     torch.cuda.ExternalStream, so cuDNN/cuBLAS/ATen kernels launched under
-    `with torch.cuda.stream(s)` land on the partition.
+    `with torch.cuda.stream(s)` land on the partition -- except those a library puts on
+    internal streams of its own (below).
   * Green contexts are created once and kept for the whole run: creating one costs ~3 ms
     and destroying a partition that still has work in flight is a known bug pattern.
 
@@ -32,13 +36,30 @@ Measurement method:
   * Per (model, SM count): warm-up, then eager wall-clock latency (synchronised, median of
     --latency-iters), then --profile-iters profiled inferences in one profiler session, each
     inside a record_function("eclip_inference_<i>") range with a device synchronise at its
-    end; kernels are assigned to inferences by time window, and per kernel position the
-    median duration over the inferences is kept.  Finally a CUDA graph is captured on the
-    same stream and its replay latency measured (replay launches on the *current* stream,
-    so it is wrapped in `with torch.cuda.stream(s)`).
+    end; kernels are assigned to inferences by time window, put in launch order (CUPTI
+    correlation id), and per kernel position the median duration over the inferences is
+    kept.  Finally a CUDA graph is captured on the same stream and its replay latency
+    measured (replay launches on the *current* stream, so it is wrapped in
+    `with torch.cuda.stream(s)`).
   * Kernel durations come from the profiler's Chrome trace (events of category "kernel",
     "dur" in microseconds with nanosecond resolution).  Memcpy/memset activities are not
     kernels and are counted separately in the log.
+
+Library-internal streams (measured 2026-11-25, see docs/workloads.md):
+  * cuDNN runs resnext101's grouped convolutions on 8 internal streams of its own.  With
+    the default --thread-mode none those streams belong to the primary context (CUPTI
+    context id 1), so their 384 kernels per inference run on the whole GPU whatever
+    partition the caller's stream has.  The log prints, per SM count, the kernels found
+    on streams other than ours and the CUPTI context id of every stream.
+  * --thread-mode green-current runs each SM count in its own thread that makes the green
+    context current before any library call; PyTorch then creates that thread's cuDNN and
+    cuBLAS handles inside the green context, and cuDNN's internal streams belong to the
+    partition too.  Side effect: cuDNN's heuristics then see the partition's SM count and
+    may pick other kernels per SM count (seen for vgg19: split-K variants at 8-32 SMs),
+    which breaks the alignment of kernel sequences across SM counts.
+  * Every captured graph is profiled once and its kernels compared with eager mode; if
+    they differ (albert: SDPA takes another attention path under capture), the graph
+    latency is left out of the JSON (only logged).
 
 Everything written to stdout goes to the log; JSON files are written as soon as a model
 is finished, so a run cut short still leaves the models it completed.
@@ -86,6 +107,11 @@ def split_kernels_by_windows(kernels, windows):
     inference ends with a device synchronise inside its range, so its kernels start after
     the range starts and finish before it ends.  A kernel belongs to the last window whose
     start is <= the kernel start; kernels before the first window are returned separately.
+
+    Within an inference the kernels are put in *launch* order (CUPTI correlation id, which
+    grows with every API call of the launching thread) rather than GPU start order: where a
+    library forks kernels onto several streams (cuDNN's grouped convolutions) their start
+    order varies from run to run, the launch order does not.
     """
     windows = sorted(windows)
     runs = [[] for _ in windows]
@@ -101,16 +127,20 @@ def split_kernels_by_windows(kernels, windows):
             stray.append(k)
         else:
             runs[idx].append(k)
+    for r in runs:
+        r.sort(key=lambda k: (k.get("corr") if k.get("corr") is not None else -1, k["ts"]))
     return runs, stray
 
 
 def consensus_runs(runs):
     """From several profiled inferences keep those whose kernel-name sequence is the most
-    common one.  Returns (names, list of duration lists, number of runs dropped)."""
+    common one.  Returns (names, list of duration lists, number of runs dropped, the first
+    kept run itself)."""
     seqs = [tuple(k["name"] for k in r) for r in runs]
     common, _n = collections.Counter(seqs).most_common(1)[0]
     kept = [[k["dur"] for k in r] for r, s in zip(runs, seqs) if s == common]
-    return list(common), kept, len(runs) - len(kept)
+    first = next(r for r, s in zip(runs, seqs) if s == common)
+    return list(common), kept, len(runs) - len(kept), first
 
 
 def per_position_median(kept):
@@ -187,7 +217,11 @@ def self_test():
            ("a", 210, 0.9), ("b", 212, 1.8), ("x", 5, 9.0)]]
     runs, stray = split_kernels_by_windows(ks, [(100, 150), (9, 50), (200, 250)])
     assert [len(r) for r in runs] == [2, 2, 2] and len(stray) == 1, (runs, stray)
-    names, kept, dropped = consensus_runs(runs + [[{"name": "a", "dur": 5.0}]])
+    # two streams: "q" launched first (corr 1) but started later than "p" (corr 2)
+    r2, _ = split_kernels_by_windows([{"name": "p", "ts": 11, "dur": 1, "corr": 2},
+                                      {"name": "q", "ts": 12, "dur": 1, "corr": 1}], [(10, 20)])
+    assert [k["name"] for k in r2[0]] == ["q", "p"], r2
+    names, kept, dropped, _first = consensus_runs(runs + [[{"name": "a", "dur": 5.0}]])
     assert names == ["a", "b"] and dropped == 1 and len(kept) == 3
     assert per_position_median(kept) == [1.0, 2.0]
     per_sm = {sm: (["a", "b", "c"], [sm * 1.0, 2.0, 3.0]) for sm in UNIT_COUNTS}
@@ -221,9 +255,12 @@ def cu_check(ret, what):
 class Partitions:
     """Green-context streams of 1, 2, 4, 8 atoms of 8 SMs, plus a whole-GPU stream."""
 
-    def __init__(self, torch):
+    def __init__(self, torch, thread_mode="none"):
         from cuda.bindings import driver as drv
         self.torch = torch
+        self.thread_mode = thread_mode
+        self.gctx = {}
+        self.executors = {}
         self.keep = []        # green contexts and raw streams: alive for the whole run
         self.streams = {}
         self.sm_counts = {}
@@ -270,11 +307,38 @@ class Partitions:
             raw = cu_check(drv.cuGreenCtxStreamCreate(
                 gctx, drv.CUstream_flags.CU_STREAM_NON_BLOCKING, 0), "cuGreenCtxStreamCreate")
             self.keep.append((gctx, raw))
+            self.gctx[sm] = gctx
             self.streams[sm] = torch.cuda.ExternalStream(int(raw))
             self.sm_counts[sm] = got.sm.smCount
             if got.sm.smCount != sm:
                 raise RuntimeError("green context for %d SMs reports %d" % (sm, got.sm.smCount))
         log("partitions: " + ", ".join("%d->%d SMs" % (k, v) for k, v in self.sm_counts.items()))
+        if thread_mode != "none":
+            import concurrent.futures
+            for sm in UNIT_COUNTS:
+                self.executors[sm] = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, initializer=self._thread_init, initargs=(sm,))
+                self.executors[sm].submit(lambda: None).result()   # start it now
+
+    def _thread_init(self, sm):
+        """Start of the worker thread for one SM count.  PyTorch gives each thread its own
+        cuDNN and cuBLAS handles.  cuDNN runs some grouped convolutions on internal streams
+        of its own (seen: resnext101, 8 streams); those streams are not the green stream we
+        pass, so their kernels are not confined by it.  In mode "green-current" the thread
+        makes the partition's green context current before any library call, so that
+        whatever the libraries create in the current context belongs to the partition."""
+        from cuda.bindings import driver as drv
+        self.torch.cuda.set_device(0)
+        if self.thread_mode == "green-current" and sm in self.gctx:
+            ctx = cu_check(drv.cuCtxFromGreenCtx(self.gctx[sm]), "cuCtxFromGreenCtx")
+            cu_check(drv.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+        log("  worker thread for %d SMs ready (mode %s)" % (sm, self.thread_mode))
+
+    def run_in(self, sm, fn, *a):
+        """Run fn(*a) in the thread of this SM count (or here if no threads are used)."""
+        if not self.executors:
+            return fn(*a)
+        return self.executors[sm].submit(fn, *a).result()
 
 
 def confinement_check(torch, parts):
@@ -359,19 +423,19 @@ def graph_latency(torch, model, x, s, iters):
             g.replay()
             s.synchronize()
             ts.append((time.perf_counter() - t0) * 1e6)
-    del g
-    return median(ts)
+    return median(ts), g
 
 
-def profile_kernels(torch, model, x, s, iters, tmpdir):
-    """Profile `iters` inferences; return list (one per inference) of kernel lists, plus
-    counts of stray kernels, memcpy/memset activities and distinct streams seen."""
+def profile_kernels(torch, fn, s, iters, tmpdir):
+    """Profile `iters` calls of fn() (one inference each: an eager forward or a graph
+    replay) on stream s; return list (one per inference) of kernel lists, plus counts of
+    stray kernels, memcpy/memset activities and distinct streams seen."""
     from torch.profiler import profile, ProfilerActivity, record_function
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         with torch.cuda.stream(s):
             for i in range(iters):
                 with record_function("eclip_inference_%d" % i):
-                    run_once(torch, model, x)
+                    fn()
                     s.synchronize()
     path = os.path.join(tmpdir, "trace.json")
     prof.export_chrome_trace(path)
@@ -381,13 +445,17 @@ def profile_kernels(torch, model, x, s, iters, tmpdir):
     evs = tr["traceEvents"] if isinstance(tr, dict) else tr
     kernels, windows, other = [], [], collections.Counter()
     streams = set()
+    ctxs = collections.defaultdict(set)
     for e in evs:
         if e.get("ph") != "X":
             continue
         cat = e.get("cat", "")
         if cat == "kernel":
-            kernels.append({"name": e["name"], "ts": float(e["ts"]), "dur": float(e["dur"])})
+            kernels.append({"name": e["name"], "ts": float(e["ts"]), "dur": float(e["dur"]),
+                            "stream": e.get("args", {}).get("stream"),
+                            "corr": e.get("args", {}).get("correlation")})
             streams.add(e.get("args", {}).get("stream"))
+            ctxs[str(e.get("args", {}).get("stream"))].add(e.get("args", {}).get("context"))
         elif cat in ("gpu_memcpy", "gpu_memset"):
             other[cat] += 1
         elif cat == "user_annotation" and e.get("name", "").startswith("eclip_inference_"):
@@ -402,10 +470,13 @@ def profile_kernels(torch, model, x, s, iters, tmpdir):
         ks = sorted(kernels, key=lambda k: k["ts"])
         n = len(ks) // iters
         runs, stray = [ks[i * n:(i + 1) * n] for i in range(iters)], []
+        for r in runs:
+            r.sort(key=lambda k: (k["corr"] if k["corr"] is not None else -1, k["ts"]))
     else:
         raise RuntimeError("found %d inference annotations, expected %d, and %d kernels" % (
             len(windows), iters, len(kernels)))
-    return runs, len(stray), dict(other), streams
+    ctxs = {k: sorted(map(str, v)) for k, v in sorted(ctxs.items())}
+    return runs, len(stray), dict(other), streams, ctxs
 
 
 def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
@@ -413,21 +484,24 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
     t_model = time.time()
     model, x, info = build_model(torch, name)
     log("\n=== %s (%s), built in %.1f s" % (name, info, time.time() - t_model))
-    per_sm, lat_e, lat_g = {}, [], []
+    per_sm, lat_e, lat_g, off_pos = {}, [], [], {}
     graph_ok = True
+    graph_differs = []   # SM counts where the captured graph runs other kernels than eager
     noisy = []
     aborted = False
-    with torch.inference_mode():
+
+    def warm():
         # Global warm-up on the whole GPU: cuDNN/cuBLAS handles, lazy module loading.
-        with torch.cuda.stream(parts.streams[132]):
+        with torch.inference_mode(), torch.cuda.stream(parts.streams[132]):
             for _ in range(args.warmup):
                 run_once(torch, model, x)
         torch.cuda.synchronize()
-        for sm in UNIT_COUNTS:
-            if time.time() - t_start > args.budget_s:
-                log("BUDGET: %s aborted before %d SMs (no JSON written)" % (name, sm))
-                aborted = True
-                break
+
+    def measure(sm):
+        nonlocal graph_ok
+        # inference_mode and the current stream are thread-local: set them here, in the
+        # thread that runs this SM count (see Partitions.run_in).
+        with torch.inference_mode():
             s = parts.streams[sm]
             t0 = time.time()
             with torch.cuda.stream(s):
@@ -435,19 +509,34 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
                     run_once(torch, model, x)
             s.synchronize()
             le = eager_latency(torch, model, x, s, args.latency_iters)
-            runs, n_stray, other, streams = profile_kernels(
-                torch, model, x, s, args.profile_iters, tmpdir)
-            names, kept, dropped = consensus_runs(runs)
+            runs, n_stray, other, streams, ctxs = profile_kernels(
+                torch, lambda: run_once(torch, model, x), s, args.profile_iters, tmpdir)
+            names, kept, dropped, first = consensus_runs(runs)
             if not names:
                 log("  ERROR: the profiler recorded no kernels for %s at %d SMs" % (name, sm))
             med = per_position_median(kept)
             spread = per_position_spread(kept)
             per_sm[sm] = (names, med)
+            # Kernels that a library launched on a stream of its own (not the one we set):
+            # such a stream may belong to the primary context, i.e. not to the partition.
+            main_stream = collections.Counter(k["stream"] for k in first).most_common(1)[0][0] \
+                if first else None
+            off = [i for i, k in enumerate(first) if k["stream"] != main_stream]
+            off_pos[sm] = off
+            if off:
+                log("  %3d SMs: %d kernels/inference on streams other than %s (%s), %.1f us: %s" % (
+                    sm, len(off), main_stream, sorted({str(first[i]["stream"]) for i in off}),
+                    sum(med[i] for i in off),
+                    collections.Counter(names[i][:70] for i in off).most_common(4)))
             noisy.append((sm, sum(1 for sp, m in zip(spread, med) if sp > 0.2 and m > 5.0)))
             lg = None
             if graph_ok:
                 try:
-                    lg = graph_latency(torch, model, x, s, args.graph_iters)
+                    lg, g = graph_latency(torch, model, x, s, args.graph_iters)
+                    if not compare_graph_kernels(torch, g, s, tmpdir, names, med, sm,
+                                                 name in args.profile_graph.split(",")):
+                        graph_differs.append(sm)
+                    del g
                 except Exception as e:  # noqa: BLE001
                     graph_ok = False
                     log("  graph capture failed for %s at %d SMs: %r" % (name, sm, e))
@@ -460,9 +549,18 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
                     sm, len(names), len(kept), dropped, n_stray, other, sorted(map(str, streams)),
                     sum(med), le, "%.1f" % lg if lg is not None else "-", noisy[-1][1],
                     time.time() - t0))
+            log("      stream -> CUPTI context id: %s" % ctxs)
             if dropped:
                 lens = [len(r) for r in runs]
                 log("  NOTE: inferences had different kernel sequences; lengths %s" % lens)
+
+    parts.run_in(UNIT_COUNTS[-1], warm)
+    for sm in UNIT_COUNTS:
+        if time.time() - t_start > args.budget_s:
+            log("BUDGET: %s aborted before %d SMs (no JSON written)" % (name, sm))
+            aborted = True
+            break
+        parts.run_in(sm, measure, sm)
     if aborted:
         del model, x
         torch.cuda.empty_cache()
@@ -471,6 +569,13 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
     for r in report:
         log("  MISMATCH at %d SMs: %d kernels vs %d at 132; only at 132: %s; only here: %s" % (
             r["sm"], r["count"], r["ref_count"], r["only_in_ref"][:10], r["only_here"][:10]))
+    if off_pos.get(132):
+        ref = per_sm[132][0]
+        offn = set(off_pos[132])
+        tot = [sum(k["us"][j] for i, k in enumerate(kernels) if i in offn) for j in range(len(UNIT_COUNTS))]
+        if len(kernels) == len(ref):
+            log("  off-stream kernels (%d/inference), time at each SM count: %s us" % (
+                len(offn), [round(t, 1) for t in tot]))
     # Evidence of confinement per model: the largest kernel's 8-SM vs 132-SM time.
     if kernels:
         big = max(kernels, key=lambda k: k["us"][-1])
@@ -480,7 +585,12 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
     doc.update(meta)
     doc.update({"batch": 1, "dtype": "fp16", "mode": "eager", "unit_counts": UNIT_COUNTS})
     rl = {"eager": lat_e}
-    if all(v is not None for v in lat_g):
+    if graph_differs:
+        # A graph latency of another kernel sequence would mislead whoever compares it with
+        # the kernel list (albert: SDPA takes another attention path under capture).
+        log("  graph latency left out of the JSON: the graph runs other kernels than eager "
+            "at %s SMs; graph latencies were %s us" % (graph_differs, lat_g))
+    elif all(v is not None for v in lat_g):
         rl["graph"] = lat_g
     doc["request_latency_us"] = rl
     doc["kernels"] = kernels
@@ -489,12 +599,75 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
     row = {
         "kernels": len(kernels), "mismatch": len(report),
         "sum": [round(sum(k["us"][i] for k in kernels), 1) for i in range(len(UNIT_COUNTS))],
-        "eager": lat_e, "graph": lat_g, "noisy": noisy}
+        "eager": lat_e, "graph": lat_g, "noisy": noisy, "graph_differs": graph_differs}
     log("  wrote %s.json (%d kernels) in %.1f s" % (name, len(kernels), time.time() - t_model))
     del model, x
     torch.cuda.synchronize()
     torch.cuda.empty_cache()
     return row
+
+
+def compare_graph_kernels(torch, g, s, tmpdir, names, med, sm, detail):
+    """Profile graph replays and compare their kernels with the eager ones.  Returns True
+    when the graph runs the same multiset of kernels as eager mode (order may differ where
+    a library forks work onto several streams)."""
+    runs, _n, _o, streams, _c = profile_kernels(torch, g.replay, s, 3 if detail else 1, tmpdir)
+    gnames, gkept, _d, _f = consensus_runs(runs)
+    gmed = per_position_median(gkept)
+    same = collections.Counter(gnames) == collections.Counter(names)
+    if same and not detail:
+        return True
+    log("  %3d SMs graph replay: %d kernels (eager %d)%s, kernel sum %.1f us (eager %.1f), "
+        "streams %s" % (sm, len(gnames), len(names), "" if same else " NOT THE SAME KERNELS",
+                        sum(gmed), sum(med), sorted(map(str, streams))))
+    if not detail:
+        return same
+    if gnames == names:
+        diffs = sorted(range(len(names)), key=lambda i: -abs(gmed[i] - med[i]))[:5]
+        for i in diffs:
+            log("      #%d %.1f us eager vs %.1f us graph: %s" % (i, med[i], gmed[i], names[i][:90]))
+    else:
+        ce, cg = collections.Counter(names), collections.Counter(gnames)
+        log("      only eager: %s" % list((ce - cg).items())[:6])
+        log("      only graph: %s" % list((cg - ce).items())[:6])
+        te, tg = collections.defaultdict(float), collections.defaultdict(float)
+        for n, t in zip(names, med):
+            te[n[:60]] += t
+        for n, t in zip(gnames, gmed):
+            tg[n[:60]] += t
+        keys = sorted(set(te) | set(tg), key=lambda k: -abs(te[k] - tg[k]))[:6]
+        for k in keys:
+            log("      %.1f us eager vs %.1f us graph: %s" % (te[k], tg[k], k))
+    return same
+
+
+def cudnn_benchmark_check(torch, name, parts, args):  # noqa: C901
+    """Diagnostic (log only): graph latency per SM count with cudnn.benchmark=True, i.e.
+    algorithms chosen by timing rather than by heuristics.  cuDNN times the candidates on
+    the first call per shape and caches the winner by shape, not by stream, so the first
+    call is made on the whole GPU; the same algorithms then run at every SM count."""
+    model, x, _info = build_model(torch, name)
+    torch.backends.cudnn.benchmark = True
+    res = {}
+    try:
+        with torch.inference_mode():
+            first = args.benchmark_first_sm
+            for sm in [first] + [u for u in UNIT_COUNTS if u != first]:
+                s = parts.streams[sm]
+                with torch.cuda.stream(s):
+                    for _ in range(args.warmup):
+                        run_once(torch, model, x)
+                s.synchronize()
+                lg, g = graph_latency(torch, model, x, s, args.graph_iters)
+                del g
+                res[sm] = round(lg, 1)
+    finally:
+        torch.backends.cudnn.benchmark = False
+    log("cudnn.benchmark=True check (algorithms picked at %d SMs), %s graph latency (us): %s" % (
+        args.benchmark_first_sm, name, [res[sm] for sm in UNIT_COUNTS]))
+    del model, x
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
 
 
 def main():
@@ -507,6 +680,19 @@ def main():
     ap.add_argument("--latency-iters", type=int, default=10)
     ap.add_argument("--graph-iters", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--cudnn-benchmark-check", default="",
+                    help="comma-separated models whose graph latency is also measured with "
+                         "cudnn.benchmark=True, after all JSON files are written (log only)")
+    ap.add_argument("--thread-mode", default="none", choices=["none", "thread", "green-current"],
+                    help="none: everything in the main thread; thread: one worker thread per "
+                         "SM count (own cuDNN/cuBLAS handles); green-current: as thread, and "
+                         "the thread makes its green context current first")
+    ap.add_argument("--benchmark-first-sm", type=int, default=132,
+                    help="SM count on which the cudnn.benchmark check makes its first call "
+                         "(where cuDNN times and picks the algorithms)")
+    ap.add_argument("--profile-graph", default="",
+                    help="comma-separated models whose graph replays are also profiled and "
+                         "compared kernel by kernel with eager (diagnostic, log only)")
     ap.add_argument("--self-test", action="store_true", help="test the pure helpers, no GPU")
     args = ap.parse_args()
     if args.self_test:
@@ -536,12 +722,12 @@ def main():
     except Exception as e:  # noqa: BLE001
         log("version query failed:", e)
 
-    parts = Partitions(torch)
+    parts = Partitions(torch, args.thread_mode)
     confinement_check(torch, parts)
     tmpdir = tempfile.mkdtemp()
     summary = {}
 
-    for name in args.models.split(","):
+    for name in filter(None, args.models.split(",")):
         if time.time() - t_start > args.budget_s:
             log("BUDGET: skipping %s" % name)
             continue
@@ -553,6 +739,15 @@ def main():
             continue
         if row is not None:
             summary[name] = row
+
+    for name in filter(None, args.cudnn_benchmark_check.split(",")):
+        if time.time() - t_start > args.budget_s:
+            log("BUDGET: skipping the cudnn.benchmark check of %s" % name)
+            continue
+        try:
+            cudnn_benchmark_check(torch, name, parts, args)
+        except Exception:  # noqa: BLE001
+            log("ERROR in the cudnn.benchmark check of %s:\n%s" % (name, traceback.format_exc()))
 
     log("\n=== SUMMARY (us; columns = SMs %s)" % UNIT_COUNTS)
     log("%-20s %7s  %-44s  %-44s  %s" % ("model", "kernels", "sum of kernel time",
