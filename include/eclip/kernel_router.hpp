@@ -75,7 +75,7 @@ class KernelRouter {
     WorkerState& s = state(w);
     s.cursor = 0;
     s.switches_this_request = 0;
-    s.requests.fetch_add(1, std::memory_order_relaxed);
+    bump(s.requests);
     if (observer_) observer_->on_request(w);
   }
 
@@ -178,14 +178,17 @@ class KernelRouter {
     return barrier;
   }
 
+  // Only the worker's own thread writes its counters, so a relaxed load + store suffices (a plain
+  // move on x86, where fetch_add would be a locked instruction on every launch); readers on other
+  // threads see a recent value.
+  static void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   static void count(WorkerState& s, const RouteDecision& d) {
-    constexpr auto relaxed = std::memory_order_relaxed;
-    s.launches.fetch_add(1, relaxed);
-    if (d.switched) s.switches.fetch_add(1, relaxed);
-    if (d.barrier) s.barriers.fetch_add(1, relaxed);
-    if (d.status == RouteStatus::no_plan_entry) s.unrouted.fetch_add(1, relaxed);
-    if (d.status == RouteStatus::backend_error) s.backend_errors.fetch_add(1, relaxed);
-    if (d.status == RouteStatus::budget_held) s.budget_held.fetch_add(1, relaxed);
+    bump(s.launches);
+    if (d.switched) bump(s.switches);
+    if (d.barrier) bump(s.barriers);
+    if (d.status == RouteStatus::no_plan_entry) bump(s.unrouted);
+    if (d.status == RouteStatus::backend_error) bump(s.backend_errors);
+    if (d.status == RouteStatus::budget_held) bump(s.budget_held);
   }
 
   Backend& backend_;

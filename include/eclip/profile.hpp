@@ -68,7 +68,7 @@ struct Workload {
   std::string model;
   std::string device;
   std::vector<unsigned> unit_counts;  ///< ascending; the last one is the whole recording device
-  std::optional<double> eager_latency_full_us;  ///< one eager request alone on the whole device
+  std::optional<double> eager_latency_full_us;  ///< one eager request alone on the whole device (informational)
   std::vector<KernelProfile> kernels;
 
   static Workload from_json(const nlohmann::json& j, const std::string& source);
@@ -77,8 +77,7 @@ struct Workload {
   /// This model's profile on `topo`: a size class covering fraction f of the target device gets
   /// the recorded time at f of the recording device, times `time_scale` (how much slower the
   /// target runs the same kernel on the same fraction of itself). `min_host_gap_us` is the
-  /// target's launch API cost: the host gap is the recorded eager per-kernel pace or that,
-  /// whichever is larger.
+  /// target's launch API cost, the simulated host's pace between launches.
   ModelProfile project(const Topology& topo, double time_scale, double min_host_gap_us) const;
 };
 

@@ -173,16 +173,20 @@ bool SimDevice::map_waiting() {
     auto runnable = std::find_if(waiting_streams_.begin(), waiting_streams_.end(),
                                  [&](std::uint64_t s) { return !blocked(streams_[s]); });
     if (runnable == waiting_streams_.end()) return changed;
+    const std::uint64_t next = *runnable;
+    auto victim = streams_.end();
     if (mapped_count_ >= model_.hardware_queues) {
-      auto victim = std::find_if(streams_.begin(), streams_.end(), [&](const Stream& st) { return st.mapped && blocked(st); });
-      if (victim == streams_.end()) return changed;
+      victim = std::find_if(streams_.begin(), streams_.end(), [&](const Stream& st) { return st.mapped && blocked(st); });
+      if (victim == streams_.end()) return changed;  // every queue busy with runnable work
+    }
+    waiting_streams_.erase(runnable);  // before push_back: deque insertion invalidates iterators
+    if (victim != streams_.end()) {
       victim->mapped = false;
       victim->waiting = true;
       --mapped_count_;
       waiting_streams_.push_back(static_cast<std::uint64_t>(victim - streams_.begin()));
     }
-    Stream& st = streams_[*runnable];
-    waiting_streams_.erase(runnable);
+    Stream& st = streams_[next];
     st.waiting = false;
     st.mapped = true;
     ++mapped_count_;
