@@ -239,14 +239,14 @@ PlanningModel Optimizer::model(const Profile& profile, const std::vector<std::st
           throw invalid(fmt::format("{}: us[{}] (config {} groups) is {}; times must be finite and > 0", kw, c,
                                     topo_.size_classes[c], kp.us[c]));
       wk.beta_us.insert(wk.beta_us.end(), kp.us.begin(), kp.us.end());
-      std::size_t mc = C;
-      for (std::size_t c = 0; c < C && mc == C; ++c)
-        if (kp.us[c] <= (1.0 + opts_.threshold_tolerance) * kp.us[C - 1]) mc = c;
-      if (mc == C)  // unreachable for tolerance >= 0, kept so a future change cannot plan below threshold
+      // min_config_index falls back to the whole device when no class qualifies; that only
+      // happens for a tolerance < 0, which the constructor refuses, and is refused again here so
+      // a plan can never put a kernel below its threshold.
+      if (!(kp.us[C - 1] <= (1.0 + opts_.threshold_tolerance) * kp.us[C - 1]))
         throw invalid(fmt::format("{}: infeasible threshold: no size class is within (1 + {}) of its whole-device "
                                   "time {} us",
                                   kw, opts_.threshold_tolerance, kp.us[C - 1]));
-      wk.min_config.push_back(static_cast<std::uint32_t>(mc));
+      wk.min_config.push_back(static_cast<std::uint32_t>(min_config_index(kp, opts_.threshold_tolerance)));
       wk.alone_us += kp.us[C - 1];
     }
     const std::vector<std::uint32_t>* fixed =

@@ -76,9 +76,9 @@ enum class ContentionModel {
 
 struct OptimizerOptions {
   /// tol: a kernel's minimum config is the smallest size class within (1 + tol) of its
-  /// whole-device time. Must be >= 0. 10%: ECLIP's "not noticeably worse" (the same default as
-  /// min_config_index in profile.hpp).
-  double threshold_tolerance = 0.10;
+  /// whole-device time (min_config_index in profile.hpp). Must be >= 0. 10% by default: ECLIP's
+  /// "not noticeably worse".
+  double threshold_tolerance = kDefaultThresholdTolerance;
   /// sigma: the expected cost of one partition switch (a barrier), microseconds, >= 0.
   double switch_cost_us = 2.0;
   ContentionModel contention = ContentionModel::occupancy;
