@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eclip/kernel_router.hpp"
+#include "eclip/optimizer.hpp"
 #include "eclip/partition_pool.hpp"
 
 namespace eclip {
@@ -83,9 +84,12 @@ Strategy strategy_from_string(const std::string& s) {
 }
 
 StrategyPlan make_strategy_plan(Strategy s, const Mix& mix, const Profile& profile, const Topology& topo,
-                                double tol) {
-  if (s == Strategy::eclip)
-    throw Error(Errc::invalid_argument, "make_strategy_plan: the eclip strategy's plan comes from the Optimizer");
+                                SwitchBudget budget, double tol) {
+  if (s == Strategy::eclip) {
+    OptimizerOptions o;
+    o.threshold_tolerance = tol;
+    return StrategyPlan{s, Optimizer(topo, o).optimize(profile, mix.models, budget).plan, {}};
+  }
   if (profile.configs != topo.size_classes)
     throw Error(Errc::invalid_argument, fmt::format("profile is for size classes {} but {} has {}", profile.configs,
                                                     topo.name, topo.size_classes));
@@ -101,7 +105,7 @@ StrategyPlan make_strategy_plan(Strategy s, const Mix& mix, const Profile& profi
     auto& cfg = per_kernel[w];
     switch (s) {
       case Strategy::baseline:
-      case Strategy::eclip:
+      case Strategy::eclip:  // handled above
         cfg.assign(m.kernels.size(), whole);
         break;
       case Strategy::model_wise: {

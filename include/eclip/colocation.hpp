@@ -53,10 +53,12 @@ struct StrategyPlan {
   std::vector<std::vector<PartitionConfig>> remask;  ///< [worker][kernel], remask strategy only
 };
 
-/// Builds the plan of a non-optimizer strategy. Kernel-wise: if the per-kernel choices need more
-/// masked streams than the topology holds, the least-used partitions (by kernel time) are merged
-/// into the next larger partition the worker already has, until the pool fits.
+/// Builds a strategy's plan. Kernel-wise: if the per-kernel choices need more masked streams than
+/// the topology holds, the least-used partitions (by kernel time) are merged into the next larger
+/// partition the worker already has, until the pool fits. ECLIP: the Optimizer's plan under
+/// `budget` (the other strategies ignore it).
 StrategyPlan make_strategy_plan(Strategy s, const Mix& mix, const Profile& profile, const Topology& topo,
+                                SwitchBudget budget = SwitchBudget::per_request(SwitchBudget::kEclipDefault),
                                 double threshold_tolerance = kDefaultThresholdTolerance);
 
 struct RunOptions {

@@ -14,6 +14,7 @@
 
 #include "eclip/colocation.hpp"
 #include "eclip/eclip.hpp"
+#include "eclip/optimizer.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -46,6 +47,43 @@ eclip::Profile load_profile(const eclip::SimDeviceModel& dm, const std::string& 
   return eclip::make_profile(dm.topology, ws, dm.kernel_time_scale, dm.launch_us);
 }
 
+std::vector<eclip::Mix> select_mixes(const std::string& mix_name, const std::string& mix_file) {
+  std::vector<eclip::Mix> all = eclip::Mix::defaults();
+  if (!mix_file.empty()) {
+    std::ifstream in(mix_file);
+    if (!in) throw eclip::Error(eclip::Errc::invalid_argument, fmt::format("cannot open mix file \"{}\"", mix_file));
+    json j = json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw eclip::Error(eclip::Errc::parse, fmt::format("{}: not valid JSON", mix_file));
+    all = eclip::Mix::list_from_json(j);
+  }
+  std::vector<eclip::Mix> mixes;
+  for (const auto& m : all)
+    if (mix_name == "all" || m.name == mix_name) mixes.push_back(m);
+  if (mixes.empty()) {
+    std::vector<std::string> names;
+    for (const auto& m : all) names.push_back(m.name);
+    throw eclip::Error(eclip::Errc::invalid_argument,
+                       fmt::format("unknown mix \"{}\" (known: {}, all)", mix_name, fmt::join(names, ", ")));
+  }
+  return mixes;
+}
+
+/// "unlimited" or a count >= 0; errors name the value.
+eclip::SwitchBudget parse_budget(const std::string& text) {
+  if (text == "unlimited") return eclip::SwitchBudget::unlimited();
+  long long v = 0;
+  size_t used = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty())
+    throw eclip::Error(eclip::Errc::invalid_argument,
+                       fmt::format("--budget \"{}\" is not a number of switches or \"unlimited\"", text));
+  return eclip::SwitchBudget::per_request(v);
+}
+
 std::string ratio(double x, double base) { return base > 0 ? fmt::format("{:.2f}x", x / base) : "-"; }
 
 void print_table(const eclip::SimDeviceModel& dm, const eclip::Mix& mix, const std::vector<eclip::RunResult>& rs,
@@ -71,26 +109,162 @@ void print_table(const eclip::SimDeviceModel& dm, const eclip::Mix& mix, const s
   }
 }
 
+struct Common {
+  std::string device = "mi50", mix_name = "all", mix_file, workloads, budget = "14";
+};
+
+void add_common(CLI::App* cmd, Common& c) {
+  cmd->add_option("--device", c.device, "simulated device preset: mi50 or h100")->capture_default_str();
+  cmd->add_option("--mix", c.mix_name, "mix name (mix1..mix7) or all")->capture_default_str();
+  cmd->add_option("--mix-file", c.mix_file, "JSON file of mixes ({\"format\": \"eclip.mix\", ...})");
+  cmd->add_option("--workloads", c.workloads, "folder holding h100/<model>.json (default: the bundled workloads)");
+  cmd->add_option("--budget", c.budget, "ECLIP's switch budget per request: a count or unlimited")->capture_default_str();
+}
+
+int run_simulate(const Common& c, std::vector<std::string> strategy_names, const eclip::RunOptions& opt, bool as_json,
+                 bool sweep) {
+  const eclip::SimDeviceModel dm = eclip::SimDeviceModel::by_name(c.device);
+  const std::vector<eclip::Mix> mixes = select_mixes(sweep && c.mix_name == "all" ? "mix1" : c.mix_name, c.mix_file);
+  const eclip::SwitchBudget budget = parse_budget(c.budget);
+  std::vector<eclip::Strategy> strategies;
+  for (const auto& s : strategy_names) strategies.push_back(eclip::strategy_from_string(s));
+  const eclip::Profile profile = load_profile(dm, workload_dir(c.workloads), mixes);
+
+  json out = json::array();
+  std::map<std::string, double> alone_cache;
+  auto alone_of = [&](const eclip::Mix& mix) {
+    std::vector<double> alone;
+    for (const auto& m : mix.models) {
+      if (!alone_cache.count(m)) alone_cache[m] = eclip::alone_throughputs(dm, profile, eclip::Mix{m, {m}}, opt).front();
+      alone.push_back(alone_cache[m]);
+    }
+    return alone;
+  };
+
+  if (sweep) {
+    const eclip::Mix& mix = mixes.front();
+    const std::vector<double> alone = alone_of(mix);
+    auto base_plan = eclip::make_strategy_plan(eclip::Strategy::baseline, mix, profile, dm.topology);
+    eclip::RunResult base = eclip::simulate(dm, profile, mix, base_plan, opt);
+    base.normalize(alone);
+    if (!as_json) {
+      fmt::print("== ECLIP switch-budget sweep, {} on simulated {} ({}), relative to baseline ==\n", mix.name,
+                 dm.topology.name, fmt::join(mix.models, ", "));
+      fmt::print("{:>10} {:>9} {:>6} {:>7} {:>6} {:>7} {:>7} {:>5}\n", "budget", "req/s", "xbase", "req/J", "xbase",
+                 "sw/req", "bar/req", "Jain");
+      fmt::print("{:>10} {:>9.1f} {:>6} {:>7.3f} {:>6} {:>7.1f} {:>7.1f} {:>5.3f}\n", "baseline", base.throughput_rps,
+                 "1.00x", base.requests_per_joule, "1.00x", 0.0, 0.0, base.jain);
+    }
+    for (const char* b : {"0", "1", "2", "4", "8", "14", "32", "unlimited"}) {
+      auto sp = eclip::make_strategy_plan(eclip::Strategy::eclip, mix, profile, dm.topology, parse_budget(b));
+      eclip::RunResult r = eclip::simulate(dm, profile, mix, sp, opt);
+      r.normalize(alone);
+      if (as_json) {
+        json j = eclip::to_json(r);
+        j["budget"] = b;
+        out.push_back(j);
+      } else {
+        fmt::print("{:>10} {:>9.1f} {:>6} {:>7.3f} {:>6} {:>7.1f} {:>7.1f} {:>5.3f}\n", b, r.throughput_rps,
+                   ratio(r.throughput_rps, base.throughput_rps), r.requests_per_joule,
+                   ratio(r.requests_per_joule, base.requests_per_joule), r.switches_per_request, r.barriers_per_request,
+                   r.jain);
+      }
+    }
+    if (as_json) std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+
+  std::map<eclip::Strategy, std::vector<double>> thr_ratio, rpj_ratio;
+  for (const auto& mix : mixes) {
+    const std::vector<double> alone = alone_of(mix);
+    std::vector<eclip::RunResult> rs;
+    for (auto s : strategies) {
+      auto sp = eclip::make_strategy_plan(s, mix, profile, dm.topology, budget);
+      rs.push_back(eclip::simulate(dm, profile, mix, sp, opt));
+      rs.back().normalize(alone);
+      thr_ratio[s].push_back(rs.back().throughput_rps / rs.front().throughput_rps);
+      rpj_ratio[s].push_back(rs.back().requests_per_joule / rs.front().requests_per_joule);
+      if (as_json) out.push_back(eclip::to_json(rs.back()));
+    }
+    if (!as_json) print_table(dm, mix, rs, opt);
+  }
+  if (as_json) {
+    std::cout << out.dump(2) << "\n";
+  } else if (mixes.size() > 1) {
+    fmt::print("\n== mean over {} mixes, relative to {} (simulated {}; not a hardware measurement) ==\n", mixes.size(),
+               to_string(strategies.front()), dm.topology.name);
+    fmt::print("{:<12} {:>12} {:>12}\n", "strategy", "throughput", "req/J");
+    for (auto s : strategies) {
+      auto mean = [](const std::vector<double>& v) {
+        double x = 0;
+        for (double d : v) x += d;
+        return x / static_cast<double>(v.size());
+      };
+      fmt::print("{:<12} {:>+11.1f}% {:>+11.1f}%\n", to_string(s), 100 * (mean(thr_ratio[s]) - 1),
+                 100 * (mean(rpj_ratio[s]) - 1));
+    }
+  }
+  return 0;
+}
+
+int run_plan(const Common& c, const std::string& profile_path, const std::string& save_profile,
+             const std::string& out_path) {
+  const eclip::SimDeviceModel dm = eclip::SimDeviceModel::by_name(c.device);
+  const std::vector<eclip::Mix> mixes = select_mixes(c.mix_name == "all" ? "mix1" : c.mix_name, c.mix_file);
+  if (mixes.size() != 1)
+    throw eclip::Error(eclip::Errc::invalid_argument, "eclip plan: give one mix (--mix mixN or a --mix-file with one)");
+  const eclip::Mix& mix = mixes.front();
+  const eclip::Profile profile =
+      profile_path.empty() ? load_profile(dm, workload_dir(c.workloads), mixes) : eclip::Profile::load(profile_path);
+  if (!save_profile.empty()) {
+    std::ofstream(save_profile) << profile.to_json().dump(1) << "\n";
+    fmt::print("wrote profile {} ({} models on {})\n", save_profile, profile.models.size(), profile.device);
+  }
+  const eclip::SwitchBudget budget = parse_budget(c.budget);
+  const eclip::Optimizer opt(dm.topology);
+  const eclip::OptimizerResult r = opt.optimize(profile, mix.models, budget);
+  fmt::print("ECLIP plan for {} on {} (budget {}): objective {:.4f} (sum of estimated slowdowns), {} of {} masked streams\n",
+             mix.name, dm.topology.name, budget.to_string(), r.objective, r.masked_streams,
+             dm.topology.max_masked_streams);
+  fmt::print("{:<20} {:>8} {:>9} {:>8} {:>10} {:>12}\n", "worker", "kernels", "switches", "streams", "slowdown", "est. ms");
+  for (size_t w = 0; w < r.workers.size(); ++w)
+    fmt::print("{:<20} {:>8} {:>9} {:>8} {:>10.3f} {:>12.3f}\n", r.workers[w].model, r.plan.workers[w].kernel_count(),
+               r.workers[w].switches, r.workers[w].masked_streams, r.workers[w].slowdown, r.workers[w].time_us / 1000);
+  if (!out_path.empty()) {
+    std::ofstream out(out_path);
+    if (!out) throw eclip::Error(eclip::Errc::invalid_argument, fmt::format("cannot write \"{}\"", out_path));
+    out << r.plan.to_json(dm.topology).dump(1) << "\n";
+    fmt::print("wrote {}\n", out_path);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"eclip: energy-efficient co-location of ML inference on spatially partitioned GPUs"};
   app.require_subcommand(1);
 
-  std::string device = "mi50", mix_name = "all", mix_file, workloads, json_out;
-  std::vector<std::string> strategy_names{"baseline", "model-wise", "kernel-wise", "remask"};
+  Common sim_c, plan_c;
+  std::vector<std::string> strategy_names{"baseline", "model-wise", "kernel-wise", "remask", "eclip"};
   eclip::RunOptions opt;
-  bool as_json = false;
+  bool as_json = false, sweep = false;
   auto* sim = app.add_subcommand("simulate", "co-location mixes under each strategy on the simulated device");
-  sim->add_option("--device", device, "simulated device preset: mi50 or h100")->capture_default_str();
-  sim->add_option("--mix", mix_name, "mix name (mix1..mix7) or all")->capture_default_str();
-  sim->add_option("--mix-file", mix_file, "JSON file of mixes ({\"format\": \"eclip.mix\", ...})");
+  add_common(sim, sim_c);
   sim->add_option("--duration-ms", opt.duration_ms, "simulated time per run, warm-up included")->capture_default_str();
   sim->add_option("--warmup-ms", opt.warmup_ms, "warm-up not counted in the results")->capture_default_str();
   sim->add_option("--seed", opt.seed, "seed for start offsets and kernel-time jitter")->capture_default_str();
-  sim->add_option("--strategies", strategy_names, "strategies to compare (baseline first)")->capture_default_str();
-  sim->add_option("--workloads", workloads, "folder holding h100/<model>.json (default: the bundled workloads)");
+  sim->add_option("--strategies", strategy_names, "strategies to compare (the first is the reference)")
+      ->capture_default_str();
+  sim->add_flag("--sweep-budget", sweep, "ECLIP at budgets 0,1,2,4,8,14,32,unlimited for one mix (default mix1)");
   sim->add_flag("--json", as_json, "print machine-readable JSON instead of tables");
+
+  std::string profile_path, save_profile, out_path;
+  auto* plan = app.add_subcommand("plan", "the optimizer's plan for one mix, as versioned JSON");
+  add_common(plan, plan_c);
+  plan->add_option("--profile", profile_path, "profile JSON (default: the bundled workloads projected on --device)");
+  plan->add_option("--save-profile", save_profile, "also write the profile used");
+  plan->add_option("-o,--output", out_path, "write the plan here");
 
   try {
     app.parse(argc, argv);
@@ -102,70 +276,12 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (sim->parsed()) {
-      const eclip::SimDeviceModel dm = eclip::SimDeviceModel::by_name(device);
-      std::vector<eclip::Mix> all = eclip::Mix::defaults();
-      if (!mix_file.empty()) {
-        std::ifstream in(mix_file);
-        if (!in) throw eclip::Error(eclip::Errc::invalid_argument, fmt::format("cannot open mix file \"{}\"", mix_file));
-        json j = json::parse(in, nullptr, false);
-        if (j.is_discarded()) throw eclip::Error(eclip::Errc::parse, fmt::format("{}: not valid JSON", mix_file));
-        all = eclip::Mix::list_from_json(j);
-      }
-      std::vector<eclip::Mix> mixes;
-      for (const auto& m : all)
-        if (mix_name == "all" || m.name == mix_name) mixes.push_back(m);
-      if (mixes.empty()) {
-        std::vector<std::string> names;
-        for (const auto& m : all) names.push_back(m.name);
-        throw eclip::Error(eclip::Errc::invalid_argument,
-                           fmt::format("unknown mix \"{}\" (known: {}, all)", mix_name, fmt::join(names, ", ")));
-      }
-      std::vector<eclip::Strategy> strategies;
-      for (const auto& s : strategy_names) strategies.push_back(eclip::strategy_from_string(s));
-      const eclip::Profile profile = load_profile(dm, workload_dir(workloads), mixes);
-
-      json out = json::array();
-      std::map<eclip::Strategy, std::vector<double>> thr_ratio, rpj_ratio;
-      std::map<std::string, double> alone_cache;
-      for (const auto& mix : mixes) {
-        std::vector<double> alone;
-        for (const auto& m : mix.models) {
-          if (!alone_cache.count(m))
-            alone_cache[m] = eclip::alone_throughputs(dm, profile, eclip::Mix{m, {m}}, opt).front();
-          alone.push_back(alone_cache[m]);
-        }
-        std::vector<eclip::RunResult> rs;
-        for (auto s : strategies) {
-          auto sp = eclip::make_strategy_plan(s, mix, profile, dm.topology);
-          rs.push_back(eclip::simulate(dm, profile, mix, sp, opt));
-          rs.back().normalize(alone);
-          thr_ratio[s].push_back(rs.back().throughput_rps / rs.front().throughput_rps);
-          rpj_ratio[s].push_back(rs.back().requests_per_joule / rs.front().requests_per_joule);
-          if (as_json) out.push_back(eclip::to_json(rs.back()));
-        }
-        if (!as_json) print_table(dm, mix, rs, opt);
-      }
-      if (as_json) {
-        std::cout << out.dump(2) << "\n";
-      } else if (mixes.size() > 1) {
-        fmt::print("\n== mean over {} mixes, relative to {} (simulated {}; not a hardware measurement) ==\n",
-                   mixes.size(), to_string(strategies.front()), dm.topology.name);
-        fmt::print("{:<12} {:>12} {:>12}\n", "strategy", "throughput", "req/J");
-        for (auto s : strategies) {
-          auto mean = [](const std::vector<double>& v) {
-            double x = 0;
-            for (double d : v) x += d;
-            return x / static_cast<double>(v.size());
-          };
-          fmt::print("{:<12} {:>+11.1f}% {:>+11.1f}%\n", to_string(s), 100 * (mean(thr_ratio[s]) - 1),
-                     100 * (mean(rpj_ratio[s]) - 1));
-        }
-      }
-    }
+    if (sim->parsed()) return run_simulate(sim_c, strategy_names, opt, as_json, sweep);
+    if (plan->parsed()) return run_plan(plan_c, profile_path, save_profile, out_path);
   } catch (const eclip::Error& e) {
     fmt::print(stderr, "eclip: error: {}\n", e.what());
-    const bool usage = e.code() == eclip::Errc::invalid_argument || e.code() == eclip::Errc::parse;
+    const bool usage = e.code() == eclip::Errc::invalid_argument || e.code() == eclip::Errc::parse ||
+                       e.code() == eclip::Errc::capacity;
     return usage ? 2 : 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "eclip: error: {}\n", e.what());

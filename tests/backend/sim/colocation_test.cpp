@@ -63,7 +63,7 @@ TEST_CASE("every strategy keeps each worker's order and loses no kernel", "[colo
   RunOptions opt;
   opt.duration_ms = 60;
   opt.warmup_ms = 10;
-  for (Strategy s : {Strategy::baseline, Strategy::model_wise, Strategy::kernel_wise, Strategy::remask}) {
+  for (Strategy s : {Strategy::baseline, Strategy::model_wise, Strategy::kernel_wise, Strategy::remask, Strategy::eclip}) {
     INFO(to_string(s));
     StrategyPlan sp = make_strategy_plan(s, mix, p, dm.topology);
     RunResult r = simulate(dm, p, mix, sp, opt);
@@ -79,6 +79,7 @@ TEST_CASE("every strategy keeps each worker's order and loses no kernel", "[colo
     if (s == Strategy::baseline || s == Strategy::model_wise) CHECK(r.switches_per_request == 0);
     if (s == Strategy::kernel_wise) CHECK(r.switches_per_request > 5);
     if (s == Strategy::remask) CHECK(r.remasks_per_request == Approx(60).epsilon(0.05));
+    if (s == Strategy::eclip) CHECK(r.switches_per_request <= SwitchBudget::kEclipDefault + 1.0);
   }
 }
 
