@@ -1,0 +1,272 @@
+#pragma once
+// eclip::cuda: the NVIDIA backend. A partition is a CUDA green context (driver API, CUDA 12.4+)
+// over a union of allocation atoms; its stream is an ordinary CUstream / cudaStream_t.
+//
+// Atoms. At construction the backend splits the device's SMs once with
+// cuDevSmResourceSplitByCount(minCount = the device's minimum partition, 8 SMs on Hopper). The
+// topology's groups are the split's groups in the order it returns them, then its remainder
+// (H100: 15 atoms of 8 SMs + a remainder of 12 = 132; FACTS.md). CuMask unit u is the u-th SM in
+// that order, not a hardware %smid: the driver does not say which physical SMs an atom holds
+// (tests/backend/cuda find out with a %smid probe). A mask must be a union of whole atoms:
+//   Topology t = backend.topology();               // H100: groups {8 x 15, 12}
+//   backend.create_stream(t.grow_from(3, 2));       // atoms 3 and 4 = units 24-39: one green context
+//   backend.create_stream(CuMask::range(132, 0, 4)) // error: atom 0 (units 0-7) is partly covered
+// All masks come from the one split, so a worker's partitions may overlap another worker's
+// (cuDevResourceGenerateDesc accepts any union of one split's outputs) and every partition grows
+// from its worker's home atom. A full mask gives a plain non-blocking stream in the primary
+// context, so the whole-device fallback costs no green context.
+//
+// Driver. libcuda.so.1 is opened at run time (dlopen + cuGetProcAddress), never linked: a binary
+// linked with -lcuda cannot even start on a machine without the NVIDIA driver (FACTS.md), while
+// these start, and the backend constructor throws Errc::unavailable with the dlopen reason. The
+// launch wrappers below use the CUDA runtime (link CUDA::cudart_static; it too starts without a
+// driver and reports cudaErrorInsufficientDriver).
+//
+// Costs (H100, FACTS.md; docs/results/h100-backend-*): creating a green context + stream takes
+// milliseconds, so the PartitionPool creates every partition once, up front; green contexts
+// cannot be resized, so remask_stream() throws Errc::unavailable. Markers are pooled events
+// (CU_EVENT_DISABLE_TIMING); marker_done is cuEventQuery; the barrier is cuStreamWaitEvent.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+#include <fmt/format.h>
+
+#include "eclip/backend.hpp"
+#include "eclip/kernel_router.hpp"
+#include "eclip/partition_pool.hpp"
+#include "eclip/topology.hpp"
+
+namespace eclip::cuda {
+
+struct Options {
+  int device = 0;  ///< CUDA device ordinal
+  /// SMs per atom; 0 = the device's minimum partition (CUdevSmResource::minSmPartitionSize, 8 on
+  /// Hopper). A size the device cannot split by is refused with Errc::invalid_argument.
+  unsigned atom_sms = 0;
+  /// Queue limit the pool enforces; 0 = one per full atom (H100: 15, measured concurrent).
+  unsigned max_masked_streams = 0;
+  /// Library to load the driver API from; tests point it elsewhere.
+  std::string driver_library = "libcuda.so.1";
+};
+
+/// What the backend read from the device.
+struct DeviceInfo {
+  int ordinal = 0;
+  std::string name;                ///< cuDeviceGetName, e.g. "NVIDIA H100 80GB HBM3"
+  int cc_major = 0, cc_minor = 0;  ///< compute capability
+  unsigned sm_count = 0;
+  int driver_version = 0;  ///< cuDriverGetVersion: 13000 = CUDA 13.0
+  unsigned atom_sms = 0;   ///< the minCount the split used
+  unsigned min_partition_sms = 0, coscheduled_alignment = 0;  ///< CUdevSmResource fields
+};
+
+/// "H100" for "NVIDIA H100 80GB HBM3": the first word after "NVIDIA " when it holds a digit (the
+/// preset names plans refer to), else the whole name without "NVIDIA ".
+std::string short_device_name(std::string_view full_name);
+
+/// The topology of a device whose SMs split into `atom_sms` (one entry per group the split
+/// returned, in its order) plus `remainder_sms` left over (0: none). Size classes are the powers
+/// of two below the group count, then the whole device; the queue limit is `max_masked_streams`,
+/// or one per full atom when 0. For an H100 (15 x 8 + 12) this equals presets::h100().
+Topology topology_from_split(std::string_view device_name, const std::vector<unsigned>& atom_sms,
+                             unsigned remainder_sms, unsigned max_masked_streams = 0);
+
+/// The atoms (topology groups) whose union is `mask`, ascending. Throws Errc::invalid_argument
+/// naming the atom when the mask covers only part of one, is empty, or is for another device size.
+std::vector<unsigned> atoms_of(const Topology& topo, const CuMask& mask);
+
+/// "" when `driver_library` loads and reports at least one device; otherwise why not, e.g.
+/// "dlopen libcuda.so.1: libcuda.so.1: cannot open shared object file: No such file or directory".
+/// Hardware tests print it as their skip reason.
+std::string driver_unavailable_reason(const std::string& driver_library = "libcuda.so.1");
+
+/// "CUDA_ERROR_INVALID_VALUE (invalid argument)" for a driver result, through `driver_library`
+/// (the numeric code when the driver cannot be loaded).
+std::string describe_driver_error(int result, const std::string& driver_library = "libcuda.so.1");
+
+class GreenContextBackend final : public Backend {
+ public:
+  /// Loads the driver, retains the device's primary context, reads the device and splits its SMs
+  /// into atoms. Throws Errc::unavailable when there is no usable driver or device (the message
+  /// says which call and why), Errc::invalid_argument for a bad ordinal or atom size.
+  explicit GreenContextBackend(const Options& options = {});
+  ~GreenContextBackend() override;
+  GreenContextBackend(const GreenContextBackend&) = delete;
+  GreenContextBackend& operator=(const GreenContextBackend&) = delete;
+
+  std::string_view name() const noexcept override { return "cuda"; }
+  const Topology& topology() const noexcept override;
+
+  /// Full mask: cuStreamCreate(CU_STREAM_NON_BLOCKING) in the primary context. Otherwise
+  /// cuDevResourceGenerateDesc over the mask's atoms -> cuGreenCtxCreate(CU_GREEN_CTX_DEFAULT_STREAM)
+  /// -> cuGreenCtxStreamCreate(CU_STREAM_NON_BLOCKING). The handle's value is the CUstream.
+  StreamHandle create_stream(const CuMask& mask) override;
+  /// Synchronises the stream (a green context must be idle when destroyed), then destroys the
+  /// stream and its green context. Unknown handles are ignored.
+  void destroy_stream(StreamHandle stream) noexcept override;
+  MarkerHandle record_marker(StreamHandle stream) override;
+  bool marker_done(MarkerHandle marker) override;
+  void wait_marker(StreamHandle stream, MarkerHandle marker) override;
+  void release_marker(MarkerHandle marker) noexcept override;
+  /// Green contexts are fixed at creation: always throws Errc::unavailable.
+  void remask_stream(StreamHandle stream, const CuMask& mask) override;
+
+  const DeviceInfo& device() const noexcept;
+  /// Streams created and not yet destroyed (tests check that a failed pool leaves none).
+  unsigned live_streams() const;
+  /// The mask a stream was created with; throws Errc::invalid_argument for an unknown handle.
+  CuMask mask_of(StreamHandle stream) const;
+  /// cuStreamSynchronize.
+  void synchronize(StreamHandle stream);
+  /// cuGraphLaunch of an instantiated graph (a CUgraphExec / cudaGraphExec_t) on `stream`.
+  void launch_graph(StreamHandle stream, std::uint64_t graph_exec);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The raw stream behind a handle of this backend.
+inline cudaStream_t stream_of(StreamHandle h) noexcept { return reinterpret_cast<cudaStream_t>(h.value); }
+inline StreamHandle handle_of(cudaStream_t s) noexcept { return StreamHandle{reinterpret_cast<std::uint64_t>(s)}; }
+
+namespace detail {
+[[noreturn]] inline void throw_runtime(cudaError_t e, const char* call) {
+  throw Error(Errc::backend, fmt::format("{} failed: {} ({})", call, cudaGetErrorName(e), cudaGetErrorString(e)));
+}
+inline void check_runtime(cudaError_t e, const char* call) {
+  if (e != cudaSuccess) throw_runtime(e, call);
+}
+template <class Tuple, std::size_t... I>
+void argument_pointers(Tuple& values, void** out, std::index_sequence<I...>) {
+  ((out[I] = static_cast<void*>(&std::get<I>(values))), ...);
+}
+}  // namespace detail
+
+/// Routes the next kernel of `worker`'s request and launches `kernel` on the planned partition's
+/// stream with cudaLaunchKernel. `args` are converted to the kernel's parameter types. Returns the
+/// router's decision; throws Errc::backend if the launch itself fails (the route is already taken).
+///   eclip::cuda::launch(router, w, my_kernel, dim3(64), dim3(256), 0, d_ptr, n);
+template <class... Params, class... Args>
+RouteDecision launch(KernelRouter& router, unsigned worker, void (*kernel)(Params...), dim3 grid, dim3 block,
+                     std::size_t shared_bytes, Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "eclip::cuda::launch: argument count differs from the kernel's");
+  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
+  std::array<void*, sizeof...(Params) + 1> pointers{};
+  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
+  const RouteDecision d = router.route(worker);
+  detail::check_runtime(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, pointers.data(),
+                                         shared_bytes, stream_of(d.stream)),
+                        "cudaLaunchKernel");
+  return d;
+}
+
+/// As launch(), with a full launch configuration (attributes such as clusters or programmatic
+/// dependent launch); `config.stream` is replaced by the routed stream.
+template <class... Params, class... Args>
+RouteDecision launch_ex(KernelRouter& router, unsigned worker, cudaLaunchConfig_t config, void (*kernel)(Params...),
+                        Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "eclip::cuda::launch_ex: argument count differs from the kernel's");
+  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
+  std::array<void*, sizeof...(Params) + 1> pointers{};
+  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
+  const RouteDecision d = router.route(worker);
+  config.stream = stream_of(d.stream);
+  detail::check_runtime(cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers.data()),
+                        "cudaLaunchKernelExC");
+  return d;
+}
+
+/// Routes the next unit of `worker`'s request and launches an instantiated graph on its stream.
+/// Which SMs the graph's kernels use is decided when the graph is captured (see docs/cuda.md and
+/// RoutedGraph), so pass a graph captured for the partition the plan chooses, or use RoutedGraph.
+inline RouteDecision launch_graph(KernelRouter& router, unsigned worker, cudaGraphExec_t exec) {
+  const RouteDecision d = router.route(worker);
+  detail::check_runtime(cudaGraphLaunch(exec, stream_of(d.stream)), "cudaGraphLaunch");
+  return d;
+}
+
+/// A kernel group as one routable unit: `enqueue` is captured once on each of the worker's pool
+/// streams (its fallback and each partition), so whichever partition the router picks, the graph
+/// launched there was captured there and its kernels run on that partition's SMs.
+///   RoutedGraph g(pool, w, [&](cudaStream_t s) { layer1<<<64, 256, 0, s>>>(x); layer2<<<...>>>(x); });
+///   launch_graph(router, w, g);
+class RoutedGraph {
+ public:
+  RoutedGraph(const PartitionPool& pool, unsigned worker, const std::function<void(cudaStream_t)>& enqueue)
+      : worker_(worker) {
+    try {
+      for (const auto& slot : pool.slots(worker)) {
+        cudaStream_t s = stream_of(slot.stream);
+        detail::check_runtime(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        cudaGraph_t graph = nullptr;
+        try {
+          enqueue(s);
+        } catch (...) {
+          (void)cudaStreamEndCapture(s, &graph);
+          if (graph) (void)cudaGraphDestroy(graph);
+          throw;
+        }
+        detail::check_runtime(cudaStreamEndCapture(s, &graph), "cudaStreamEndCapture");
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+        (void)cudaGraphDestroy(graph);
+        detail::check_runtime(e, "cudaGraphInstantiate");
+        execs_.push_back(exec);
+      }
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  ~RoutedGraph() { release(); }
+  RoutedGraph(RoutedGraph&& o) noexcept : worker_(o.worker_), execs_(std::move(o.execs_)) { o.execs_.clear(); }
+  RoutedGraph& operator=(RoutedGraph&& o) noexcept {
+    if (this != &o) {
+      release();
+      worker_ = o.worker_;
+      execs_ = std::move(o.execs_);
+      o.execs_.clear();
+    }
+    return *this;
+  }
+  RoutedGraph(const RoutedGraph&) = delete;
+  RoutedGraph& operator=(const RoutedGraph&) = delete;
+
+  unsigned worker() const noexcept { return worker_; }
+  /// The graph captured on pool slot `slot` of the worker.
+  cudaGraphExec_t exec(std::uint16_t slot) const {
+    if (slot >= execs_.size())
+      throw Error(Errc::invalid_argument,
+                  fmt::format("RoutedGraph: slot {} out of range: worker {} has {} slots", slot, worker_, execs_.size()));
+    return execs_[slot];
+  }
+
+ private:
+  void release() noexcept {
+    for (cudaGraphExec_t e : execs_) (void)cudaGraphExecDestroy(e);
+    execs_.clear();
+  }
+  unsigned worker_ = 0;
+  std::vector<cudaGraphExec_t> execs_;
+};
+
+/// Routes the next unit of the graph's worker and launches the graph captured for that partition.
+inline RouteDecision launch_graph(KernelRouter& router, const RoutedGraph& graph) {
+  const RouteDecision d = router.route(graph.worker());
+  detail::check_runtime(cudaGraphLaunch(graph.exec(d.slot), stream_of(d.stream)), "cudaGraphLaunch");
+  return d;
+}
+
+}  // namespace eclip::cuda

@@ -1,0 +1,160 @@
+/* eclip_c.h: the C ABI of eclip (libeclip_c.so), for Python ctypes and other languages.
+ *
+ * The objects are the C++ ones: a backend (the device), a plan (per worker, the partition each
+ * kernel group runs on), a pool (every partition's stream, created once, up front) and a router
+ * (per launch, the stream to use, with a barrier only when the worker's previous launch is on
+ * another stream and not complete). Streams and graphs cross the ABI as raw handles in uint64_t:
+ * for the "cuda" backend a stream is a CUstream / cudaStream_t (in PyTorch:
+ * torch.cuda.ExternalStream(handle)), a graph exec a CUgraphExec / cudaGraphExec_t.
+ *
+ * Errors: every function returns 0 (ECLIP_OK) or an eclip_status code (the values of C++
+ * eclip::Errc), and eclip_last_error() gives the calling thread's message for its last failed
+ * call, e.g. "PartitionPool: the plan needs 16 CU-masked streams but H100 holds at most 15 ...".
+ *
+ * Lifetime: handles may be destroyed in any order; an object lives until the last handle that
+ * uses it is destroyed (a router keeps its pool, a pool its backend). Destroying NULL is a no-op.
+ * Threads: route/begin_request/launch_graph for one worker from one thread at a time; different
+ * workers may run concurrently.
+ *
+ * Example (Python ctypes, two workers each on its own stream):
+ *   lib = ctypes.CDLL("libeclip_c.so")
+ *   be = ctypes.c_void_p(); check(lib.eclip_backend_create(b"cuda", ctypes.byref(be)))
+ *   plan = ctypes.c_void_p(); check(lib.eclip_plan_from_file(be, b"plan.json", ctypes.byref(plan)))
+ *   pool = ctypes.c_void_p(); check(lib.eclip_pool_create(be, plan, ctypes.byref(pool)))
+ *   rt = ctypes.c_void_p(); check(lib.eclip_router_create(pool, plan, -1, ctypes.byref(rt)))
+ *   r = eclip_route()
+ *   lib.eclip_router_begin_request(rt, 0)
+ *   for layer in model:                      # one routable unit each
+ *       check(lib.eclip_router_route(rt, 0, ctypes.byref(r)))
+ *       with torch.cuda.stream(torch.cuda.ExternalStream(r.stream)): layer(x)
+ * where check(rc) raises RuntimeError(lib.eclip_last_error()) when rc != 0.
+ * In C:
+ *   eclip_backend* be; eclip_plan* plan; eclip_pool* pool; eclip_router* rt; eclip_route r;
+ *   if (eclip_backend_create("cuda", &be) != ECLIP_OK) { fprintf(stderr, "%s\n", eclip_last_error()); return 1; }
+ *   eclip_plan_from_file(be, "plan.json", &plan);
+ *   eclip_pool_create(be, plan, &pool);
+ *   eclip_router_create(pool, plan, -1, &rt);
+ *   eclip_router_begin_request(rt, 0);
+ *   eclip_router_route(rt, 0, &r);            // launch the next kernel on (cudaStream_t)r.stream
+ *   eclip_router_destroy(rt); eclip_pool_destroy(pool); eclip_plan_destroy(plan); eclip_backend_destroy(be);
+ */
+#ifndef ECLIP_ECLIP_C_H
+#define ECLIP_ECLIP_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define ECLIP_C_API
+#else
+#define ECLIP_C_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when a signature or struct layout changes. */
+#define ECLIP_C_ABI_VERSION 1
+
+/* Return codes: ECLIP_OK or an eclip::Errc value; ECLIP_E_INTERNAL for anything unexpected. */
+enum eclip_status {
+  ECLIP_OK = 0,
+  ECLIP_E_INVALID_ARGUMENT = 1, /* a value outside its documented range (NULL, worker id, ...) */
+  ECLIP_E_CAPACITY = 2,         /* more partitions than the device's queue limit */
+  ECLIP_E_PARSE = 3,            /* malformed plan JSON; the message names the field */
+  ECLIP_E_BACKEND = 4,          /* a GPU API call failed; the message names the call */
+  ECLIP_E_UNAVAILABLE = 5,      /* backend or device missing at run time (e.g. no NVIDIA driver) */
+  ECLIP_E_INTERNAL = 99         /* out of memory or another unexpected failure */
+};
+
+/* eclip_route.flags */
+#define ECLIP_ROUTE_SWITCHED 0x1u /* the previous launch of this worker went to another stream */
+#define ECLIP_ROUTE_BARRIER 0x2u  /* ... and had not completed, so this stream waits for it */
+
+/* eclip_route.status (C++ eclip::RouteStatus) */
+enum eclip_route_status {
+  ECLIP_ROUTED = 0,        /* on the plan's partition */
+  ECLIP_NO_PLAN_ENTRY = 1, /* the request ran past the plan: on the worker's fallback stream */
+  ECLIP_BACKEND_ERROR = 2, /* a marker/barrier call failed: stayed on the previous stream */
+  ECLIP_BUDGET_HELD = 3    /* the online switch budget was spent: stayed on the current partition */
+};
+
+typedef struct eclip_route {
+  uint64_t stream; /* raw stream to launch on (CUstream for "cuda", a queue id for "sim") */
+  uint32_t kernel; /* position of this unit in the worker's current request */
+  uint16_t slot;   /* pool slot of the stream (0 = the worker's whole-device fallback) */
+  uint16_t status; /* enum eclip_route_status */
+  uint32_t flags;  /* ECLIP_ROUTE_* bits */
+  uint32_t reserved;
+} eclip_route;
+
+typedef struct eclip_counters {
+  uint64_t requests, launches, switches, barriers;
+  uint64_t unrouted, backend_errors, budget_held;
+} eclip_counters;
+
+typedef struct eclip_topology_info {
+  char name[64];               /* topology name plans refer to, e.g. "H100" */
+  char device[128];            /* full device name, e.g. "NVIDIA H100 80GB HBM3" ("" for sim) */
+  uint32_t units;              /* SMs (NVIDIA) or CUs (AMD) */
+  uint32_t groups;             /* atoms / shader engines */
+  uint32_t max_masked_streams; /* the pool's queue limit */
+  uint32_t vendor;             /* 0 AMD, 1 NVIDIA */
+} eclip_topology_info;
+
+typedef struct eclip_backend eclip_backend;
+typedef struct eclip_plan eclip_plan;
+typedef struct eclip_pool eclip_pool;
+typedef struct eclip_router eclip_router;
+
+ECLIP_C_API int eclip_abi_version(void);
+/* The calling thread's message for its last failed call ("" after a success). Valid until the
+ * thread's next eclip call. */
+ECLIP_C_API const char* eclip_last_error(void);
+/* "ok", "invalid_argument", "capacity", "parse", "backend", "unavailable", "internal". */
+ECLIP_C_API const char* eclip_status_name(int code);
+
+/* spec: "cuda" or "cuda:<ordinal>" (green contexts, needs the NVIDIA driver), "sim" or
+ * "sim:<preset>" (the simulated device, e.g. "sim:h100", "sim:mi50"; "sim" is "sim:h100"). */
+ECLIP_C_API int eclip_backend_create(const char* spec, eclip_backend** out);
+ECLIP_C_API void eclip_backend_destroy(eclip_backend* backend);
+ECLIP_C_API int eclip_backend_topology(const eclip_backend* backend, eclip_topology_info* out);
+
+/* A plan (format "eclip.plan", version 1) validated against the backend's topology. */
+ECLIP_C_API int eclip_plan_from_json(const eclip_backend* backend, const char* json_text, eclip_plan** out);
+ECLIP_C_API int eclip_plan_from_file(const eclip_backend* backend, const char* path, eclip_plan** out);
+ECLIP_C_API void eclip_plan_destroy(eclip_plan* plan);
+ECLIP_C_API int eclip_plan_workers(const eclip_plan* plan, uint32_t* out);
+
+/* Creates every stream the plan needs (one pool worker per plan worker), or none: on failure
+ * nothing is left behind. */
+ECLIP_C_API int eclip_pool_create(eclip_backend* backend, const eclip_plan* plan, eclip_pool** out);
+ECLIP_C_API void eclip_pool_destroy(eclip_pool* pool);
+ECLIP_C_API int eclip_pool_slot_count(const eclip_pool* pool, uint32_t worker, uint32_t* out);
+/* Slot `slot` of `worker`: its raw stream and partition size in groups (slot 0: whole device). */
+ECLIP_C_API int eclip_pool_slot(const eclip_pool* pool, uint32_t worker, uint32_t slot, uint64_t* stream,
+                                uint32_t* groups);
+
+/* switch_budget: most switches per request enforced online, or -1 for none (the plan's own). */
+ECLIP_C_API int eclip_router_create(eclip_pool* pool, const eclip_plan* plan, int64_t switch_budget,
+                                    eclip_router** out);
+ECLIP_C_API void eclip_router_destroy(eclip_router* router);
+ECLIP_C_API int eclip_router_begin_request(eclip_router* router, uint32_t worker);
+/* Routes the worker's next unit. Backend failures do not fail the call: the unit stays on the
+ * previous stream (order kept) and out->status says so. */
+ECLIP_C_API int eclip_router_route(eclip_router* router, uint32_t worker, eclip_route* out);
+/* Routes the worker's next unit and launches a graph exec on its stream (cuGraphLaunch). A graph's
+ * kernels run where they were captured, so pass either one exec per pool slot of the worker
+ * (count = eclip_pool_slot_count; execs[i] captured on slot i's stream), launched by slot, or
+ * count = 1 for one exec launched whatever the slot. "cuda" backend only. */
+ECLIP_C_API int eclip_router_launch_graph(eclip_router* router, uint32_t worker, const uint64_t* graph_execs,
+                                          size_t count, eclip_route* out);
+/* worker = -1: the sum over all workers. */
+ECLIP_C_API int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_counters* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ECLIP_ECLIP_C_H */

@@ -1,0 +1,334 @@
+// The C ABI (include/eclip/eclip_c.h) over the C++ objects. Every entry point catches everything:
+// no exception crosses the ABI; the message goes to a thread-local string.
+#include "eclip/eclip_c.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <sstream>
+#include <string>
+
+#include "eclip/backend/sim.hpp"
+#include "eclip/eclip.hpp"
+#if ECLIP_C_WITH_CUDA
+#include "eclip/backend/cuda.hpp"
+#endif
+
+namespace {
+
+thread_local std::string t_last_error;
+
+struct BackendState {
+  std::unique_ptr<eclip::Backend> backend;
+  std::string device;  // full device name ("" for sim)
+  bool graphs = false;  // can launch graph execs (cuda)
+#if ECLIP_C_WITH_CUDA
+  eclip::cuda::GreenContextBackend* cuda = nullptr;
+#endif
+};
+
+struct PoolState {
+  std::shared_ptr<BackendState> backend;  // declared first: outlives the pool
+  std::unique_ptr<eclip::PartitionPool> pool;
+};
+
+eclip::Error invalid(const std::string& what) { return eclip::Error(eclip::Errc::invalid_argument, what); }
+
+template <class T>
+void require(const T* p, const char* what) {
+  if (p == nullptr) throw invalid(std::string("argument ") + what + " is NULL");
+}
+
+/// Runs `f`, turning every exception into a status code and the thread's message.
+template <class F>
+int guarded(F&& f) noexcept {
+  try {
+    f();
+    t_last_error.clear();
+    return ECLIP_OK;
+  } catch (const eclip::Error& e) {
+    try { t_last_error = e.what(); } catch (...) {}
+    return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    try { t_last_error = "out of memory"; } catch (...) {}
+    return ECLIP_E_INTERNAL;
+  } catch (const std::exception& e) {
+    try { t_last_error = e.what(); } catch (...) {}
+    return ECLIP_E_INTERNAL;
+  } catch (...) {
+    try { t_last_error = "unknown exception"; } catch (...) {}
+    return ECLIP_E_INTERNAL;
+  }
+}
+
+void copy_string(char* dst, size_t size, const std::string& src) {
+  const size_t n = src.size() < size - 1 ? src.size() : size - 1;
+  std::memcpy(dst, src.data(), n);
+  dst[n] = '\0';
+}
+
+}  // namespace
+
+struct eclip_backend {
+  std::shared_ptr<BackendState> state;
+};
+struct eclip_plan {
+  eclip::Plan plan;
+  eclip::Topology topology;  // the plan was validated against this
+};
+struct eclip_pool {
+  std::shared_ptr<PoolState> state;
+};
+struct eclip_router {
+  std::shared_ptr<PoolState> pool;  // declared first: outlives the router
+  std::unique_ptr<eclip::KernelRouter> router;
+};
+
+extern "C" {
+
+int eclip_abi_version(void) { return ECLIP_C_ABI_VERSION; }
+
+const char* eclip_last_error(void) { return t_last_error.c_str(); }
+
+const char* eclip_status_name(int code) {
+  switch (code) {
+    case ECLIP_OK: return "ok";
+    case ECLIP_E_INVALID_ARGUMENT: return "invalid_argument";
+    case ECLIP_E_CAPACITY: return "capacity";
+    case ECLIP_E_PARSE: return "parse";
+    case ECLIP_E_BACKEND: return "backend";
+    case ECLIP_E_UNAVAILABLE: return "unavailable";
+    case ECLIP_E_INTERNAL: return "internal";
+    default: return "unknown";
+  }
+}
+
+int eclip_backend_create(const char* spec, eclip_backend** out) {
+  return guarded([&] {
+    require(spec, "spec");
+    require(out, "out");
+    *out = nullptr;
+    const std::string s(spec);
+    const auto colon = s.find(':');
+    const std::string kind = s.substr(0, colon);
+    const std::string arg = colon == std::string::npos ? "" : s.substr(colon + 1);
+    auto state = std::make_shared<BackendState>();
+    if (kind == "sim") {
+      state->backend = std::make_unique<eclip::SimDevice>(eclip::SimDeviceModel::by_name(arg.empty() ? "h100" : arg));
+    } else if (kind == "cuda") {
+#if ECLIP_C_WITH_CUDA
+      eclip::cuda::Options o;
+      if (!arg.empty()) {
+        size_t used = 0;
+        int ordinal = -1;
+        try {
+          ordinal = std::stoi(arg, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != arg.size() || ordinal < 0)
+          throw invalid("backend spec \"" + s + "\": expected \"cuda:<device ordinal>\", e.g. \"cuda:0\"");
+        o.device = ordinal;
+      }
+      auto cuda = std::make_unique<eclip::cuda::GreenContextBackend>(o);
+      state->cuda = cuda.get();
+      state->device = cuda->device().name;
+      state->graphs = true;
+      state->backend = std::move(cuda);
+#else
+      throw eclip::Error(eclip::Errc::unavailable,
+                         "backend \"cuda\" is not built into this libeclip_c (no CUDA toolkit at build time)");
+#endif
+    } else {
+      throw invalid("unknown backend spec \"" + s + "\" (known: \"cuda\", \"cuda:<ordinal>\", \"sim\", \"sim:<preset>\")");
+    }
+    *out = new eclip_backend{std::move(state)};
+  });
+}
+
+void eclip_backend_destroy(eclip_backend* backend) { delete backend; }
+
+int eclip_backend_topology(const eclip_backend* backend, eclip_topology_info* out) {
+  return guarded([&] {
+    require(backend, "backend");
+    require(out, "out");
+    const eclip::Topology& t = backend->state->backend->topology();
+    *out = eclip_topology_info{};
+    copy_string(out->name, sizeof out->name, t.name);
+    copy_string(out->device, sizeof out->device, backend->state->device);
+    out->units = t.units();
+    out->groups = t.group_count();
+    out->max_masked_streams = t.max_masked_streams;
+    out->vendor = t.vendor == eclip::Vendor::nvidia ? 1 : 0;
+  });
+}
+
+int eclip_plan_from_json(const eclip_backend* backend, const char* json_text, eclip_plan** out) {
+  return guarded([&] {
+    require(backend, "backend");
+    require(json_text, "json_text");
+    require(out, "out");
+    *out = nullptr;
+    const eclip::Topology& t = backend->state->backend->topology();
+    *out = new eclip_plan{eclip::Plan::from_json_text(json_text, t), t};
+  });
+}
+
+int eclip_plan_from_file(const eclip_backend* backend, const char* path, eclip_plan** out) {
+  return guarded([&] {
+    require(backend, "backend");
+    require(path, "path");
+    require(out, "out");
+    *out = nullptr;
+    std::ifstream in(path);
+    if (!in) throw invalid(std::string("cannot open plan file \"") + path + "\": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    const eclip::Topology& t = backend->state->backend->topology();
+    try {
+      *out = new eclip_plan{eclip::Plan::from_json_text(text.str(), t), t};
+    } catch (const eclip::Error& e) {
+      throw eclip::Error(e.code(), std::string(path) + ": " + e.what());
+    }
+  });
+}
+
+void eclip_plan_destroy(eclip_plan* plan) { delete plan; }
+
+int eclip_plan_workers(const eclip_plan* plan, uint32_t* out) {
+  return guarded([&] {
+    require(plan, "plan");
+    require(out, "out");
+    *out = static_cast<uint32_t>(plan->plan.workers.size());
+  });
+}
+
+namespace {
+void same_topology(const eclip_plan* plan, const eclip::Topology& t) {
+  if (plan->topology.name != t.name || plan->topology.group_sizes != t.group_sizes)
+    throw invalid("the plan was loaded for device " + plan->topology.name + " but this backend is " + t.name);
+}
+}  // namespace
+
+int eclip_pool_create(eclip_backend* backend, const eclip_plan* plan, eclip_pool** out) {
+  return guarded([&] {
+    require(backend, "backend");
+    require(plan, "plan");
+    require(out, "out");
+    *out = nullptr;
+    const eclip::Topology& t = backend->state->backend->topology();
+    same_topology(plan, t);
+    const auto specs = plan->plan.pool_specs(t);
+    auto state = std::make_shared<PoolState>();
+    state->backend = backend->state;
+    state->pool = std::make_unique<eclip::PartitionPool>(*backend->state->backend,
+                                                          static_cast<unsigned>(plan->plan.workers.size()), specs);
+    *out = new eclip_pool{std::move(state)};
+  });
+}
+
+void eclip_pool_destroy(eclip_pool* pool) { delete pool; }
+
+int eclip_pool_slot_count(const eclip_pool* pool, uint32_t worker, uint32_t* out) {
+  return guarded([&] {
+    require(pool, "pool");
+    require(out, "out");
+    *out = static_cast<uint32_t>(pool->state->pool->slots(worker).size());
+  });
+}
+
+int eclip_pool_slot(const eclip_pool* pool, uint32_t worker, uint32_t slot, uint64_t* stream, uint32_t* groups) {
+  return guarded([&] {
+    require(pool, "pool");
+    const auto slots = pool->state->pool->slots(worker);
+    if (slot >= slots.size())
+      throw invalid("slot " + std::to_string(slot) + " out of range: worker " + std::to_string(worker) + " has " +
+                    std::to_string(slots.size()) + " slots");
+    if (stream) *stream = slots[slot].stream.value;
+    if (groups) *groups = slots[slot].config.groups;
+  });
+}
+
+int eclip_router_create(eclip_pool* pool, const eclip_plan* plan, int64_t switch_budget, eclip_router** out) {
+  return guarded([&] {
+    require(pool, "pool");
+    require(plan, "plan");
+    require(out, "out");
+    *out = nullptr;
+    same_topology(plan, pool->state->backend->backend->topology());
+    if (switch_budget < -1)
+      throw invalid("switch_budget " + std::to_string(switch_budget) + ": expected -1 (none) or a count >= 0");
+    const eclip::SwitchBudget budget =
+        switch_budget < 0 ? eclip::SwitchBudget::unlimited() : eclip::SwitchBudget::per_request(switch_budget);
+    auto r = std::make_unique<eclip_router>();
+    r->pool = pool->state;
+    r->router = std::make_unique<eclip::KernelRouter>(*pool->state->pool, plan->plan, budget);
+    *out = r.release();
+  });
+}
+
+void eclip_router_destroy(eclip_router* router) { delete router; }
+
+int eclip_router_begin_request(eclip_router* router, uint32_t worker) {
+  return guarded([&] {
+    require(router, "router");
+    router->router->begin_request(worker);
+  });
+}
+
+namespace {
+void fill(eclip_route* out, const eclip::RouteDecision& d) {
+  *out = eclip_route{};
+  out->stream = d.stream.value;
+  out->kernel = d.kernel;
+  out->slot = d.slot;
+  out->status = static_cast<uint16_t>(d.status);
+  out->flags = (d.switched ? ECLIP_ROUTE_SWITCHED : 0u) | (d.barrier ? ECLIP_ROUTE_BARRIER : 0u);
+}
+}  // namespace
+
+int eclip_router_route(eclip_router* router, uint32_t worker, eclip_route* out) {
+  return guarded([&] {
+    require(router, "router");
+    require(out, "out");
+    fill(out, router->router->route(worker));
+  });
+}
+
+int eclip_router_launch_graph(eclip_router* router, uint32_t worker, const uint64_t* graph_execs, size_t count,
+                              eclip_route* out) {
+  return guarded([&] {
+    require(router, "router");
+    require(graph_execs, "graph_execs");
+    const BackendState& be = *router->pool->backend;
+    if (!be.graphs)
+      throw eclip::Error(eclip::Errc::unavailable,
+                         std::string("backend \"") + std::string(be.backend->name()) + "\" cannot launch CUDA graphs");
+    const size_t slots = router->pool->pool->slots(worker).size();  // validates worker before routing
+    if (count != 1 && count != slots)
+      throw invalid("graph_execs has " + std::to_string(count) + " entries: expected 1 or one per slot of worker " +
+                    std::to_string(worker) + " (" + std::to_string(slots) + ")");
+    for (size_t i = 0; i < count; ++i)
+      if (graph_execs[i] == 0) throw invalid("graph_execs[" + std::to_string(i) + "] is NULL");
+    const eclip::RouteDecision d = router->router->route(worker);
+    if (out) fill(out, d);
+#if ECLIP_C_WITH_CUDA
+    be.cuda->launch_graph(d.stream, graph_execs[count == 1 ? 0 : d.slot]);
+#endif
+  });
+}
+
+int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_counters* out) {
+  return guarded([&] {
+    require(router, "router");
+    require(out, "out");
+    if (worker < -1) throw invalid("worker " + std::to_string(worker) + ": expected -1 (all) or a worker id");
+    const eclip::RouterCounters c =
+        worker < 0 ? router->router->totals() : router->router->counters(static_cast<unsigned>(worker));
+    *out = eclip_counters{c.requests, c.launches, c.switches, c.barriers, c.unrouted, c.backend_errors, c.budget_held};
+  });
+}
+
+}  // extern "C"
