@@ -283,7 +283,8 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
       ++wk.remasks;
     }
     const KernelProfile& kp = wk.model->kernels[k];
-    dev.launch(d.stream, SimKernel{&profile.units, &kp.us, jitter(rng), (std::uint64_t{who} << 32) | k});
+    dev.launch(d.stream, SimKernel{&profile.units, &kp.us, jitter(rng), (std::uint64_t{who} << 32) | k,
+                                   static_cast<double>(kp.blocks)});
     if (wk.cursor == wk.model->kernels.size())
       wk.waiting = true;  // synchronise: the next request starts when the last kernel completes
     else

@@ -64,6 +64,11 @@ std::vector<KernelProfile> read_kernels(const json& obj, size_t times_per_kernel
     if (!us.is_array() || us.size() != times_per_kernel)
       throw parse_error(source, kw + ".us", fmt::format("expected {} times, one per unit count", times_per_kernel));
     for (size_t i = 0; i < us.size(); ++i) kp.us.push_back(require_time(us[i], source, fmt::format("{}.us[{}]", kw, i)));
+    if (auto b = ks[k].find("blocks"); b != ks[k].end()) {
+      if (!b->is_number_integer() || b->get<long long>() <= 0 || b->get<long long>() > 0xffffffffLL)
+        throw parse_error(source, kw + ".blocks", "expected a positive integer");
+      kp.blocks = b->get<unsigned>();
+    }
     out.push_back(std::move(kp));
   }
   return out;
@@ -134,7 +139,10 @@ nlohmann::json Profile::to_json() const {
   json ms = json::array();
   for (const ModelProfile& m : models) {
     json ks = json::array();
-    for (const KernelProfile& k : m.kernels) ks.push_back({{"name", k.name}, {"us", k.us}});
+    for (const KernelProfile& k : m.kernels) {
+      ks.push_back({{"name", k.name}, {"us", k.us}});
+      if (k.blocks) ks.back()["blocks"] = k.blocks;
+    }
     ms.push_back({{"model", m.model}, {"host_gap_us", m.host_gap_us}, {"kernels", ks}});
   }
   return {{"format", "eclip.profile"}, {"version", kVersion}, {"device", device},
@@ -195,7 +203,7 @@ ModelProfile Workload::project(const Topology& topo, double time_scale, double m
   const double recorded_full = unit_counts.back();
   const double target_units = topo.units();
   for (const KernelProfile& k : kernels) {
-    KernelProfile kp{k.name, {}};
+    KernelProfile kp{k.name, {}, k.blocks};
     for (unsigned groups : topo.size_classes) {
       const double fraction = topo.units_of(groups) / target_units;
       kp.us.push_back(time_scale * interpolate_us(unit_counts, k.us, fraction * recorded_full));

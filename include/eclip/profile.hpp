@@ -18,6 +18,10 @@ namespace eclip {
 struct KernelProfile {
   std::string name;
   std::vector<double> us;  ///< microseconds, one per unit count / size class (same order)
+  /// Thread blocks (workgroups) of one launch, 0 if unknown. A kernel of B blocks occupies at
+  /// most B units at once, and up to that many it spreads over every unit its mask allows,
+  /// whether or not it runs faster there: the waste partitioning removes.
+  unsigned blocks = 0;
   friend bool operator==(const KernelProfile&, const KernelProfile&) = default;
 };
 

@@ -35,8 +35,10 @@ TEST_CASE("a workload projects onto MI50 size classes by device fraction", "[pro
   CHECK(mp.host_gap_us == Approx(5));  // the target's launch pace, not the recorded eager pace
   REQUIRE(w.eager_latency_full_us);
   CHECK(*w.eager_latency_full_us == Approx(40));
+  w.kernels[1].blocks = 40;
   Profile p = make_profile(presets::mi50(), {w}, 3.0, 5.0);
   CHECK(p.units == std::vector<unsigned>{15, 30, 45, 60});
+  CHECK(p.models[0].kernels[1].blocks == 40);
   CHECK(Profile::from_json(p.to_json()) == p);
 }
 
@@ -59,6 +61,10 @@ TEST_CASE("malformed workloads and profiles name the field", "[profile]") {
                     Catch::Contains("ascending"));
   CHECK_THROWS_WITH(Workload::from_json(bad([](auto& c) { c["kernels"][0].erase("name"); }), "w.json"),
                     Catch::Contains("kernels[0]") && Catch::Contains("\"name\""));
+  CHECK_THROWS_WITH(Workload::from_json(bad([](auto& c) { c["kernels"][0]["blocks"] = 0; }), "w.json"),
+                    Catch::Contains("kernels[0].blocks") && Catch::Contains("positive integer"));
+  CHECK(Workload::from_json(bad([](auto& c) { c["kernels"][0]["blocks"] = 96; }), "w.json").kernels[0].blocks == 96);
+  CHECK(Workload::from_json(j, "w.json").kernels[0].blocks == 0);  // optional: unknown
   CHECK_THROWS_WITH(Workload::load("/nonexistent/x.json"), Catch::Contains("cannot open"));
   Profile p = make_profile(presets::mi50(), {Workload::from_json(j, "w")}, 1, 1);
   auto pj = p.to_json();

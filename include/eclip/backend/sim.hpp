@@ -8,9 +8,11 @@
 // - in-order streams: a kernel starts when it reaches its stream's head; a barrier packet holds
 //   its stream until its marker completes, then for `barrier_packet_us`;
 // - sharing: the running kernels split each group's units equally (max-min fair, water-filling),
-//   each kernel taking no more units than it can use (its demand: the smallest size class within
-//   2% of its whole-device time) and only units inside its stream's mask. A kernel's speed at a
-//   (fractional) unit count interpolates its profile;
+//   each kernel taking no more units than it occupies (its demand: its thread-block count, as
+//   hardware spreads blocks over every unit the mask allows whether or not the kernel gets
+//   faster; when unknown, the smallest profiled unit count within 2% of its best time) and only
+//   units inside its stream's mask. A kernel's speed at a (fractional) unit count interpolates
+//   its profile;
 // - energy: P = static + busy units x active W + idle units x idle (leakage) W, integrated exactly
 //   between events.
 // What it does not model: memory-bandwidth and cache interference between co-located kernels,
@@ -56,6 +58,9 @@ struct SimKernel {
   const std::vector<double>* us = nullptr;
   double time_factor = 1.0;  ///< run-to-run variation applied to every point of the curve
   std::uint64_t tag = 0;     ///< reported back on completion
+  /// Units the kernel occupies when its mask allows: its thread-block count (a block runs on one
+  /// unit). 0 = unknown: then the smallest profiled unit count within 2% of its best time.
+  double max_units = 0;
 };
 
 /// What a traced run records for each kernel (tests check the invariants on it).

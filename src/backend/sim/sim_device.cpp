@@ -220,16 +220,21 @@ void SimDevice::pump() {
           Running r;
           r.stream = s;
           r.start_us = now_;
-          // Demand: the smallest measured unit count within 2% of the kernel's best time; a kernel
-          // given more than that leaves the rest idle, so co-runners may take it.
+          // Demand: the units the kernel occupies: its block count when known (blocks spread over
+          // every unit the mask allows, useful or not); otherwise the smallest measured unit count
+          // within 2% of its best time (a kernel given more leaves the rest to co-runners).
           const auto& uc = *p.kernel.unit_counts;
           const auto& us = *p.kernel.us;
           r.demand = uc.back();
-          for (size_t i = 0; i < uc.size(); ++i)
-            if (us[i] <= 1.02 * us.back()) {
-              r.demand = uc[i];
-              break;
-            }
+          if (p.kernel.max_units > 0) {
+            r.demand = p.kernel.max_units;
+          } else {
+            for (size_t i = 0; i < uc.size(); ++i)
+              if (us[i] <= 1.02 * us.back()) {
+                r.demand = uc[i];
+                break;
+              }
+          }
           running_.push_back(std::move(r));
           break;
         }

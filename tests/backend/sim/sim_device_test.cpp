@@ -182,3 +182,25 @@ TEST_CASE("invariants on random traffic: masks, capacity, order, work, energy", 
     CHECK(d.energy_j() <= m.full_power_w() * d.now_us() * 1e-6 * (1 + 1e-9));
   }
 }
+
+TEST_CASE("a kernel occupies as many units as it has blocks, useful or not", "[sim]") {
+  SimDevice d(quiet_mi50());
+  const Topology& t = d.topology();
+  std::map<std::uint64_t, double> done;
+  d.on_kernel_done = [&](std::uint64_t tag, double at) { done[tag] = at; };
+  StreamHandle a = d.create_stream(t.all()), b = d.create_stream(t.all());
+  // 15 blocks: never more than 15 CUs, even alone on the whole GPU.
+  d.launch(a, SimKernel{&kUnits, &kScales, 1.0, 1, 15});
+  run_all(d);
+  CHECK(done[1] == Approx(40));
+  // A flat kernel with many blocks spreads over its half of the GPU although it gains nothing,
+  // so the scaling kernel beside it gets 30 CUs, not the 45 it gets when the flat one's demand is
+  // unknown (then it keeps only the 15 CUs it benefits from).
+  const double t0 = d.now_us();
+  d.launch(a, SimKernel{&kUnits, &kSmall, 1.0, 2, 1000});
+  d.launch(b, SimKernel{&kUnits, &kScales, 1.0, 3, 1000});
+  run_all(d);
+  CHECK(done[2] - t0 == Approx(10));
+  CHECK(done[3] - t0 == Approx(10 + 5));  // half done at 30 CUs in 10 us, then 5 us on 60
+  CHECK(d.energy_j() > 0);
+}
