@@ -11,6 +11,10 @@ Usage (on the GPU machine; docs/workloads.md gives the exact commands behind the
         [--models albert,vgg19] [--budget-s 450] [--profile-iters 5] [--latency-iters 10] \
         [--thread-mode none|thread|green-current] [--profile-graph MODELS] \
         [--cudnn-benchmark-check MODELS [--benchmark-first-sm 8]]
+    PYTHONUNBUFFERED=1 python3 tools/profile_h100/profile_models.py OUTDIR --grids-only \
+        [--grid-sms 132,8] [--models ...] [--thread-mode ...]     # launch grids only
+    python3 tools/profile_h100/profile_models.py --merge-grids OUTDIR [workloads/h100] \
+        [--models ...]                      # no GPU: add "blocks" to the workload files
     python3 tools/profile_h100/profile_models.py --self-test     # helpers only, no GPU
 
 How SMs are confined (the hardware facts behind it, measured on this H100, see
@@ -60,6 +64,15 @@ Library-internal streams (measured 2026-11-25, see docs/workloads.md):
   * Every captured graph is profiled once and its kernels compared with eager mode; if
     they differ (albert: SDPA takes another attention path under capture), the graph
     latency is left out of the JSON (only logged).
+
+Launch grids (--grids-only): the profiler's kernel events also carry each launch's grid and
+block ([x, y, z]).  This mode repeats the whole-GPU (132-SM) case above without the CUDA
+graph and writes, per model, OUTDIR/<model>.grids.json: per kernel of one inference (same
+launch order and names as the workload file) the grid, block, blocks = grid.x*grid.y*grid.z,
+Kineto's "blocks per SM" (= blocks / the device's SM count), warps per SM, registers per
+thread, shared memory per block and Kineto's occupancy estimate.  --merge-grids then adds
+"blocks" to the workload files, after checking that the kernel names match position by
+position.
 
 Everything written to stdout goes to the log; JSON files are written as soon as a model
 is finished, so a run cut short still leaves the models it completed.
@@ -211,6 +224,120 @@ def workload_json(doc):
     return "\n".join(lines) + "\n"
 
 
+def kernel_from_event(e):
+    """One Chrome-trace kernel event -> dict.  Kineto writes the launch configuration into
+    the event's args: "grid" and "block" ([x, y, z]), "blocks per SM" (Kineto computes it as
+    grid blocks / the device's SM count, not the occupancy limit), "warps per SM",
+    "registers per thread", "shared memory" (static + dynamic bytes per block) and
+    "est. achieved occupancy %".  Missing keys give None."""
+    a = e.get("args", {})
+    grid = a.get("grid")
+    block = a.get("block")
+    return {"name": e["name"], "ts": float(e["ts"]), "dur": float(e["dur"]),
+            "stream": a.get("stream"), "corr": a.get("correlation"),
+            "grid": list(grid) if grid is not None else None,
+            "block": list(block) if block is not None else None,
+            "blocks": grid_blocks(grid),
+            "blocks_per_sm": a.get("blocks per SM"), "warps_per_sm": a.get("warps per SM"),
+            "registers": a.get("registers per thread"), "shared_memory": a.get("shared memory"),
+            "occupancy_pct": a.get("est. achieved occupancy %")}
+
+
+def grid_blocks(grid):
+    """Thread blocks of one launch: grid.x * grid.y * grid.z (None if unknown)."""
+    if grid is None or len(grid) != 3:
+        return None
+    n = 1
+    for g in grid:
+        n *= int(g)
+    return n
+
+
+def parse_trace_events(evs):
+    """Split a Chrome trace's events into kernels (kernel_from_event dicts), inference
+    windows (record_function ranges "eclip_inference_<i>"), counts of memcpy/memset
+    activities, the set of kernel streams, and {stream: set of CUPTI context ids}."""
+    kernels, windows, other = [], [], collections.Counter()
+    streams = set()
+    ctxs = collections.defaultdict(set)
+    for e in evs:
+        if e.get("ph") != "X":
+            continue
+        cat = e.get("cat", "")
+        if cat == "kernel":
+            kernels.append(kernel_from_event(e))
+            streams.add(e.get("args", {}).get("stream"))
+            ctxs[str(e.get("args", {}).get("stream"))].add(e.get("args", {}).get("context"))
+        elif cat in ("gpu_memcpy", "gpu_memset"):
+            other[cat] += 1
+        elif cat == "user_annotation" and e.get("name", "").startswith("eclip_inference_"):
+            windows.append((float(e["ts"]), float(e["ts"]) + float(e["dur"])))
+    return kernels, windows, other, streams, ctxs
+
+
+LAUNCH_KEYS = ("grid", "block", "blocks", "blocks_per_sm", "warps_per_sm", "registers",
+               "shared_memory", "occupancy_pct")
+
+
+def launch_table(runs, names):
+    """runs: the kept inferences (kernel dicts, all with the kernel-name sequence `names`).
+    Returns (table, varying): per position {"name" (first NAME_MAX chars), "us" (median
+    duration), and LAUNCH_KEYS from the first run}, and the positions whose grid or block
+    differs between the runs."""
+    table, varying = [], []
+    for i, name in enumerate(names):
+        col = [r[i] for r in runs]
+        k0 = col[0]
+        row = {"name": name[:NAME_MAX], "us": round(median([k["dur"] for k in col]), 2)}
+        for key in LAUNCH_KEYS:
+            row[key] = k0.get(key)
+        if any(k.get("grid") != k0.get("grid") or k.get("block") != k0.get("block") for k in col):
+            varying.append(i)
+        table.append(row)
+    return table, varying
+
+
+def merge_blocks(doc, grid_rows):
+    """Add "blocks" to each kernel of a workload document (eclip.workload) from grid_rows
+    (launch_table rows of the same model, whole GPU).  The sequences must have the same
+    length and the same (truncated) name at every position, and every row must have a
+    positive block count.  Returns (new document or None, list of problems)."""
+    ks = doc["kernels"]
+    problems = []
+    if len(ks) != len(grid_rows):
+        problems.append("kernel count: JSON %d, grids %d" % (len(ks), len(grid_rows)))
+    for i, (k, g) in enumerate(zip(ks, grid_rows)):
+        if k["name"] != g["name"][:NAME_MAX]:
+            problems.append("#%d name: JSON %r, grids %r" % (i, k["name"], g["name"][:NAME_MAX]))
+        elif not isinstance(g.get("blocks"), int) or g["blocks"] <= 0:
+            problems.append("#%d %s: no block count (%r)" % (i, k["name"][:60], g.get("blocks")))
+    if problems:
+        return None, problems
+    out = dict(doc)
+    out["kernels"] = []
+    for k, g in zip(ks, grid_rows):
+        nk = {key: v for key, v in k.items() if key != "blocks"}
+        nk["blocks"] = g["blocks"]
+        out["kernels"].append(nk)
+    return out, []
+
+
+def blocks_stats(doc, sms=132):
+    """(kernel count, median blocks, share of the kernel time at `sms` SMs spent in kernels
+    of fewer than `sms` blocks) for a workload document with "blocks"."""
+    j = doc["unit_counts"].index(sms)
+    ks = doc["kernels"]
+    tot = sum(k["us"][j] for k in ks)
+    small = sum(k["us"][j] for k in ks if k["blocks"] < sms)
+    return len(ks), median([k["blocks"] for k in ks]), (small / tot if tot > 0 else 0.0)
+
+
+def grids_json(doc):
+    """Serialise a grids document ("eclip.grids"): header keys one per line, one kernel per
+    line (same layout as workload_json)."""
+    return workload_json(doc)
+
+
 def self_test():
     ks = [{"name": n, "ts": t, "dur": d} for n, t, d in
           [("a", 10, 1.0), ("b", 12, 2.0), ("a", 110, 1.2), ("b", 112, 2.2),
@@ -232,6 +359,61 @@ def self_test():
     assert kern[0]["us"] == [8.0, 1.0, 32.0, 64.0, 132.0]
     doc = {"format": "eclip.workload", "version": 1, "kernels": kern}
     assert json.loads(workload_json(doc)) == doc
+    # --grids-only: launch configuration from Kineto's kernel-event args
+    ev = {"ph": "X", "cat": "kernel", "name": "k" * 120, "ts": 10.5, "dur": 2.25,
+          "args": {"stream": 7, "correlation": 42, "context": 1, "registers per thread": 32,
+                   "shared memory": 1024, "blocks per SM": 0.5, "warps per SM": 2.0,
+                   "grid": [33, 2, 1], "block": [128, 1, 1], "est. achieved occupancy %": 3}}
+    k = kernel_from_event(ev)
+    assert k["blocks"] == 66 and k["grid"] == [33, 2, 1] and k["block"] == [128, 1, 1], k
+    assert k["corr"] == 42 and k["blocks_per_sm"] == 0.5 and k["registers"] == 32, k
+    assert kernel_from_event({"name": "n", "ts": 0, "dur": 1, "args": {}})["blocks"] is None
+    assert grid_blocks([4, 3, 2]) == 24 and grid_blocks(None) is None
+    evs = [ev, {"ph": "X", "cat": "gpu_memset", "name": "m", "ts": 1, "dur": 1},
+           {"ph": "X", "cat": "user_annotation", "name": "eclip_inference_0", "ts": 9, "dur": 5},
+           {"ph": "i", "cat": "kernel", "name": "instant", "ts": 1}]
+    kk, ww, oo, st, cx = parse_trace_events(evs)
+    assert len(kk) == 1 and ww == [(9.0, 14.0)] and oo == {"gpu_memset": 1} and st == {7}, (kk, ww, oo)
+    assert dict(cx) == {"7": {1}}
+    mk = lambda n, d, g: {"name": n, "dur": d, "grid": g, "block": [64, 1, 1],  # noqa: E731
+                          "blocks": grid_blocks(g)}
+    r1 = [mk("a" * 100, 1.0, [10, 1, 1]), mk("b", 4.0, [200, 1, 1])]
+    r2 = [mk("a" * 100, 3.0, [10, 1, 1]), mk("b", 2.0, [100, 2, 1])]
+    r3 = [mk("a" * 100, 2.0, [10, 1, 1]), mk("b", 3.0, [200, 1, 1])]
+    tab, var = launch_table([r1, r2, r3], ["a" * 100, "b"])
+    assert var == [1] and tab[0]["name"] == "a" * NAME_MAX and tab[0]["us"] == 2.0, (tab, var)
+    assert tab[0]["blocks"] == 10 and tab[1]["blocks"] == 200 and tab[1]["grid"] == [200, 1, 1]
+    wdoc = {"format": "eclip.workload", "version": 1, "model": "m", "unit_counts": [8, 132],
+            "kernels": [{"name": "a" * NAME_MAX, "us": [5.0, 2.0]}, {"name": "b", "us": [9.0, 3.0]}]}
+    merged, probs = merge_blocks(wdoc, tab)
+    assert not probs and [kk["blocks"] for kk in merged["kernels"]] == [10, 200], probs
+    assert list(merged["kernels"][0]) == ["name", "us", "blocks"] and "blocks" not in wdoc["kernels"][0]
+    assert json.loads(workload_json(merged)) == merged
+    assert '{"name": "b", "us": [9.0, 3.0], "blocks": 200}' in workload_json(merged)
+    n, med, share = blocks_stats(merged)
+    assert (n, med) == (2, 105.0) and abs(share - 0.4) < 1e-12, (n, med, share)
+    assert merge_blocks(wdoc, tab[:1])[0] is None
+    bad = [dict(tab[0]), dict(tab[1], name="c")]
+    m2, p2 = merge_blocks(wdoc, bad)
+    assert m2 is None and len(p2) == 1 and p2[0].startswith("#1 name"), p2
+    assert merge_blocks(wdoc, [tab[0], dict(tab[1], blocks=None)])[0] is None
+    # merge_grids end to end: a matching model is rewritten, a mismatching one left alone
+    td = tempfile.mkdtemp()
+    for nm, rows in (("ok", tab), ("bad", bad)):
+        with open(os.path.join(td, nm + ".json"), "w") as f:
+            f.write(workload_json(dict(wdoc, model=nm)))
+        with open(os.path.join(td, nm + ".grids.json"), "w") as f:
+            f.write(grids_json({"format": "eclip.grids", "version": 1, "model": nm, "sm": 132,
+                                "kernels": rows}))
+    before_bad = open(os.path.join(td, "bad.json")).read()
+    assert merge_grids(td, td, ["ok", "bad"]) == 1
+    assert open(os.path.join(td, "bad.json")).read() == before_bad
+    got = json.load(open(os.path.join(td, "ok.json")))
+    assert [kk["blocks"] for kk in got["kernels"]] == [10, 200] and got["version"] == 1
+    for nm in ("ok", "bad"):
+        os.remove(os.path.join(td, nm + ".json"))
+        os.remove(os.path.join(td, nm + ".grids.json"))
+    os.rmdir(td)
     print("self-test ok")
 
 
@@ -443,23 +625,12 @@ def profile_kernels(torch, fn, s, iters, tmpdir):
         tr = json.load(f)
     os.remove(path)
     evs = tr["traceEvents"] if isinstance(tr, dict) else tr
-    kernels, windows, other = [], [], collections.Counter()
-    streams = set()
-    ctxs = collections.defaultdict(set)
-    for e in evs:
-        if e.get("ph") != "X":
-            continue
-        cat = e.get("cat", "")
-        if cat == "kernel":
-            kernels.append({"name": e["name"], "ts": float(e["ts"]), "dur": float(e["dur"]),
-                            "stream": e.get("args", {}).get("stream"),
-                            "corr": e.get("args", {}).get("correlation")})
-            streams.add(e.get("args", {}).get("stream"))
-            ctxs[str(e.get("args", {}).get("stream"))].add(e.get("args", {}).get("context"))
-        elif cat in ("gpu_memcpy", "gpu_memset"):
-            other[cat] += 1
-        elif cat == "user_annotation" and e.get("name", "").startswith("eclip_inference_"):
-            windows.append((float(e["ts"]), float(e["ts"]) + float(e["dur"])))
+    kernels, windows, other, streams, ctxs = parse_trace_events(evs)
+    no_grid = [e for e in evs if e.get("ph") == "X" and e.get("cat") == "kernel"
+               and "grid" not in e.get("args", {})]
+    if no_grid:
+        log("  NOTE: %d kernel events without a grid; args of the first: %s" % (
+            len(no_grid), json.dumps(no_grid[0].get("args", {}))[:400]))
     if len(windows) == iters:
         runs, stray = split_kernels_by_windows(kernels, windows)
     elif kernels and len(kernels) % iters == 0:
@@ -607,6 +778,139 @@ def profile_model(torch, name, args, parts, meta, tmpdir, t_start):
     return row
 
 
+def grids_model(torch, name, args, parts, meta, tmpdir):
+    """--grids-only: the launch grid of every kernel of one inference, on the whole GPU.
+
+    The same steps as profile_model's 132-SM case (global warm-up on the whole GPU, then on
+    the SM count's stream: warm-up, eager latency, --profile-iters profiled inferences), but
+    no CUDA graph.  The grid and block of each kernel come from the profiler's kernel events
+    (kernel_from_event).  Writes <outdir>/<model>.grids.json ("eclip.grids") with the rows
+    of --grid-sms' first SM count (132: the workloads' order and names); further SM counts
+    are only compared with it (logged, and summarised in the file's "other_sms")."""
+    t_model = time.time()
+    model, x, info = build_model(torch, name)
+    log("\n=== %s (%s), built in %.1f s  [grids only]" % (name, info, time.time() - t_model))
+    sms = [int(v) for v in args.grid_sms.split(",") if v]
+    res = {}
+
+    def warm():
+        with torch.inference_mode(), torch.cuda.stream(parts.streams[132]):
+            for _ in range(args.warmup):
+                run_once(torch, model, x)
+        torch.cuda.synchronize()
+
+    def measure(sm):
+        with torch.inference_mode():
+            s = parts.streams[sm]
+            t0 = time.time()
+            with torch.cuda.stream(s):
+                for _ in range(args.warmup):
+                    run_once(torch, model, x)
+            s.synchronize()
+            le = eager_latency(torch, model, x, s, args.latency_iters)
+            runs, n_stray, other, streams, ctxs = profile_kernels(
+                torch, lambda: run_once(torch, model, x), s, args.profile_iters, tmpdir)
+            names, _kept, dropped, _first = consensus_runs(runs)
+            kept = [r for r in runs if [k["name"] for k in r] == names]
+            table, varying = launch_table(kept, names)
+            res[sm] = (names, table, varying)
+            no_grid = sum(1 for r in table if r["blocks"] is None)
+            log("  %3d SMs: %4d kernels/inference (runs kept %d, dropped %d, stray %d, "
+                "memcpy/memset %s, streams %s) sum %.1f us, eager %.1f us; grid or block "
+                "differs between runs at %d positions %s; no grid at %d  [%.1f s]" % (
+                    sm, len(names), len(kept), dropped, n_stray, other,
+                    sorted(map(str, streams)), sum(r["us"] for r in table), le,
+                    len(varying), varying[:10], no_grid, time.time() - t0))
+            log("      stream -> CUPTI context id: %s" % ctxs)
+            bad = [r for r in table if r["blocks"] is not None and r["blocks_per_sm"] is not None
+                   and abs(r["blocks_per_sm"] * parts.sm_counts[132] - r["blocks"]) > 0.01 * r["blocks"] + 0.5]
+            log("      'blocks per SM' == blocks / %d SMs at %d of %d kernels" % (
+                parts.sm_counts[132], len(table) - len(bad) - sum(
+                    1 for r in table if r["blocks_per_sm"] is None), len(table)))
+
+    parts.run_in(132, warm)
+    for sm in UNIT_COUNTS:        # the order of profile_model: ascending, 132 last
+        if sm in sms:
+            parts.run_in(sm, measure, sm)
+    ref_sm = sms[0]
+    names, table, varying = res[ref_sm]
+    other_sms = {}
+    for sm in sms[1:]:
+        n2, t2, _v2 = res[sm]
+        same_names = n2 == names
+        diff = [i for i, (a, b) in enumerate(zip(table, t2))
+                if a["grid"] != b["grid"] or a["block"] != b["block"]] if same_names else None
+        other_sms[str(sm)] = {"same_kernels": same_names,
+                              "grid_or_block_differs_at": diff}
+        if same_names:
+            log("  %d SMs vs %d SMs: same kernels; grid or block differs at %d positions%s" % (
+                sm, ref_sm, len(diff), "".join(
+                    "\n      #%d %s %s/%s -> %s/%s" % (i, table[i]["name"][:70], table[i]["grid"],
+                                                     table[i]["block"], t2[i]["grid"], t2[i]["block"])
+                    for i in diff[:8])))
+        else:
+            log("  %d SMs vs %d SMs: OTHER KERNELS (%d vs %d)" % (sm, ref_sm, len(n2), len(names)))
+    blocks = [r["blocks"] for r in table if r["blocks"] is not None]
+    if blocks:
+        tot = sum(r["us"] for r in table)
+        small = sum(r["us"] for r in table if r["blocks"] is not None and r["blocks"] < 132)
+        log("  blocks: min %d, median %g, max %d; kernels < 132 blocks: %d of %d, %.0f%% of "
+            "the kernel time" % (min(blocks), median(blocks), max(blocks),
+                                 sum(1 for b in blocks if b < 132), len(table),
+                                 100.0 * small / tot if tot else 0.0))
+    doc = {"format": "eclip.grids", "version": 1, "model": name}
+    doc.update(meta)
+    doc.update({"batch": 1, "dtype": "fp16", "mode": "eager", "sm": ref_sm,
+                "thread_mode": args.thread_mode, "profile_iters": args.profile_iters,
+                "grid_varies_between_runs_at": varying, "other_sms": other_sms,
+                "kernels": table})
+    with open(os.path.join(args.outdir, name + ".grids.json"), "w") as f:
+        f.write(grids_json(doc))
+    log("  wrote %s.grids.json (%d kernels) in %.1f s" % (name, len(table), time.time() - t_model))
+    del model, x
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+
+
+def merge_grids(grid_dir, workload_dir, models):
+    """--merge-grids (no GPU): add "blocks" from <grid_dir>/<model>.grids.json to
+    <workload_dir>/<model>.json.  A model whose kernel sequence does not match is reported
+    and its file left alone.  Prints a Markdown table of the merged models.  Returns the
+    number of models not merged."""
+    rows, failed = [], 0
+    for name in models:
+        gp = os.path.join(grid_dir, name + ".grids.json")
+        wp = os.path.join(workload_dir, name + ".json")
+        if not os.path.exists(gp):
+            log("%s: no %s, skipped" % (name, gp))
+            failed += 1
+            continue
+        with open(gp) as f:
+            g = json.load(f)
+        with open(wp) as f:
+            w = json.load(f)
+        if g.get("sm") != w["unit_counts"][-1]:
+            log("%s: grids taken at %s SMs, the workload's order is at %s; skipped" % (
+                name, g.get("sm"), w["unit_counts"][-1]))
+            failed += 1
+            continue
+        new, problems = merge_blocks(w, g["kernels"])
+        if problems:
+            failed += 1
+            log("%s: NOT MERGED, %d problems: %s" % (name, len(problems), problems[:5]))
+            continue
+        with open(wp, "w") as f:
+            f.write(workload_json(new))
+        n, med, share = blocks_stats(new)
+        rows.append((name, n, med, share))
+        log("%s: merged %d kernels" % (name, n))
+    log("\n| model | kernels | median blocks | kernel time at 132 SMs in kernels of < 132 blocks |")
+    log("|---|---|---|---|")
+    for name, n, med, share in rows:
+        log("| %s | %d | %g | %.0f%% |" % (name, n, med, share * 100))
+    return failed
+
+
 def compare_graph_kernels(torch, g, s, tmpdir, names, med, sm, detail):
     """Profile graph replays and compare their kernels with the eager ones.  Returns True
     when the graph runs the same multiset of kernels as eager mode (order may differ where
@@ -693,11 +997,25 @@ def main():
     ap.add_argument("--profile-graph", default="",
                     help="comma-separated models whose graph replays are also profiled and "
                          "compared kernel by kernel with eager (diagnostic, log only)")
+    ap.add_argument("--grids-only", action="store_true",
+                    help="record only the launch grid (blocks) of every kernel, at the SM "
+                         "counts of --grid-sms; writes OUTDIR/<model>.grids.json")
+    ap.add_argument("--grid-sms", default="132",
+                    help="with --grids-only: SM counts, comma-separated; the first one (132, "
+                         "the order of the workload files) is written, the others are only "
+                         "compared with it")
+    ap.add_argument("--merge-grids", metavar="GRID_DIR",
+                    help="no GPU: add \"blocks\" from GRID_DIR/<model>.grids.json to "
+                         "OUTDIR/<model>.json (OUTDIR defaults to workloads/h100)")
     ap.add_argument("--self-test", action="store_true", help="test the pure helpers, no GPU")
     args = ap.parse_args()
     if args.self_test:
         self_test()
         return 0
+    if args.merge_grids:
+        wd = args.outdir or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "..", "..", "workloads", "h100")
+        return 1 if merge_grids(args.merge_grids, wd, filter(None, args.models.split(","))) else 0
     if not args.outdir:
         ap.error("outdir is required")
     os.makedirs(args.outdir, exist_ok=True)
@@ -723,8 +1041,23 @@ def main():
         log("version query failed:", e)
 
     parts = Partitions(torch, args.thread_mode)
-    confinement_check(torch, parts)
     tmpdir = tempfile.mkdtemp()
+    if args.grids_only:
+        sms = [int(v) for v in args.grid_sms.split(",") if v]
+        if not sms or any(sm not in parts.streams for sm in sms):
+            ap.error("--grid-sms: SM counts must be among %s" % UNIT_COUNTS)
+        for name in filter(None, args.models.split(",")):
+            if time.time() - t_start > args.budget_s:
+                log("BUDGET: skipping %s" % name)
+                continue
+            try:
+                grids_model(torch, name, args, parts, meta, tmpdir)
+            except Exception:  # noqa: BLE001
+                log("ERROR while recording the grids of %s:\n%s" % (name, traceback.format_exc()))
+                torch.cuda.synchronize()
+        log("total %.1f s" % (time.time() - t_start))
+        return 0
+    confinement_check(torch, parts)
     summary = {}
 
     for name in filter(None, args.models.split(",")):
