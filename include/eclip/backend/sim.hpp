@@ -164,6 +164,9 @@ class SimDevice final : public Backend {
   std::vector<Running> running_;
   double energy_j_ = 0, busy_unit_us_ = 0, busy_units_ = 0;
   std::uint64_t kernels_completed_ = 0, kernels_launched_ = 0;
+  std::vector<double> cap_, alloc_, tentative_;  // reallocate() scratch, [kernel * groups + group]
+  std::vector<unsigned> sharers_;
+  std::vector<char> frozen_;
   bool trace_ = false;
   std::vector<SimKernelRecord> kernel_records_;
   std::vector<SimAllocationRecord> allocation_records_;

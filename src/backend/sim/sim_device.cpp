@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "eclip/backend/sim.hpp"
 #include "eclip/profile.hpp"
@@ -256,56 +257,55 @@ void SimDevice::pump() {
 void SimDevice::reallocate() {
   const Topology& t = model_.topology;
   const size_t G = t.group_count(), R = running_.size();
-  std::vector<double> cap(t.group_sizes.begin(), t.group_sizes.end());
-  std::vector<std::vector<double>> alloc(R, std::vector<double>(G, 0.0));
-  std::vector<bool> frozen(R, false);
+  // Scratch buffers live in the device: this runs at every event, so it must not allocate.
+  cap_.assign(t.group_sizes.begin(), t.group_sizes.end());
+  alloc_.assign(R * G, 0.0);
+  tentative_.assign(R * G, 0.0);
+  frozen_.assign(R, 0);
+  sharers_.resize(G);
   for (size_t round = 0; round <= R; ++round) {
-    std::vector<unsigned> sharers(G, 0);
+    std::fill(sharers_.begin(), sharers_.end(), 0U);
     for (size_t k = 0; k < R; ++k)
-      if (!frozen[k])
-        for (size_t g = 0; g < G; ++g) sharers[g] += streams_[running_[k].stream].group_units[g] > 0;
+      if (!frozen_[k])
+        for (size_t g = 0; g < G; ++g) sharers_[g] += streams_[running_[k].stream].group_units[g] > 0;
     bool froze = false;
-    std::vector<std::vector<double>> tentative(R, std::vector<double>(G, 0.0));
     for (size_t k = 0; k < R; ++k) {
-      if (frozen[k]) continue;
+      if (frozen_[k]) continue;
       const auto& gu = streams_[running_[k].stream].group_units;
+      double* tent = &tentative_[k * G];
       double total = 0;
       for (size_t g = 0; g < G; ++g) {
-        if (gu[g] <= 0) continue;
-        tentative[k][g] = std::min(gu[g], cap[g] / sharers[g]);
-        total += tentative[k][g];
+        tent[g] = gu[g] > 0 ? std::min(gu[g], cap_[g] / sharers_[g]) : 0.0;
+        total += tent[g];
       }
       if (total >= running_[k].demand) {
         const double scale = running_[k].demand / total;
-        for (size_t g = 0; g < G; ++g) alloc[k][g] = tentative[k][g] * scale;
-        frozen[k] = true;
+        for (size_t g = 0; g < G; ++g) alloc_[k * G + g] = tent[g] * scale;
+        frozen_[k] = 1;
         froze = true;
       }
     }
-    if (froze) {
-      // Frozen kernels keep their units; the others compete again for what is left.
-      std::fill(cap.begin(), cap.end(), 0.0);
-      for (size_t g = 0; g < G; ++g) {
-        double used = 0;
-        for (size_t k = 0; k < R; ++k) used += frozen[k] ? alloc[k][g] : 0.0;
-        cap[g] = std::max(0.0, t.group_sizes[g] - used);
-      }
-      continue;
+    if (!froze) {
+      for (size_t k = 0; k < R; ++k)
+        if (!frozen_[k]) std::copy_n(&tentative_[k * G], G, &alloc_[k * G]);
+      break;
     }
-    for (size_t k = 0; k < R; ++k)
-      if (!frozen[k]) alloc[k] = tentative[k];
-    break;
+    // Frozen kernels keep their units; the others compete again for what is left.
+    for (size_t g = 0; g < G; ++g) {
+      double used = 0;
+      for (size_t k = 0; k < R; ++k) used += frozen_[k] ? alloc_[k * G + g] : 0.0;
+      cap_[g] = std::max(0.0, t.group_sizes[g] - used);
+    }
   }
   busy_units_ = 0;
   for (size_t k = 0; k < R; ++k) {
     Running& r = running_[k];
-    double units = 0;
-    for (double a : alloc[k]) units += a;
+    const double units = std::accumulate(&alloc_[k * G], &alloc_[k * G] + G, 0.0);
     const Packet& p = streams_[r.stream].queue.front();
     r.units = units;
     r.rate = units > 0 ? 1.0 / (p.kernel.time_factor * interpolate_us(*p.kernel.unit_counts, *p.kernel.us, units)) : 0.0;
     busy_units_ += units;
-    if (trace_) r.alloc = std::move(alloc[k]);
+    if (trace_) r.alloc.assign(&alloc_[k * G], &alloc_[k * G] + G);
   }
 }
 
