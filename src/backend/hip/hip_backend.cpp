@@ -179,8 +179,11 @@ HipBackend::HipBackend(const Options& options) : impl_(std::make_unique<Impl>())
                 fmt::format("HipBackend: HIP reports {} CUs but HSA agent {} reports {}", d.compute_units, d.hsa_agent,
                             agent->compute_units));
 
+  // MI50 and MI60 share the marketing name "AMD Instinct MI50/MI60"; the MI60 has 64 CUs.
+  std::string short_name = short_device_name(d.name, d.arch);
+  if (short_name == "MI50" && d.compute_units == 64) short_name = "MI60";
   m.topo = topology_from_layout(
-      short_device_name(d.name, d.arch), *m.layout, options.max_masked_streams,
+      short_name, *m.layout, options.max_masked_streams,
       fmt::format("HIP device {} ({}, {}): {} CUs, {} shader engines (HSA); queue limit {}", d.ordinal, d.name,
                   d.arch, d.compute_units, d.shader_engines, options.max_masked_streams));
 
