@@ -153,6 +153,11 @@ inline CuMask CuMask::parse(unsigned device_units, const std::string& text) {
 template <>
 struct fmt::formatter<eclip::CuMask> : fmt::formatter<std::string> {
   auto format(const eclip::CuMask& m, format_context& ctx) const {
-    return fmt::formatter<std::string>::format("{" + m.to_string() + "}", ctx);
+    // Built piecewise: "{" + s + "}" trips GCC 12's false -Wrestrict at -O3 (GCC bug 105329).
+    std::string s;
+    s += '{';
+    s += m.to_string();
+    s += '}';
+    return fmt::formatter<std::string>::format(s, ctx);
   }
 };

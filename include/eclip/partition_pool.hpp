@@ -78,7 +78,7 @@ class PartitionPool {
   Backend& backend() const noexcept { return backend_; }
   unsigned workers() const noexcept { return static_cast<unsigned>(slots_.size()); }
   /// The worker's slots; slot 0 is its fallback (whole-device) stream.
-  std::span<const Slot> slots(unsigned worker) const { return slots_.at(check(worker)); }
+  std::span<const Slot> slots(unsigned worker) const { return std::span<const Slot>(slots_.at(check(worker))); }
   StreamHandle fallback(unsigned worker) const { return slots(worker)[kFallbackSlot].stream; }
   /// The slot of `config` for `worker`, if the pool holds it.
   std::optional<std::uint16_t> find(unsigned worker, PartitionConfig config) const {
