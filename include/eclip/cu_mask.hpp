@@ -2,9 +2,10 @@
 // CuMask: a set of compute units (AMD CUs, NVIDIA SMs) of one device.
 //
 // Semantics, stated once: bit u set means unit u MAY run the stream's work. Units are numbered
-// 0..device_units()-1 in the order the backend numbers them (AMD: the CU index that
-// hipExtStreamCreateWithCUMask's mask bits address; NVIDIA: the logical SM index within the
-// green-context split). A mask always knows its device's unit count, so a bit past the end is
+// 0..device_units()-1, group by group (AMD: CUs counted shader engine by shader engine, engine
+// 0's CUs first; the driver deals HIP mask bits round-robin over engines, so the hip backend
+// translates, see eclip/backend/hsa/cu_mask_layout.hpp; NVIDIA: the SMs of the green-context
+// split's atoms, atom by atom). A mask always knows its device's unit count, so a bit past the end is
 // an error at the point it is set, not a silent no-op in the driver.
 //
 // Example (MI50, 60 CUs in 4 shader engines of 15):
@@ -90,8 +91,9 @@ class CuMask {
     }
     return out;
   }
-  /// The uint32 words hipExtStreamCreateWithCUMask(stream, cuMaskSize, cuMask) takes: word w
-  /// bit b is unit 32*w+b; ceil(units/32) words (HIP rejects a mask longer than the device's).
+  /// The mask as uint32 words in the shape hipExtStreamCreateWithCUMask(stream, cuMaskSize,
+  /// cuMask) takes, untranslated: word w bit b = unit 32*w+b; ceil(units/32) words. Not the
+  /// driver's bit order on a multi-engine AMD GPU: use hip::HipBackend::hip_words() for that.
   std::vector<uint32_t> hip_words() const {
     std::vector<uint32_t> out((units_ + 31) / 32);
     for (size_t w = 0; w < out.size(); ++w)

@@ -114,11 +114,14 @@ inline Topology mi210() {
                  "AMD MI210 datasheet: 104 CUs; rocminfo: 8 SEs; queue limit assumed from ECLIP's MI50");
 }
 /// AMD Instinct MI300X (gfx942, CDNA3): 304 CUs in 8 XCDs of 38, each XCD 4 shader engines
-/// (rocminfo: "Shader Engines: 32"), so SEs hold 10 or 9 active CUs.
+/// (rocminfo: "Shader Engines: 32"), so SEs hold 10 or 9 active CUs (ROCm docs, GPU hardware
+/// specifications: "304 (38 per XCD)").
 inline Topology mi300x() {
   Topology t{"MI300X", Vendor::amd, {}, 7, {1, 2, 4, 8, 16, 32},
              "AMD CDNA3 whitepaper: 304 CUs, 8 XCDs x 38; rocminfo: 32 SEs; queue limit assumed from ECLIP's MI50"};
-  for (unsigned g = 0; g < 32; ++g) t.group_sizes.push_back(g % 2 == 0 ? 10 : 9);
+  // Which engines keep 10 CUs is per-die harvesting; assumed 10,10,9,9 per XCD (as the hip
+  // backend builds it when the device does not say).
+  for (unsigned g = 0; g < 32; ++g) t.group_sizes.push_back(g % 4 < 2 ? 10 : 9);
   t.validate();
   return t;
 }
