@@ -150,8 +150,65 @@ ECLIP_C_API int eclip_router_route(eclip_router* router, uint32_t worker, eclip_
  * count = 1 for one exec launched whatever the slot. "cuda" backend only. */
 ECLIP_C_API int eclip_router_launch_graph(eclip_router* router, uint32_t worker, const uint64_t* graph_execs,
                                           size_t count, eclip_route* out);
+/* Launches a whole request (or any run of units) in one call: for unit i = 0 .. units-1, routes the
+ * worker's next unit and launches execs[i * stride + (stride == 1 ? 0 : route.slot)] on the routed
+ * stream. stride = 1: one exec per unit, whatever the slot; stride = eclip_pool_slot_count: one exec
+ * per unit and slot (captured on that slot's partition). routes, if not NULL, receives the units'
+ * decisions (units entries). Validates every argument before routing anything; a failed launch stops
+ * the run there (the units before it are launched) and is returned as ECLIP_E_BACKEND. "cuda" only.
+ * One FFI call per request instead of one per unit: from Python the host cost per unit is the
+ * router's and the driver's alone, and the GIL is not held while it runs (ctypes.CDLL). */
+ECLIP_C_API int eclip_router_launch_graphs(eclip_router* router, uint32_t worker, const uint64_t* graph_execs,
+                                           size_t units, size_t stride, eclip_route* routes);
 /* worker = -1: the sum over all workers. */
 ECLIP_C_API int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_counters* out);
+
+/* ---- Energy (include/eclip/energy_meter.hpp) -------------------------------------------------
+ * A device's cumulative energy counter, read at the edges of a window. Each edge first calls the
+ * caller's synchronise hook (e.g. cudaDeviceSynchronize / torch.cuda.synchronize), so the window
+ * holds exactly the work submitted inside it, then, by default, waits for the counter's next update
+ * (NVML moves every 20-100 ms) and takes that moment as the edge.
+ *
+ *   eclip_energy_meter* m;
+ *   if (eclip_energy_create("nvml", NULL, &m) != ECLIP_OK) puts(eclip_last_error());
+ *       // e.g. "nvml: dlopen libnvidia-ml.so.1: libnvidia-ml.so.1: cannot open shared object file: ..."
+ *   eclip_energy_window idle, w;
+ *   eclip_energy_idle(m, 2.0, sync, NULL, &idle);      // idle power: report it beside the result
+ *   eclip_energy_begin(m, sync, NULL);  ...run...  eclip_energy_end(m, sync, NULL, &w);
+ *   printf("%.1f J in %.3f s = %.1f W\n", w.joules, w.seconds, w.avg_power_w);
+ * From Python: SYNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p); keep the callback object alive. */
+typedef struct eclip_energy_meter eclip_energy_meter;
+typedef struct eclip_energy_window {
+  double seconds;     /* between the two edges */
+  double joules;      /* counter difference */
+  double avg_power_w; /* joules / seconds */
+  double start_j, end_j; /* raw counter at the edges */
+  double edge_wait_s; /* time the edges spent waiting for a counter update */
+  uint32_t aligned;   /* 1: both edges fell on counter updates */
+  uint32_t reserved;
+} eclip_energy_window;
+/* The synchronise hook: returns 0, or non-zero to fail the call (ECLIP_E_BACKEND). May be NULL. */
+typedef int (*eclip_sync_fn)(void* user);
+
+/* spec: "nvml" or "nvml:<NVML index>" (NVIDIA, libnvidia-ml.so.1 loaded at run time),
+ * "rocm_smi" or "rocm_smi:<index>" (AMD, librocm_smi64.so.1; only where built with rocm_smi.h),
+ * "sim" (the simulated device of `backend`, which must be a "sim" backend: its energy model, its
+ * clock, and idle windows that advance it). backend may be NULL except for "sim".
+ * An unusable counter is ECLIP_E_UNAVAILABLE with the reason in eclip_last_error(). */
+ECLIP_C_API int eclip_energy_create(const char* spec, eclip_backend* backend, eclip_energy_meter** out);
+ECLIP_C_API void eclip_energy_destroy(eclip_energy_meter* meter);
+/* "<kind>: <device name>", e.g. "nvml: NVIDIA H100 80GB HBM3", truncated to size - 1 characters. */
+ECLIP_C_API int eclip_energy_describe(const eclip_energy_meter* meter, char* buf, size_t size);
+/* The raw counter in joules; power_w (may be NULL) gets the current draw, or NaN where the source has none. */
+ECLIP_C_API int eclip_energy_read(eclip_energy_meter* meter, double* joules, double* power_w);
+/* align: 1 waits for a counter update at each edge (the default for nvml and rocm_smi), 0 does not;
+ * poll_s > 0 is the polling interval while waiting, timeout_s >= 0 how long an edge waits at most. */
+ECLIP_C_API int eclip_energy_set_alignment(eclip_energy_meter* meter, int align, double poll_s, double timeout_s);
+ECLIP_C_API int eclip_energy_begin(eclip_energy_meter* meter, eclip_sync_fn sync, void* user);
+ECLIP_C_API int eclip_energy_end(eclip_energy_meter* meter, eclip_sync_fn sync, void* user, eclip_energy_window* out);
+/* A window of about `seconds` in which the caller launches nothing: idle power. */
+ECLIP_C_API int eclip_energy_idle(eclip_energy_meter* meter, double seconds, eclip_sync_fn sync, void* user,
+                                  eclip_energy_window* out);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <new>
 #include <sstream>
@@ -12,6 +13,7 @@
 
 #include "eclip/backend/sim.hpp"
 #include "eclip/eclip.hpp"
+#include "eclip/energy_meter.hpp"
 #if ECLIP_C_WITH_CUDA
 #include "eclip/backend/cuda.hpp"
 #endif
@@ -84,6 +86,10 @@ struct eclip_pool {
 struct eclip_router {
   std::shared_ptr<PoolState> pool;  // declared first: outlives the router
   std::unique_ptr<eclip::KernelRouter> router;
+};
+struct eclip_energy_meter {
+  std::shared_ptr<BackendState> backend;  // "sim": the simulated device the meter reads and advances
+  std::unique_ptr<eclip::EnergyMeter> meter;
 };
 
 extern "C" {
@@ -320,6 +326,36 @@ int eclip_router_launch_graph(eclip_router* router, uint32_t worker, const uint6
   });
 }
 
+int eclip_router_launch_graphs(eclip_router* router, uint32_t worker, const uint64_t* graph_execs, size_t units,
+                               size_t stride, eclip_route* routes) {
+  return guarded([&] {
+    require(router, "router");
+    require(graph_execs, "graph_execs");
+    const BackendState& be = *router->pool->backend;
+    if (!be.graphs)
+      throw eclip::Error(eclip::Errc::unavailable,
+                         std::string("backend \"") + std::string(be.backend->name()) + "\" cannot launch CUDA graphs");
+    const size_t slots = router->pool->pool->slots(worker).size();  // validates worker before routing
+    if (stride != 1 && stride != slots)
+      throw invalid("stride " + std::to_string(stride) + ": expected 1 or one exec per slot of worker " +
+                    std::to_string(worker) + " (" + std::to_string(slots) + ")");
+    for (size_t i = 0; i < units * stride; ++i)
+      if (graph_execs[i] == 0)
+        throw invalid("graph_execs[" + std::to_string(i) + "] (unit " + std::to_string(i / stride) + ") is NULL");
+    for (size_t i = 0; i < units; ++i) {
+      const eclip::RouteDecision d = router->router->route(worker);
+      if (routes) fill(&routes[i], d);
+#if ECLIP_C_WITH_CUDA
+      try {
+        be.cuda->launch_graph(d.stream, graph_execs[i * stride + (stride == 1 ? 0 : d.slot)]);
+      } catch (const eclip::Error& e) {
+        throw eclip::Error(e.code(), "unit " + std::to_string(i) + " of " + std::to_string(units) + ": " + e.what());
+      }
+#endif
+    }
+  });
+}
+
 int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_counters* out) {
   return guarded([&] {
     require(router, "router");
@@ -328,6 +364,125 @@ int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_coun
     const eclip::RouterCounters c =
         worker < 0 ? router->router->totals() : router->router->counters(static_cast<unsigned>(worker));
     *out = eclip_counters{c.requests, c.launches, c.switches, c.barriers, c.unrouted, c.backend_errors, c.budget_held};
+  });
+}
+
+namespace {
+eclip::EnergyMeter::SyncHook sync_hook(eclip_sync_fn sync, void* user) {
+  if (!sync) return {};
+  return [sync, user] {
+    if (int rc = sync(user); rc != 0)
+      throw eclip::Error(eclip::Errc::backend, "the synchronise hook returned " + std::to_string(rc));
+  };
+}
+void fill_window(eclip_energy_window* out, const eclip::EnergyWindow& w) {
+  *out = eclip_energy_window{w.seconds, w.joules, w.avg_power_w, w.start_j, w.end_j, w.edge_wait_s,
+                             w.aligned ? 1u : 0u, 0u};
+}
+unsigned parse_index(const std::string& spec, const std::string& arg) {
+  if (arg.empty()) return 0;
+  size_t used = 0;
+  long v = -1;
+  try {
+    v = std::stol(arg, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != arg.size() || v < 0)
+    throw invalid("energy spec \"" + spec + "\": expected a device index after ':', e.g. \"nvml:0\"");
+  return static_cast<unsigned>(v);
+}
+}  // namespace
+
+int eclip_energy_create(const char* spec, eclip_backend* backend, eclip_energy_meter** out) {
+  return guarded([&] {
+    require(spec, "spec");
+    require(out, "out");
+    *out = nullptr;
+    const std::string s(spec);
+    const auto colon = s.find(':');
+    const std::string kind = s.substr(0, colon);
+    const std::string arg = colon == std::string::npos ? "" : s.substr(colon + 1);
+    auto m = std::make_unique<eclip_energy_meter>();
+    if (kind == "nvml") {
+      eclip::NvmlOptions o;
+      o.index = parse_index(s, arg);
+      m->meter = std::make_unique<eclip::EnergyMeter>(eclip::open_nvml_counter(o));
+    } else if (kind == "rocm_smi") {
+      eclip::RocmSmiOptions o;
+      o.index = parse_index(s, arg);
+      m->meter = std::make_unique<eclip::EnergyMeter>(eclip::open_rocm_smi_counter(o));
+    } else if (kind == "sim") {
+      if (!arg.empty()) throw invalid("energy spec \"" + s + "\": \"sim\" takes no argument (it reads the backend)");
+      if (!backend) throw invalid("energy spec \"sim\" needs a \"sim\" backend (backend is NULL)");
+      auto* sim = dynamic_cast<eclip::SimDevice*>(backend->state->backend.get());
+      if (!sim)
+        throw invalid("energy spec \"sim\" needs a \"sim\" backend, not \"" +
+                      std::string(backend->state->backend->name()) + "\"");
+      m->backend = backend->state;
+      m->meter = std::make_unique<eclip::EnergyMeter>(eclip::sim_meter(*sim));
+    } else {
+      throw invalid("unknown energy spec \"" + s + "\" (known: \"nvml\", \"nvml:<index>\", \"rocm_smi\", "
+                    "\"rocm_smi:<index>\", \"sim\")");
+    }
+    *out = m.release();
+  });
+}
+
+void eclip_energy_destroy(eclip_energy_meter* meter) { delete meter; }
+
+int eclip_energy_describe(const eclip_energy_meter* meter, char* buf, size_t size) {
+  return guarded([&] {
+    require(meter, "meter");
+    require(buf, "buf");
+    if (size == 0) throw invalid("size is 0");
+    eclip::EnergyCounter& c = meter->meter->counter();
+    copy_string(buf, size, std::string(c.kind()) + ": " + c.device());
+  });
+}
+
+int eclip_energy_read(eclip_energy_meter* meter, double* joules, double* power_w) {
+  return guarded([&] {
+    require(meter, "meter");
+    require(joules, "joules");
+    eclip::EnergyCounter& c = meter->meter->counter();
+    *joules = c.energy_j();
+    if (power_w) *power_w = c.power_w().value_or(std::numeric_limits<double>::quiet_NaN());
+  });
+}
+
+int eclip_energy_set_alignment(eclip_energy_meter* meter, int align, double poll_s, double timeout_s) {
+  return guarded([&] {
+    require(meter, "meter");
+    eclip::EnergyMeterOptions o;
+    o.align_to_updates = align != 0;
+    o.poll_s = poll_s;
+    o.align_timeout_s = timeout_s;
+    meter->meter->set_options(o);
+  });
+}
+
+int eclip_energy_begin(eclip_energy_meter* meter, eclip_sync_fn sync, void* user) {
+  return guarded([&] {
+    require(meter, "meter");
+    meter->meter->begin(sync_hook(sync, user));
+  });
+}
+
+int eclip_energy_end(eclip_energy_meter* meter, eclip_sync_fn sync, void* user, eclip_energy_window* out) {
+  return guarded([&] {
+    require(meter, "meter");
+    require(out, "out");
+    fill_window(out, meter->meter->end(sync_hook(sync, user)));
+  });
+}
+
+int eclip_energy_idle(eclip_energy_meter* meter, double seconds, eclip_sync_fn sync, void* user,
+                      eclip_energy_window* out) {
+  return guarded([&] {
+    require(meter, "meter");
+    require(out, "out");
+    fill_window(out, meter->meter->idle(seconds, sync_hook(sync, user)));
   });
 }
 

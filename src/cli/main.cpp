@@ -1,7 +1,13 @@
 // eclip: the command-line tool. `eclip simulate` is the main job: co-location mixes under every
 // strategy on the built-in simulated device, one table per mix.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -121,14 +127,27 @@ void add_common(CLI::App* cmd, Common& c) {
   cmd->add_option("--budget", c.budget, "ECLIP's switch budget per request: a count or unlimited")->capture_default_str();
 }
 
+/// A profile file (e.g. `eclip profile`'s kernel groups measured on the device) used as is: it must
+/// be for the simulated device's topology and size classes.
+eclip::Profile load_profile_file(const eclip::SimDeviceModel& dm, const std::string& path) {
+  eclip::Profile p = eclip::Profile::load(path);
+  if (p.device != dm.topology.name || p.configs != dm.topology.size_classes)
+    throw eclip::Error(eclip::Errc::invalid_argument,
+                       fmt::format("--profile {}: made for device {} with configs {}, but the simulated device is {} "
+                                   "with size classes {} (pass --device to match)",
+                                   path, p.device, p.configs, dm.topology.name, dm.topology.size_classes));
+  return p;
+}
+
 int run_simulate(const Common& c, std::vector<std::string> strategy_names, const eclip::RunOptions& opt, bool as_json,
-                 bool sweep) {
+                 bool sweep, const std::string& profile_path) {
   const eclip::SimDeviceModel dm = eclip::SimDeviceModel::by_name(c.device);
   const std::vector<eclip::Mix> mixes = select_mixes(sweep && c.mix_name == "all" ? "mix1" : c.mix_name, c.mix_file);
   const eclip::SwitchBudget budget = parse_budget(c.budget);
   std::vector<eclip::Strategy> strategies;
   for (const auto& s : strategy_names) strategies.push_back(eclip::strategy_from_string(s));
-  const eclip::Profile profile = load_profile(dm, workload_dir(c.workloads), mixes);
+  const eclip::Profile profile =
+      profile_path.empty() ? load_profile(dm, workload_dir(c.workloads), mixes) : load_profile_file(dm, profile_path);
 
   json out = json::array();
   std::map<std::string, double> alone_cache;
@@ -239,6 +258,77 @@ int run_plan(const Common& c, const std::string& profile_path, const std::string
   return 0;
 }
 
+/// The folder of this executable (/proc/self/exe), or "" where it cannot be read.
+fs::path self_dir() {
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : p.parent_path();
+}
+
+/// tools/h100_colocation: --tool's folder, $ECLIP_TOOLS, the source tree, the install's share dir.
+fs::path locate_profile_tool(const std::string& flag) {
+  const char* script = "profile_groups.py";
+  if (!flag.empty()) return flag;
+  std::vector<fs::path> tried;
+  if (const char* env = std::getenv("ECLIP_TOOLS")) tried.push_back(fs::path(env) / "h100_colocation" / script);
+  tried.push_back(fs::path(ECLIP_WORKLOAD_DIR_BUILD).parent_path() / "tools" / "h100_colocation" / script);
+  tried.push_back(fs::path(ECLIP_WORKLOAD_DIR_INSTALL).parent_path() / "tools" / "h100_colocation" / script);
+  for (const auto& p : tried)
+    if (fs::exists(p)) return p;
+  std::vector<std::string> names;
+  for (const auto& p : tried) names.push_back(p.string());
+  throw eclip::Error(eclip::Errc::unavailable,
+                     fmt::format("eclip profile: cannot find the profiling tool (tried {}); pass --tool PATH",
+                                 fmt::join(names, ", ")));
+}
+
+/// libeclip_c for the tool: --lib, $ECLIP_C_LIB, beside this executable (build tree or install).
+std::string locate_c_library(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ECLIP_C_LIB")) return env;
+  const fs::path here = self_dir();
+  if (here.empty()) return "";
+  for (const fs::path& p : {here / "src" / "c_api" / "libeclip_c.so", here.parent_path() / "lib" / "libeclip_c.so"})
+    if (fs::exists(p)) return p.string();
+  return "";
+}
+
+/// `eclip profile`: runs tools/h100_colocation/profile_groups.py with python3 and returns its exit
+/// code. The tool checks PyTorch, the GPU and libeclip_c's cuda backend itself and says which is
+/// missing; a missing interpreter is reported here.
+int run_profile(const std::string& python, const std::string& tool_flag, const std::string& lib_flag,
+                const std::vector<std::string>& tool_args) {
+  const fs::path tool = locate_profile_tool(tool_flag);
+  std::vector<std::string> args{python, tool.string()};
+  const std::string lib = locate_c_library(lib_flag);
+  if (!lib.empty()) {
+    args.push_back("--lib");
+    args.push_back(lib);
+  }
+  args.insert(args.end(), tool_args.begin(), tool_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  pid_t pid = 0;
+  if (int rc = posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ); rc != 0)
+    throw eclip::Error(eclip::Errc::unavailable,
+                       fmt::format("eclip profile: cannot run {}: {} (the profiler needs Python 3 with PyTorch and "
+                                   "an NVIDIA GPU; pass --python PATH)",
+                                   python, std::strerror(rc)));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw eclip::Error(eclip::Errc::backend, fmt::format("waitpid: {}", std::strerror(errno)));
+  if (WIFEXITED(status)) {
+    const int code = WEXITSTATUS(status);
+    if (code == 127)
+      throw eclip::Error(eclip::Errc::unavailable, fmt::format("eclip profile: cannot run {} (exit 127)", python));
+    return code;
+  }
+  throw eclip::Error(eclip::Errc::backend, fmt::format("eclip profile: {} {} was killed by signal {}", python,
+                                                       tool.string(), WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -258,6 +348,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sim->add_flag("--sweep-budget", sweep, "ECLIP at budgets 0,1,2,4,8,14,32,unlimited for one mix (default mix1)");
   sim->add_flag("--json", as_json, "print machine-readable JSON instead of tables");
+  std::string sim_profile;
+  sim->add_option("--profile", sim_profile,
+                  "profile JSON to simulate as is, e.g. from `eclip profile` (default: the bundled workloads "
+                  "projected on --device)");
 
   std::string profile_path, save_profile, out_path;
   auto* plan = app.add_subcommand("plan", "the optimizer's plan for one mix, as versioned JSON");
@@ -265,6 +359,21 @@ int main(int argc, char** argv) {
   plan->add_option("--profile", profile_path, "profile JSON (default: the bundled workloads projected on --device)");
   plan->add_option("--save-profile", save_profile, "also write the profile used");
   plan->add_option("-o,--output", out_path, "write the plan here");
+
+  std::string python = "python3", tool_path, lib_path, models, batches = "1,8", profile_out = "profile_h100";
+  int reps = 0;
+  std::vector<std::string> extra;
+  auto* prof = app.add_subcommand(
+      "profile", "measure real models' kernel groups at each partition size on the NVIDIA GPU (needs python3, "
+                 "PyTorch and the GPU): writes eclip.profile JSON, one file per batch size");
+  prof->add_option("--out", profile_out, "output folder (profile_b<batch>.json, log)")->capture_default_str();
+  prof->add_option("--models", models, "comma-separated models (default: the paper's seven)");
+  prof->add_option("--batches", batches, "comma-separated batch sizes")->capture_default_str();
+  prof->add_option("--reps", reps, "timed repetitions per config (default: the tool's)");
+  prof->add_option("--python", python, "Python interpreter with PyTorch")->capture_default_str();
+  prof->add_option("--tool", tool_path, "profile_groups.py (default: found in the source tree or the install)");
+  prof->add_option("--lib", lib_path, "libeclip_c.so built with the CUDA backend (default: beside eclip)");
+  prof->add_option("extra", extra, "further arguments for the tool, after --");
 
   try {
     app.parse(argc, argv);
@@ -276,7 +385,14 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (sim->parsed()) return run_simulate(sim_c, strategy_names, opt, as_json, sweep);
+    if (sim->parsed()) return run_simulate(sim_c, strategy_names, opt, as_json, sweep, sim_profile);
+    if (prof->parsed()) {
+      std::vector<std::string> args{"--out", profile_out, "--batches", batches};
+      if (!models.empty()) args.insert(args.end(), {"--models", models});
+      if (reps > 0) args.insert(args.end(), {"--reps", std::to_string(reps)});
+      args.insert(args.end(), extra.begin(), extra.end());
+      return run_profile(python, tool_path, lib_path, args);
+    }
     if (plan->parsed()) return run_plan(plan_c, profile_path, save_profile, out_path);
   } catch (const eclip::Error& e) {
     fmt::print(stderr, "eclip: error: {}\n", e.what());
