@@ -261,6 +261,7 @@ PlanningModel Optimizer::model(const Profile& profile, const std::vector<std::st
         throw invalid(fmt::format("{}: fixed_groups[{}] covers {} kernels but the model has {}", who, w, covered,
                                   wk.kernels));
       wk.group_sizes = *fixed;
+      wk.fixed_groups = true;
     } else {
       wk.group_sizes.assign(wk.kernels, 1);
     }
@@ -273,9 +274,11 @@ PlanningModel Optimizer::model(const Profile& profile, const std::vector<std::st
 OptimizerResult Optimizer::solve(const PlanningModel& m, SwitchBudget budget) const {
   const std::size_t C = m.size_classes.size();
   if (m.workers.empty()) throw invalid("the planning model has no workers");
-  if (C == 0 || C > kMaxClasses || m.size_classes.back() != topo_.group_count())
-    throw invalid(fmt::format("the planning model's size classes [{}] do not fit {}", fmt::join(m.size_classes, ", "),
-                              topo_.name));
+  if (m.device != topo_.name || m.size_classes != topo_.size_classes || m.max_masked_streams > topo_.max_masked_streams)
+    throw invalid(fmt::format("the planning model is for {} (size classes [{}], {} masked streams) but this optimizer "
+                              "plans for {} (size classes [{}], {} masked streams)",
+                              m.device, fmt::join(m.size_classes, ", "), m.max_masked_streams, topo_.name,
+                              fmt::join(topo_.size_classes, ", "), topo_.max_masked_streams));
   const std::size_t W = m.workers.size();
   const unsigned whole_bit = 1U << (C - 1);
   const unsigned subsets = 1U << (C - 1);
@@ -364,10 +367,9 @@ OptimizerResult Optimizer::solve(const PlanningModel& m, SwitchBudget budget) co
     dp.run(chosen[w] | whole_bit, unlimited, unlimited ? 0 : budget.limit(), &choice);
     WorkerPlan wp{wk.model, {}};
     std::uint32_t first = 0;
-    const bool fixed = !opts_.fixed_groups.empty() && !opts_.fixed_groups[w].empty();
     for (std::size_t g = 0; g < G; ++g) {
       const PartitionConfig cfg{m.size_classes[choice[g]]};
-      if (!fixed && !wp.groups.empty() && wp.groups.back().config == cfg)
+      if (!wk.fixed_groups && !wp.groups.empty() && wp.groups.back().config == cfg)
         wp.groups.back().count += wk.group_sizes[g];
       else
         wp.groups.push_back(KernelGroup{first, wk.group_sizes[g], cfg});

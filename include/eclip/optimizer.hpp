@@ -98,6 +98,7 @@ struct PlanningModel {
     std::vector<double> beta_us;              ///< beta_k(c): kernels x size classes, row-major
     std::vector<std::uint32_t> min_config;    ///< per kernel: index of its minimum size class
     std::vector<std::uint32_t> group_sizes;   ///< decision groups: kernels per consecutive group
+    bool fixed_groups = false;                ///< groups given by the caller (kept as is in the plan)
     std::vector<double> alpha;                ///< alpha_w(c) per size class
     double alone_us = 0;                      ///< T_w^alone = sum_k beta_k(whole)
 
@@ -149,7 +150,7 @@ class Optimizer {
   PlanningModel model(const Profile& profile, const std::vector<std::string>& mix) const;
 
   /// An optimal plan of `m` under `budget` (strategy "eclip", the budget recorded, groups = runs
-  /// of equal configs, or the fixed groups when given).
+  /// of equal configs, or the fixed groups when given). `m` must be for this optimizer's topology.
   OptimizerResult solve(const PlanningModel& m, SwitchBudget budget) const;
 
   /// model() then solve().
