@@ -332,6 +332,13 @@ TEST_CASE("bad input: each error names the worker, kernel or field", "[optimizer
     p.configs = {1, 2, 4};
     CHECK_THAT(error_of([&] { Optimizer(t).model(p, {"a"}); }), Contains("field \"configs\" is [1, 2, 4]"));
   }
+  SECTION("a planning model for another topology") {
+    const Optimizer opt(t);
+    auto m = opt.model(good, {"a", "b"});
+    m.max_masked_streams = 9;
+    CHECK_THAT(error_of([&] { opt.solve(m, SwitchBudget::unlimited()); }),
+               Contains("the planning model is for MI50 (size classes [1, 2, 3, 4], 9 masked streams)"));
+  }
   SECTION("evaluating a plan that does not fit the model") {
     const Optimizer opt(t);
     const auto m = opt.model(good, {"a", "b"});
@@ -339,5 +346,31 @@ TEST_CASE("bad input: each error names the worker, kernel or field", "[optimizer
     CHECK_THAT(error_of([&] { opt.evaluate(m, plan); }), Contains("the plan has 1 workers but the model has 2"));
     plan.workers.push_back(eclip::WorkerPlan::from_per_kernel("b", {{4}, {4}}));
     CHECK_THAT(error_of([&] { opt.evaluate(m, plan); }), Contains("worker 1 (b): the plan covers 2 kernels"));
+  }
+}
+
+TEST_CASE("a budget sweep reuses one model; more budget or more streams never hurts", "[optimizer]") {
+  const Profile p = mi50_profile({model("a", {kSmall, kMid, kKnee, kScaling, kSmall, kMid, kFlat, kKnee}),
+                                  model("b", {kMid, kSmall, kFlat, kScaling, kMid}), model("c", {kFlat, kKnee})});
+  const std::vector<std::string> mix{"a", "b", "c", "a"};
+  double last_q = 1e300;
+  for (unsigned q = 0; q <= 12; ++q) {
+    eclip::Topology t = eclip::presets::mi50();
+    t.max_masked_streams = q;
+    OptimizerOptions o;
+    o.switch_cost_us = 0.1;
+    const Optimizer opt(t, o);
+    const auto m = opt.model(p, mix);
+    double last_b = 1e300;
+    for (int b : {0, 1, 2, 3, 4, 6, 8, -1}) {
+      const auto budget = b < 0 ? SwitchBudget::unlimited() : SwitchBudget::per_request(b);
+      const auto r = opt.solve(m, budget);
+      CHECK(r.objective <= last_b + 1e-12);
+      CHECK(r.masked_streams <= q);
+      for (const auto& w : r.workers) CHECK(budget.allows(w.switches));
+      last_b = r.objective;
+    }
+    CHECK(last_b <= last_q + 1e-12);
+    last_q = last_b;
   }
 }
