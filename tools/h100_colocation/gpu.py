@@ -69,23 +69,25 @@ class ChainedModel:
         _, fn = self.gm.groups[g]
         self.bufs[g + 1].copy_(fn(self.bufs[g]))
 
-    def capture(self, g, key, cs):
-        """Group g's graph for placement `key`, captured on that placement's stream (cached)."""
+    def capture(self, g, key, cs, cache=None, pool=None):
+        """Group g's graph for placement `key`, captured on cs.torch_stream(key) (cached in `cache`,
+        by default this model's shared cache, in `pool`, by default this model's memory pool)."""
+        cache = self.graphs if cache is None else cache
         k = (g, key)
-        if k in self.graphs:
-            return self.graphs[k]
+        if k in cache:
+            return cache[k]
         s = cs.torch_stream(key)
         with torch.inference_mode(), torch.cuda.stream(s):
             self.run_group_eager(g)  # warm-up on the capture stream: library handles, workspaces
             s.synchronize()
             graph = torch.cuda.CUDAGraph()
-            graph.capture_begin(pool=self.pool)
+            graph.capture_begin(pool=self.pool if pool is None else pool)
             try:
                 self.run_group_eager(g)
             finally:
                 graph.capture_end()
         s.synchronize()
-        self.graphs[k] = graph
+        cache[k] = graph
         return graph
 
     def capture_all(self, key, cs):
@@ -96,6 +98,19 @@ class ChainedModel:
 
     def drop_graphs(self):
         self.graphs.clear()
+
+
+class StreamsByHandle:
+    """Capture streams named by their raw handle: ("stream", handle) -> torch.cuda.ExternalStream."""
+
+    def __init__(self):
+        self._ext = {}
+
+    def torch_stream(self, key):
+        h = key[1]
+        if h not in self._ext:
+            self._ext[h] = torch.cuda.ExternalStream(h)
+        return self._ext[h]
 
 
 def exec_array(handles):

@@ -76,9 +76,12 @@ def finish_record(rec, energy, idle_w):
 
 # ---- in-process strategies --------------------------------------------------------------------------
 class Worker:
-    def __init__(self, torch, w, model, chained, router, execs, stride, slots, slot_keys, cs):
+    def __init__(self, torch, w, model, chained, router, graphs_by_slot, slots):
+        import gpu
         self.torch, self.w, self.model, self.ch, self.router = torch, w, model, chained, router
-        self.execs, self.stride, self.slots, self.slot_keys, self.cs = execs, stride, slots, slot_keys, cs
+        self.graphs_by_slot, self.slots = graphs_by_slot, slots  # [group][slot] -> CUDAGraph launched there
+        self.stride = len(slots)
+        self.execs = gpu.exec_array([gr.raw_cuda_graph_exec() for row in graphs_by_slot for gr in row])
         self.G = chained.G
         self.routes = (Route * self.G)()
         self.done = torch.cuda.Event()
@@ -111,19 +114,17 @@ class Worker:
         self.router.begin_request(self.w)
         for g in range(self.G):
             r = self.router.route(self.w)
-            key = self.slot_keys[r.slot]
-            graph = self.ch.graphs.get((g, key))
-            if graph is None:  # a fallback slot without its own capture: the planned graph
-                graph = self.ch.graphs[(g, self.planned_keys[g])]
+            graph = self.graphs_by_slot[g][r.slot]
             s = self.stream(r.stream)
             host.append((time.perf_counter() - t0) * 1e6)
             with torch.cuda.stream(s):
                 ev_s[g].record(s)
                 graph.replay()
                 ev_e[g].record(s)
+            groups = self.slots[r.slot][1]
             units.append({"group": self.ch.gm.groups[g][0], "slot": int(r.slot),
-                          "sms": plans.units_of_groups(range(16)) if key == "whole" else
-                          plans.units_of_groups(key), "switched": bool(r.flags & ROUTE_SWITCHED),
+                          "sms": plans.units_of_groups(plans.grow_from(self.home, groups)),
+                          "switched": bool(r.flags & ROUTE_SWITCHED),
                           "barrier": bool(r.flags & ROUTE_BARRIER), "status": int(r.status)})
         ev_e[-1].synchronize()
         total = (time.perf_counter() - t0) * 1e3
@@ -182,6 +183,11 @@ class InProc:
         return w
 
     def setup(self, models, plan_dict):
+        """Pool and router of a plan, and every worker's graphs per slot. capture "own": each group is
+        captured on the slot stream it is launched on (eclip::cuda::RoutedGraph's way: one exec per
+        partition, in that partition's own green context); "shared": captured once per placement on
+        long-lived capture streams and launched on the router's stream of the same SMs (another green
+        context)."""
         torch, gpu = self.torch, self.gpu
         plan = Plan(self.backend, json.dumps(plan_dict))
         pool = Pool(self.backend, plan)
@@ -190,19 +196,27 @@ class InProc:
         W = len(models)
         workers = []
         t0 = time.time()
+        own = self.args.capture == "own"
+        streams = gpu.StreamsByHandle()
         for w, m in enumerate(models):
             ch = self.model(m)
             home = plans.home_group(w, W)
             slots = pool.slots(w)
-            slot_keys = [plans.placement_key(home, g) for _, g in slots]
-            planned_keys = [plans.placement_key(home, c) for c in cfgs[w]]
-            handles = []
+            slot_of = {groups: i for i, (_, groups) in enumerate(slots)}
+            cache, mpool = {}, (torch.cuda.graph_pool_handle() if own else None)
+            rows = []
             for g in range(ch.G):
-                planned = ch.exec_handle(g, planned_keys[g], self.cs)
-                for key in slot_keys:
-                    handles.append(ch.exec_handle(g, key, self.cs) if key == planned_keys[g] else planned)
-            wk = Worker(torch, w, m, ch, router, gpu.exec_array(handles), len(slots), slots, slot_keys, self.cs)
-            wk.planned_keys = planned_keys
+                planned = slot_of[cfgs[w][g]]
+                if own:
+                    graph = ch.capture(g, ("stream", slots[planned][0]), streams, cache=cache, pool=mpool)
+                else:
+                    graph = ch.capture(g, plans.placement_key(home, cfgs[w][g]), self.cs)
+                # Only the planned slot is ever routed to (a complete plan, no online budget); the
+                # other slots hold the same graph so that any fallback still runs in order.
+                rows.append([graph] * len(slots))
+            wk = Worker(torch, w, m, ch, router, rows, slots)
+            wk.home = home
+            wk.own_cache = cache
             workers.append(wk)
         capture_s = time.time() - t0
         for wk in workers:  # warm-up: uploads every exec, settles clocks
@@ -211,54 +225,68 @@ class InProc:
         self.sync()
         return plan, pool, router, workers, capture_s
 
+    def teardown(self, plan, pool, router, workers):
+        self.sync()
+        for wk in workers:
+            wk.graphs_by_slot = None
+            wk.own_cache.clear()
+        self.torch.cuda.empty_cache()  # the per-run graph memory pools
+        router.close()
+        pool.close()
+        plan.close()
+
+    def window(self, label, models, plan_dict, setup, seconds, trace_worker=None):
+        """One measured window on a set-up plan."""
+        plan, pool, router, workers, capture_s = setup
+        for wk in workers:
+            wk.lat = []
+            wk.error = None
+        start, stop = threading.Event(), threading.Event()
+
+        def loop(wk):
+            try:
+                self.torch.cuda.set_device(0)  # the primary context current in this thread (driver calls)
+                start.wait()
+                while not stop.is_set():
+                    wk.lat.append(wk.request())
+            except Exception as e:  # reported in the record
+                wk.error = f"{type(e).__name__}: {e}"
+                stop.set()
+
+        threads = [threading.Thread(target=loop, args=(wk,), daemon=True) for wk in workers]
+        for t in threads:
+            t.start()
+        c0 = [router.counters(w) for w in range(len(workers))]
+        if self.meter:
+            self.meter.begin(self.sync)
+        t_start = time.perf_counter()
+        start.set()
+        stop.wait(seconds)
+        stop.set()
+        for t in threads:
+            t.join()
+        t_stop = time.perf_counter()
+        energy = self.meter.end(self.sync) if self.meter else None
+        c1 = [router.counters(w) for w in range(len(workers))]
+        active = t_stop - t_start
+        cfgs = plans.per_group_configs(plan_dict)
+        rec = {"label": label, "strategy": plan_dict.get("strategy"), "models": list(models),
+               "batch": self.args.batch, "active_s": active, "capture_s": capture_s, "capture": self.args.capture,
+               "plan": {"switches": [plans.switches(c) for c in cfgs], "masked_streams": plans.masked_streams(cfgs),
+                        "configs": cfgs},
+               "workers": [worker_summary(wk.model, wk.lat, active, c0[i], c1[i]) for i, wk in enumerate(workers)],
+               "errors": [wk.error for wk in workers if wk.error]}
+        finish_record(rec, energy, self.idle_w)
+        if trace_worker is not None:
+            rec["trace"] = self.trace(workers, trace_worker)
+        return rec
+
     def run(self, label, models, plan_dict, seconds, trace_worker=None):
-        plan, pool, router, workers, capture_s = self.setup(models, plan_dict)
+        st = self.setup(models, plan_dict)
         try:
-            start, stop = threading.Event(), threading.Event()
-
-            def loop(wk):
-                try:
-                    self.torch.cuda.set_device(0)  # the primary context current in this thread (driver calls)
-                    start.wait()
-                    while not stop.is_set():
-                        wk.lat.append(wk.request())
-                except Exception as e:  # reported in the record
-                    wk.error = f"{type(e).__name__}: {e}"
-                    stop.set()
-
-            threads = [threading.Thread(target=loop, args=(wk,), daemon=True) for wk in workers]
-            for t in threads:
-                t.start()
-            c0 = [router.counters(w) for w in range(len(workers))]
-            if self.meter:
-                self.meter.begin(self.sync)
-            t_start = time.perf_counter()
-            start.set()
-            stop.wait(seconds)
-            stop.set()
-            for t in threads:
-                t.join()
-            t_stop = time.perf_counter()
-            energy = self.meter.end(self.sync) if self.meter else None
-            c1 = [router.counters(w) for w in range(len(workers))]
-            active = t_stop - t_start
-            rec = {"label": label, "strategy": plan_dict.get("strategy"), "models": list(models),
-                   "batch": self.args.batch, "active_s": active, "capture_s": capture_s,
-                   "plan": {"switches": [plans.switches(c) for c in plans.per_group_configs(plan_dict)],
-                            "masked_streams": plans.masked_streams(plans.per_group_configs(plan_dict)),
-                            "configs": plans.per_group_configs(plan_dict)},
-                   "workers": [worker_summary(wk.model, wk.lat, active, c0[i], c1[i])
-                               for i, wk in enumerate(workers)],
-                   "errors": [wk.error for wk in workers if wk.error]}
-            finish_record(rec, energy, self.idle_w)
-            if trace_worker is not None:
-                rec["trace"] = self.trace(workers, trace_worker)
-            return rec
+            return self.window(label, models, plan_dict, st, seconds, trace_worker)
         finally:
-            self.sync()
-            router.close()
-            pool.close()
-            plan.close()
+            self.teardown(*st[:3], st[3])
 
     def trace(self, workers, tw):
         """One traced request of worker tw while the others run their closed loops."""
@@ -290,7 +318,7 @@ def main_inproc(args):
     out = {"kind": "inproc", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
            "device": ip.backend.device, "torch": ip.torch.__version__, "batch": args.batch,
            "window_s": args.window, "reps": args.reps, "energy_meter": ip.meter.description if ip.meter else None,
-           "profile": args.profile, "runs": [], "alone": [], "idle": []}
+           "profile": args.profile, "capture": args.capture, "runs": [], "alone": [], "idle": []}
 
     def save():
         with open(args.out, "w") as f:
@@ -315,32 +343,41 @@ def main_inproc(args):
             log(f"alone {model}: {rec['throughput_rps']:.1f} req/s, p95 {rec['workers'][0]['p95_ms']:.2f} ms")
         save()
     traces = set(args.trace.split(",")) if args.trace else set()
-    for rep in range(args.reps):
-        for mix in sel:
-            models = mixes[mix]
-            eclip_path = os.path.join(args.plans, f"eclip_{mix}.json") if args.plans else None
-            eclip_plan = plans.load_json(eclip_path) if eclip_path and os.path.exists(eclip_path) else None
-            sp = plans.strategy_plans(models, ip.profile, eclip_plan)
-            for s in strategies:
-                if s not in sp:
-                    log(f"{mix} {s}: no plan (skipped)")
-                    continue
-                tw = None
-                if rep == 0 and (mix in traces or "all" in traces) and s in ("baseline", "eclip"):
-                    tw = args.trace_worker
-                try:
-                    rec = ip.run(f"{mix}:{s}", models, sp[s], args.window, tw)
-                    rec.update({"mix": mix, "rep": rep})
-                except Exception as e:
-                    traceback.print_exc()
-                    rec = {"mix": mix, "strategy": s, "rep": rep, "error": f"{type(e).__name__}: {e}"}
-                out["runs"].append(rec)
-                if "error" not in rec:
-                    log(f"rep{rep} {mix} {s:19s} {rec['throughput_rps']:8.1f} req/s  "
-                        f"{(rec.get('inferences_per_j') or 0):7.3f} inf/J  {(rec.get('avg_power_w') or 0):6.1f} W  " +
-                        "  ".join(f"{w['model'][:10]} {w['throughput_rps']:.0f}/{w['p95_ms']:.2f}"
-                                  for w in rec["workers"]) + (f"  ERR {rec['errors']}" if rec.get("errors") else ""))
-                save()
+    for mix in sel:
+        models = mixes[mix]
+        eclip_path = os.path.join(args.plans, f"eclip_{mix}.json") if args.plans else None
+        eclip_plan = plans.load_json(eclip_path) if eclip_path and os.path.exists(eclip_path) else None
+        sp = plans.strategy_plans(models, ip.profile, eclip_plan)
+        for s in strategies:
+            if s not in sp:
+                log(f"{mix} {s}: no plan (skipped)")
+                continue
+            try:
+                st = ip.setup(models, sp[s])
+            except Exception as e:
+                traceback.print_exc()
+                out["runs"].append({"mix": mix, "strategy": s, "rep": 0, "error": f"{type(e).__name__}: {e}"})
+                continue
+            try:
+                for rep in range(args.reps):
+                    tw = None
+                    if rep == 0 and (mix in traces or "all" in traces) and s in ("baseline", "eclip"):
+                        tw = args.trace_worker
+                    try:
+                        rec = ip.window(f"{mix}:{s}", models, sp[s], st, args.window, tw)
+                        rec.update({"mix": mix, "rep": rep})
+                    except Exception as e:
+                        traceback.print_exc()
+                        rec = {"mix": mix, "strategy": s, "rep": rep, "error": f"{type(e).__name__}: {e}"}
+                    out["runs"].append(rec)
+                    if "error" not in rec:
+                        log(f"rep{rep} {mix} {s:19s} {rec['throughput_rps']:8.1f} req/s  "
+                            f"{(rec.get('inferences_per_j') or 0):7.3f} inf/J  {(rec.get('avg_power_w') or 0):6.1f} W  " +
+                            "  ".join(f"{w['model'][:10]} {w['throughput_rps']:.0f}/{w['p95_ms']:.2f}"
+                                      for w in rec["workers"]) + (f"  ERR {rec['errors']}" if rec.get("errors") else ""))
+                    save()
+            finally:
+                ip.teardown(*st[:3], st[3])
     out["idle"].append(ip.idle(args.idle_s))
     out["seconds"] = time.time() - t_all
     save()
@@ -588,6 +625,8 @@ def main():
             p.add_argument("--alone-s", type=float, default=2.0)
             p.add_argument("--trace", default="", help="mixes to trace one request of (baseline and eclip)")
             p.add_argument("--trace-worker", type=int, default=0)
+            p.add_argument("--capture", choices=["own", "shared"], default="own",
+                           help="graphs captured on the slot stream they launch on (own) or per placement (shared)")
         if name == "mps":
             p.add_argument("--percentages", default="25,50")
             p.add_argument("--startup-timeout", type=float, default=120)

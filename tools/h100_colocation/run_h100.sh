@@ -43,26 +43,32 @@ calib)
   echo "== power vs SMs"; gpu_state
   timeout 90 python3 $T/harness.py power --lib $LIB --out "$R/power.json" --idle-s 3 --seconds 2.5
   echo "== profile"; gpu_state
-  timeout 300 python3 $T/profile_groups.py --lib $LIB --out "$R/profile" --batches 1,8 --reps ${REPS_PROFILE:-10}
+  timeout 240 python3 $T/profile_groups.py --lib $LIB --out "$R/profile" --batches 1,8 --reps ${REPS_PROFILE:-10}
   for m in 1 2 3 4 5 6 7; do
     $D/eclip plan --device h100 --profile "$R/profile/profile_b1.json" --mix mix$m --budget 14 \
       -o "$R/profile/eclip_mix$m.json" > "$R/profile/eclip_mix$m.txt" 2>&1 || echo "eclip plan mix$m failed"
   done
   cat "$R"/profile/eclip_mix1.txt
   echo "== in-process smoke (mix1)"; gpu_state
-  timeout 150 python3 $T/harness.py inproc --lib $LIB --profile "$R/profile/profile_b1.json" --plans "$R/profile" \
+  timeout 120 python3 $T/harness.py inproc --lib $LIB --profile "$R/profile/profile_b1.json" --plans "$R/profile" \
     --mixes mix1 --reps 1 --window 1.5 --alone-s 1 --idle-s 1 --trace mix1 --out "$R/smoke_inproc.json"
   echo "== MPS smoke (mix1, 25%)"; gpu_state
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
   nvidia-cuda-mps-control -d && echo "MPS daemon started"
-  timeout 120 python3 $T/harness.py mps --lib $LIB --mixes mix1 --percentages 25 --reps 1 --window 1.5 --idle-s 1 \
+  timeout 100 python3 $T/harness.py mps --lib $LIB --mixes mix1 --percentages 25 --reps 1 --window 1.5 --idle-s 1 \
     --out "$R/smoke_mps.json"
   mps_stop; echo "MPS daemon stopped"; cp -r /tmp/mps_log "$R/mps_log" 2>/dev/null
   gpu_state
   ;;
 inproc)
   echo "profile dir: $PD"; gpu_state
+  if [ -n "${DIAG:-}" ]; then
+    echo "== diagnostic: graphs captured per placement on long-lived streams, launched on the router's (shared)"
+    timeout 90 python3 $T/harness.py inproc --lib $LIB --profile "$PD/profile_b1.json" --plans "$PD" --mixes mix1 \
+      --strategies baseline,model-wise,model-wise-overlap,eclip --capture shared --reps 1 --window 1.5 --alone-s 0 \
+      --idle-s 1 --out "$R/diag_shared.json"
+  fi
   timeout ${TIMEOUT:-540} python3 $T/harness.py inproc --lib $LIB --profile "$PD/profile_b${BATCH:-1}.json" --plans "$PD" \
     --mixes ${MIXES:-all} --reps ${REPS:-2} --window ${WINDOW:-4} --alone-s ${ALONE_S:-2} --idle-s 3 \
     --batch ${BATCH:-1} --trace "${TRACE:-}" --out "$R/colo_inproc.json"
