@@ -14,6 +14,9 @@
 #include "eclip/backend/sim.hpp"
 #include "eclip/eclip.hpp"
 #include "eclip/energy_meter.hpp"
+#if ECLIP_C_WITH_HIP
+#include "hip_factory.hpp"
+#endif
 #if ECLIP_C_WITH_CUDA
 #include "eclip/backend/cuda.hpp"
 #endif
@@ -37,6 +40,21 @@ struct PoolState {
 };
 
 eclip::Error invalid(const std::string& what) { return eclip::Error(eclip::Errc::invalid_argument, what); }
+
+/// The device ordinal of a "kind:N" backend spec (0 when absent).
+[[maybe_unused]] int ordinal_of(const std::string& spec, const std::string& arg, const char* kind) {
+  if (arg.empty()) return 0;
+  size_t used = 0;
+  int ordinal = -1;
+  try {
+    ordinal = std::stoi(arg, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != arg.size() || ordinal < 0)
+    throw invalid("backend spec \"" + spec + "\": expected \"" + kind + ":<device ordinal>\", e.g. \"" + kind + ":0\"");
+  return ordinal;
+}
 
 template <class T>
 void require(const T* p, const char* what) {
@@ -126,18 +144,7 @@ int eclip_backend_create(const char* spec, eclip_backend** out) {
     } else if (kind == "cuda") {
 #if ECLIP_C_WITH_CUDA
       eclip::cuda::Options o;
-      if (!arg.empty()) {
-        size_t used = 0;
-        int ordinal = -1;
-        try {
-          ordinal = std::stoi(arg, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used != arg.size() || ordinal < 0)
-          throw invalid("backend spec \"" + s + "\": expected \"cuda:<device ordinal>\", e.g. \"cuda:0\"");
-        o.device = ordinal;
-      }
+      o.device = ordinal_of(s, arg, "cuda");
       auto cuda = std::make_unique<eclip::cuda::GreenContextBackend>(o);
       state->cuda = cuda.get();
       state->device = cuda->device().name;
@@ -147,8 +154,16 @@ int eclip_backend_create(const char* spec, eclip_backend** out) {
       throw eclip::Error(eclip::Errc::unavailable,
                          "backend \"cuda\" is not built into this libeclip_c (no CUDA toolkit at build time)");
 #endif
+    } else if (kind == "hip") {
+#if ECLIP_C_WITH_HIP
+      state->backend = eclip_c_detail::make_hip_backend(ordinal_of(s, arg, "hip"), &state->device);
+#else
+      throw eclip::Error(eclip::Errc::unavailable,
+                         "backend \"hip\" is not built into this libeclip_c (no ROCm at build time)");
+#endif
     } else {
-      throw invalid("unknown backend spec \"" + s + "\" (known: \"cuda\", \"cuda:<ordinal>\", \"sim\", \"sim:<preset>\")");
+      throw invalid("unknown backend spec \"" + s +
+                    "\" (known: \"cuda\", \"cuda:<ordinal>\", \"hip\", \"hip:<ordinal>\", \"sim\", \"sim:<preset>\")");
     }
     *out = new eclip_backend{std::move(state)};
   });
