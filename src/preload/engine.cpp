@@ -1,0 +1,363 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace eclip::preload {
+namespace {
+
+constexpr std::uint64_t kAppStream = ~std::uint64_t{0};  // target_of_kernel: stay on the app's stream
+
+thread_local int tl_worker = -1;
+thread_local int tl_inside = 0;
+
+const VendorHooks* g_vendor = nullptr;
+std::once_flag g_once;
+std::atomic<Engine*> g_engine{nullptr};
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+bool parse_uint(const char* text, unsigned* out) {
+  if (!text || !*text) return false;
+  unsigned long v = 0;
+  for (const char* p = text; *p; ++p) {
+    if (!std::isdigit(static_cast<unsigned char>(*p))) return false;
+    v = v * 10 + static_cast<unsigned long>(*p - '0');
+    if (v > 1000000) return false;
+  }
+  *out = static_cast<unsigned>(v);
+  return true;
+}
+
+unsigned env_worker() {
+  static const unsigned w = [] {
+    unsigned v = 0;
+    if (const char* e = env("ECLIP_WORKER"); e && !parse_uint(e, &v)) {
+      say_once("ECLIP_WORKER", fmt::format("ECLIP_WORKER=\"{}\" is not a worker number; using worker 0", e));
+      v = 0;
+    }
+    return v;
+  }();
+  return w;
+}
+
+void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+void print_stats() {
+  Engine* e = Engine::current();
+  if (!e) return;
+  for (std::int32_t w = 0; w < static_cast<std::int32_t>(e->workers()); ++w) {
+    eclip_preload_counters c{};
+    if (!e->counters(w, &c)) continue;
+    std::fprintf(stderr,
+                 "eclip-preload: worker %d: %llu launches, %llu routed, %llu kept on the app stream, %llu unplanned, "
+                 "%llu captured, %llu switches, %llu barriers, %llu joins, %llu requests\n",
+                 static_cast<int>(w), static_cast<unsigned long long>(c.launches),
+                 static_cast<unsigned long long>(c.routed), static_cast<unsigned long long>(c.kept),
+                 static_cast<unsigned long long>(c.unplanned), static_cast<unsigned long long>(c.captured),
+                 static_cast<unsigned long long>(c.switches), static_cast<unsigned long long>(c.barriers),
+                 static_cast<unsigned long long>(c.joins), static_cast<unsigned long long>(c.requests));
+  }
+}
+
+}  // namespace
+
+void register_vendor(const VendorHooks* vendor) noexcept { g_vendor = vendor; }
+
+void say_once(const std::string& key, const std::string& text) {
+  static std::mutex mutex;
+  static std::set<std::string>* said = new std::set<std::string>;  // leaked: usable during exit
+  std::lock_guard lock(mutex);
+  if (!said->insert(key).second) return;
+  if (env("ECLIP_QUIET") && std::string(env("ECLIP_QUIET")) != "0") return;
+  std::fprintf(stderr, "eclip-preload: %s\n", text.c_str());
+}
+
+InsideGuard::InsideGuard() noexcept { ++tl_inside; }
+InsideGuard::~InsideGuard() { --tl_inside; }
+bool InsideGuard::active() noexcept { return tl_inside != 0; }
+
+unsigned current_worker() noexcept { return tl_worker >= 0 ? static_cast<unsigned>(tl_worker) : env_worker(); }
+
+Engine* Engine::current() noexcept { return g_engine.load(std::memory_order_acquire); }
+
+Engine* Engine::get() {
+  if (Engine* e = g_engine.load(std::memory_order_acquire)) return e;
+  std::call_once(g_once, [] {
+    if (!g_vendor) return;
+    InsideGuard guard;
+    g_engine.store(create(*g_vendor), std::memory_order_release);
+  });
+  return g_engine.load(std::memory_order_acquire);
+}
+
+Engine* Engine::create(const VendorHooks& vendor) {
+  const char* path = env("ECLIP_PLAN");
+  if (env("ECLIP_PRELOAD_DISABLE") && std::string(env("ECLIP_PRELOAD_DISABLE")) != "0") {
+    say_once("why", "ECLIP_PRELOAD_DISABLE is set: every launch passes through unchanged");
+    return nullptr;
+  }
+  if (!path) {
+    say_once("why", "ECLIP_PLAN is not set: every launch passes through unchanged");
+    return nullptr;
+  }
+  try {
+    std::ifstream in(path);
+    if (!in) {
+      say_once("why", fmt::format("cannot read ECLIP_PLAN={}: every launch passes through unchanged", path));
+      return nullptr;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      say_once("why", fmt::format("ECLIP_PLAN={} is not valid JSON: every launch passes through unchanged", path));
+      return nullptr;
+    }
+    std::string device;
+    if (const char* d = env("ECLIP_DEVICE")) device = d;
+    else if (auto it = j.find("device"); it != j.end() && it->is_string()) device = it->get<std::string>();
+    std::string why;
+    std::unique_ptr<Backend> backend = vendor.make_backend(device, &why);
+    if (!backend) {
+      say_once("why", fmt::format("no {} partition backend for plan {} ({}): every launch passes through unchanged",
+                                  vendor.name, path, why));
+      return nullptr;
+    }
+    Plan plan = Plan::from_json(j, backend->topology());
+    bool eager = vendor.eager_default;
+    if (const char* jm = env("ECLIP_JOIN")) {
+      const std::string m = jm;
+      if (m == "eager") eager = true;
+      else if (m == "lazy") eager = false;
+      else say_once("ECLIP_JOIN", fmt::format("ECLIP_JOIN=\"{}\" is neither lazy nor eager; using {}", m,
+                                              eager ? "eager" : "lazy"));
+    }
+    bool count = true;
+    if (const char* rm = env("ECLIP_REQUEST")) {
+      const std::string m = rm;
+      if (m == "api") count = false;
+      else if (m != "count")
+        say_once("ECLIP_REQUEST", fmt::format("ECLIP_REQUEST=\"{}\" is neither count nor api; using count", m));
+    }
+    auto* e = new Engine(vendor, std::move(backend), std::move(plan), eager, count);  // lives until exit
+    if (env("ECLIP_STATS")) std::atexit(print_stats);
+    if (env("ECLIP_VERBOSE"))
+      say_once("plan", fmt::format("routing by {} ({} workers on {}, {} join, requests by {})", path, e->workers(),
+                                   e->backend_->topology().name, eager ? "eager" : "lazy", count ? "count" : "api"));
+    return e;
+  } catch (const std::exception& ex) {
+    say_once("why", fmt::format("cannot use plan {}: {}: every launch passes through unchanged", path, ex.what()));
+    return nullptr;
+  }
+}
+
+Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests)
+    : vendor_(vendor), backend_(std::move(backend)), plan_(std::move(plan)), eager_(eager),
+      count_requests_(count_requests) {
+  const Topology& topo = backend_->topology();
+  const auto specs = plan_.pool_specs(topo);
+  pool_ = std::make_unique<PartitionPool>(*backend_, static_cast<unsigned>(plan_.workers.size()), specs);
+  for (unsigned w = 0; w < plan_.workers.size(); ++w) {
+    auto ws = std::make_unique<WorkerState>();
+    for (PartitionConfig c : plan_.workers[w].per_kernel()) {
+      if (c.whole_device(topo)) {
+        ws->target_of_kernel.push_back(kAppStream);
+        continue;
+      }
+      auto slot = pool_->find(w, c);
+      if (!slot) throw Error(Errc::invalid_argument, fmt::format("worker {}: no pool stream for {} groups", w, c.groups));
+      ws->target_of_kernel.push_back(pool_->slots(w)[*slot].stream.value);
+    }
+    workers_.push_back(std::move(ws));
+  }
+}
+
+Engine::~Engine() = default;
+
+Engine::StreamState* Engine::state_of(std::uint64_t stream, bool create) {
+  std::lock_guard lock(map_mutex_);
+  auto it = streams_.find(stream);
+  if (it != streams_.end()) return it->second.get();
+  if (!create) return nullptr;
+  auto st = std::make_unique<StreamState>();
+  st->tail = stream;
+  StreamState* p = st.get();
+  streams_.emplace(stream, std::move(st));
+  return p;
+}
+
+bool Engine::order(std::uint64_t from, std::uint64_t to, bool always, WorkerState* ws) noexcept {
+  try {
+    const MarkerHandle m = backend_->record_marker(StreamHandle{from});
+    bool wait = always;
+    try {
+      if (!wait) wait = !backend_->marker_done(m);
+      if (wait) backend_->wait_marker(StreamHandle{to}, m);
+    } catch (...) {
+      backend_->release_marker(m);
+      throw;
+    }
+    backend_->release_marker(m);
+    if (wait && ws) bump(ws->barriers);
+    return true;
+  } catch (const std::exception& e) {
+    say_once("order", fmt::format("ordering a launch across streams failed ({}); such launches stay on the stream "
+                                  "that holds the application stream's work (said once)", e.what()));
+    return false;
+  }
+}
+
+Engine::Launch Engine::begin_launch(std::uint64_t app) noexcept {
+  Launch l;
+  l.app = l.target = app;
+  l.worker = current_worker();
+  WorkerState* ws = worker_state(l.worker);
+  WorkerState& cs = ws ? *ws : unknown_;
+  bump(cs.launches);
+  if (vendor_.capturing && vendor_.capturing(app)) {
+    bump(cs.captured);
+    return l;  // passes through, unlocked: capture order is the stream's own
+  }
+  std::uint64_t target = app;
+  bool planned = false;
+  if (!ws) {
+    bump(cs.unplanned);
+    say_once(fmt::format("worker{}", l.worker),
+             fmt::format("worker {} is not in the plan ({} workers): its launches pass through unchanged", l.worker,
+                         workers_.size()));
+  } else {
+    const auto n = static_cast<std::uint32_t>(ws->target_of_kernel.size());
+    std::uint32_t pos = ws->cursor.fetch_add(1, std::memory_order_relaxed);
+    if (count_requests_ && pos >= n) {
+      ws->cursor.store(1, std::memory_order_relaxed);
+      pos = 0;
+    }
+    if (pos == 0) bump(ws->requests);
+    if (pos < n) {
+      const std::uint64_t t = ws->target_of_kernel[pos];
+      if (t == kAppStream) {
+        bump(ws->kept);
+      } else {
+        target = t;
+        planned = true;
+      }
+    } else {
+      bump(ws->unplanned);
+      if (!ws->ran_past.exchange(true))
+        say_once(fmt::format("past{}", l.worker),
+                 fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
+                             "plan pass through on the application's stream (said once)",
+                             l.worker, pos, n));
+    }
+  }
+  StreamState* st = nullptr;
+  try {
+    st = state_of(app, true);
+  } catch (...) {
+    return l;
+  }
+  st->mutex.lock();
+  l.state = st;
+  if (st->tail != target) {
+    if (order(st->tail, target, false, ws)) bump(cs.switches);
+    else target = st->tail;  // keep the stream's order: launch where its work already is
+  }
+  l.target = target;
+  if (planned && target != app) bump(cs.routed);
+  else if (planned) bump(cs.unplanned);
+  return l;
+}
+
+void Engine::end_launch(Launch& l, bool launched) noexcept {
+  StreamState* st = l.state;
+  if (!st) return;
+  if (launched) {
+    std::uint64_t tail = l.target;
+    if (eager_ && l.target != l.app && order(l.target, l.app, true, nullptr)) tail = l.app;
+    const bool was = st->tail != l.app, now = tail != l.app;
+    if (was != now) diverted_.fetch_add(now ? 1 : -1, std::memory_order_relaxed);
+    st->tail = tail;
+  }
+  l.state = nullptr;
+  st->mutex.unlock();
+}
+
+void Engine::join(std::uint64_t app) noexcept {
+  if (diverted_.load(std::memory_order_relaxed) == 0) return;
+  StreamState* st = nullptr;
+  try {
+    st = state_of(app, false);
+  } catch (...) {
+    return;
+  }
+  if (!st) return;
+  std::lock_guard lock(st->mutex);
+  if (st->tail == app) return;
+  WorkerState* ws = worker_state(current_worker());
+  if (order(st->tail, app, false, ws)) {
+    bump((ws ? *ws : unknown_).joins);
+    st->tail = app;
+    diverted_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+// The state stays (a handle may be reused by a later stream; its tail is the stream itself then).
+void Engine::forget(std::uint64_t app) noexcept { join(app); }
+
+void Engine::begin_request(unsigned worker) noexcept {
+  if (WorkerState* ws = worker_state(worker)) ws->cursor.store(0, std::memory_order_relaxed);
+}
+
+bool Engine::counters(std::int32_t worker, eclip_preload_counters* out) const noexcept {
+  if (!out || worker < -1 || (worker >= 0 && static_cast<size_t>(worker) >= workers_.size())) return false;
+  *out = eclip_preload_counters{};
+  auto add = [out](const WorkerState& s) {
+    out->launches += s.launches.load(), out->routed += s.routed.load(), out->kept += s.kept.load();
+    out->unplanned += s.unplanned.load(), out->captured += s.captured.load(), out->switches += s.switches.load();
+    out->barriers += s.barriers.load(), out->joins += s.joins.load(), out->requests += s.requests.load();
+  };
+  if (worker >= 0) {
+    add(*workers_[static_cast<size_t>(worker)]);
+  } else {
+    for (const auto& w : workers_) add(*w);
+    add(unknown_);
+  }
+  return true;
+}
+
+}  // namespace eclip::preload
+
+using eclip::preload::Engine;
+
+extern "C" {
+__attribute__((visibility("default"))) int eclip_set_worker(int worker) {
+  if (worker < -1) return -1;
+  eclip::preload::tl_worker = worker;
+  return 0;
+}
+__attribute__((visibility("default"))) int eclip_get_worker(void) {
+  return static_cast<int>(eclip::preload::current_worker());
+}
+__attribute__((visibility("default"))) int eclip_begin_request(void) {
+  if (Engine* e = Engine::get()) e->begin_request(eclip::preload::current_worker());
+  return 0;
+}
+__attribute__((visibility("default"))) int eclip_preload_active(void) { return Engine::get() ? 1 : 0; }
+__attribute__((visibility("default"))) int eclip_preload_get_counters(int32_t worker, eclip_preload_counters* out) {
+  Engine* e = Engine::current();
+  return e && e->counters(worker, out) ? 0 : -1;
+}
+}

@@ -1,0 +1,124 @@
+#pragma once
+// The vendor-neutral core of the preload interposers (docs/transparent.md): which worker a launch
+// belongs to, its position in the worker's request, the planned partition stream, and the order of
+// every application stream kept across the streams its kernels are moved to.
+//
+// Order (per application stream S, "tail" = the stream holding S's latest work):
+//   kernel planned on partition P: if tail(S) != P, record a marker on tail(S) and make P wait on
+//     it unless it has already completed; launch on P; tail(S) = P (lazy join) or, with
+//     ECLIP_JOIN=eager, record a marker on P and make S wait on it at once (tail(S) = S).
+//   kernel planned on the whole device, not in the plan, or captured: the same with P = S.
+//   any other operation on S (copy, memset, event record, stream wait, sync, query, callback,
+//     graph launch, capture begin, destroy): join() first, so S waits on tail(S) (tail(S) = S).
+// A launch holds S's state locked from routing to the real launch call, so two threads launching
+// into one S keep one order.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "eclip/backend.hpp"
+#include "eclip/partition_pool.hpp"
+#include "eclip/plan.hpp"
+#include "eclip/preload.h"
+
+namespace eclip::preload {
+
+/// What a vendor front end (hip_preload.cpp, cuda_preload.cpp) supplies.
+struct VendorHooks {
+  const char* name = "";  ///< "hip" / "cuda", for messages
+  /// Creates the partition backend for a plan made for `device` (the plan's "device" field or
+  /// ECLIP_DEVICE). Returns null with *why set when it cannot (no device, wrong device, ...).
+  std::unique_ptr<Backend> (*make_backend)(const std::string& device, std::string* why) = nullptr;
+  /// True when `stream` is being captured into a graph (its launches pass through).
+  bool (*capturing)(std::uint64_t stream) = nullptr;
+  /// ECLIP_JOIN default: true = eager (the vendor cannot see every non-kernel stream operation).
+  bool eager_default = false;
+};
+
+/// The front end registers its vendor when the library loads (a static initializer).
+void register_vendor(const VendorHooks* vendor) noexcept;
+
+/// Says `text` on stderr once per key ("eclip-preload: ..."). ECLIP_QUIET=1 silences it.
+void say_once(const std::string& key, const std::string& text);
+
+class Engine {
+ public:
+  /// The process's engine for the registered vendor, created on first use from the environment; null when
+  /// launches pass through (the reason was said once).
+  static Engine* get();
+  /// The engine if one was created and is active (null otherwise); never creates one.
+  static Engine* current() noexcept;
+
+  struct StreamState {
+    std::mutex mutex;
+    std::uint64_t tail = 0;  ///< stream that holds the app stream's latest work
+  };
+  struct Launch {
+    std::uint64_t app = 0;     ///< the stream the application asked for
+    std::uint64_t target = 0;  ///< where to launch
+    StreamState* state = nullptr;  ///< locked while the launch is in flight (null: pass through)
+    unsigned worker = 0;
+  };
+
+  /// Decides where the launch goes and orders it; the caller launches on .target and then calls
+  /// end_launch. Never throws; on any eclip failure the launch goes to the app stream in order.
+  Launch begin_launch(std::uint64_t app_stream) noexcept;
+  void end_launch(Launch& l, bool launched) noexcept;
+  /// Before a non-kernel operation on `app_stream`: it waits for the stream's routed work.
+  void join(std::uint64_t app_stream) noexcept;
+  /// The application destroys `app_stream`: join, then drop its state.
+  void forget(std::uint64_t app_stream) noexcept;
+
+  void begin_request(unsigned worker) noexcept;
+  unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  bool counters(std::int32_t worker, eclip_preload_counters* out) const noexcept;
+
+  ~Engine();
+
+ private:
+  struct alignas(64) WorkerState {
+    std::vector<std::uint64_t> target_of_kernel;  ///< 0 = stay on the app stream (whole device)
+    std::atomic<std::uint32_t> cursor{0};
+    std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
+        barriers{0}, joins{0}, requests{0};
+    std::atomic<bool> ran_past{false};
+  };
+
+  Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests);
+  static Engine* create(const VendorHooks& vendor);
+  StreamState* state_of(std::uint64_t stream, bool create);
+  /// Makes `to` wait for everything on `from` (skipped when already complete unless `always`).
+  /// Returns false if a backend call failed.
+  bool order(std::uint64_t from, std::uint64_t to, bool always, WorkerState* ws) noexcept;
+  WorkerState* worker_state(unsigned w) noexcept { return w < workers_.size() ? workers_[w].get() : nullptr; }
+
+  const VendorHooks& vendor_;
+  std::unique_ptr<Backend> backend_;
+  Plan plan_;
+  std::unique_ptr<PartitionPool> pool_;
+  bool eager_;
+  bool count_requests_;
+  std::vector<std::unique_ptr<WorkerState>> workers_;
+  WorkerState unknown_;  ///< counters of launches by workers the plan lacks
+  std::mutex map_mutex_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<StreamState>> streams_;
+  std::atomic<int> diverted_{0};  ///< app streams whose tail is another stream (lazy join)
+};
+
+/// The calling thread's worker (eclip_set_worker, else ECLIP_WORKER, else 0).
+unsigned current_worker() noexcept;
+
+/// Set while eclip itself calls the vendor runtime, so interposed entry points pass through.
+struct InsideGuard {
+  InsideGuard() noexcept;
+  ~InsideGuard();
+  InsideGuard(const InsideGuard&) = delete;
+  InsideGuard& operator=(const InsideGuard&) = delete;
+  static bool active() noexcept;
+};
+
+}  // namespace eclip::preload
