@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "eclip/backend/sim.hpp"
+
 #include "eclip/eclip_c.h"
 
 namespace {
@@ -38,7 +40,7 @@ TEST_CASE("C ABI energy: sim meter idle power and windows", "[energy][c_abi]") {
   REQUIRE(eclip_energy_idle(m, 0.5, counting_sync, &syncs, &w) == ECLIP_OK);
   CHECK(syncs == 2);
   CHECK(w.seconds == Approx(0.5));
-  CHECK(w.avg_power_w == Approx(70 + 132 * 0.4));  // SimDeviceModel::h100(): static + idle units
+  CHECK(w.avg_power_w == Approx(eclip::SimDeviceModel::h100().idle_power_w()));  // static + idle units
   double j = 0, p = 0;
   REQUIRE(eclip_energy_read(m, &j, &p) == ECLIP_OK);
   CHECK(j == Approx(w.end_j));

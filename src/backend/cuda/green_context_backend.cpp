@@ -341,6 +341,8 @@ void GreenContextBackend::synchronize(StreamHandle stream) {
 }
 
 void GreenContextBackend::launch_graph(StreamHandle stream, std::uint64_t graph_exec) {
+  // A worker thread's first call may come before any switch made its context current.
+  impl_->ensure_context();
   impl_->cu.check(impl_->cu.cuGraphLaunch(reinterpret_cast<CUgraphExec>(graph_exec), reinterpret_cast<CUstream>(stream.value)),
                   "cuGraphLaunch");
 }
