@@ -117,6 +117,7 @@ void print_table(const eclip::SimDeviceModel& dm, const eclip::Mix& mix, const s
 
 struct Common {
   std::string device = "mi50", mix_name = "all", mix_file, workloads, budget = "14";
+  double tolerance = eclip::kDefaultThresholdTolerance;
 };
 
 void add_common(CLI::App* cmd, Common& c) {
@@ -125,6 +126,10 @@ void add_common(CLI::App* cmd, Common& c) {
   cmd->add_option("--mix-file", c.mix_file, "JSON file of mixes ({\"format\": \"eclip.mix\", ...})");
   cmd->add_option("--workloads", c.workloads, "folder holding h100/<model>.json (default: the bundled workloads)");
   cmd->add_option("--budget", c.budget, "ECLIP's switch budget per request: a count or unlimited")->capture_default_str();
+  cmd->add_option("--tolerance", c.tolerance,
+                  "minimum-units threshold: the smallest partition within this fraction of the whole-device time")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 /// A profile file (e.g. `eclip profile`'s kernel groups measured on the device) used as is: it must
@@ -175,7 +180,7 @@ int run_simulate(const Common& c, std::vector<std::string> strategy_names, const
                  "1.00x", base.requests_per_joule, "1.00x", 0.0, 0.0, base.jain);
     }
     for (const char* b : {"0", "1", "2", "4", "8", "14", "32", "unlimited"}) {
-      auto sp = eclip::make_strategy_plan(eclip::Strategy::eclip, mix, profile, dm.topology, parse_budget(b));
+      auto sp = eclip::make_strategy_plan(eclip::Strategy::eclip, mix, profile, dm.topology, parse_budget(b), c.tolerance);
       eclip::RunResult r = eclip::simulate(dm, profile, mix, sp, opt);
       r.normalize(alone);
       if (as_json) {
@@ -198,7 +203,7 @@ int run_simulate(const Common& c, std::vector<std::string> strategy_names, const
     const std::vector<double> alone = alone_of(mix);
     std::vector<eclip::RunResult> rs;
     for (auto s : strategies) {
-      auto sp = eclip::make_strategy_plan(s, mix, profile, dm.topology, budget);
+      auto sp = eclip::make_strategy_plan(s, mix, profile, dm.topology, budget, c.tolerance);
       rs.push_back(eclip::simulate(dm, profile, mix, sp, opt));
       rs.back().normalize(alone);
       thr_ratio[s].push_back(rs.back().throughput_rps / rs.front().throughput_rps);
@@ -240,10 +245,12 @@ int run_plan(const Common& c, const std::string& profile_path, const std::string
     fmt::print("wrote profile {} ({} models on {})\n", save_profile, profile.models.size(), profile.device);
   }
   const eclip::SwitchBudget budget = parse_budget(c.budget);
-  const eclip::Optimizer opt(dm.topology);
+  eclip::OptimizerOptions oo;
+  oo.threshold_tolerance = c.tolerance;
+  const eclip::Optimizer opt(dm.topology, oo);
   const eclip::OptimizerResult r = opt.optimize(profile, mix.models, budget);
-  fmt::print("ECLIP plan for {} on {} (budget {}): objective {:.4f} (sum of estimated slowdowns), {} of {} masked streams\n",
-             mix.name, dm.topology.name, budget.to_string(), r.objective, r.masked_streams,
+  fmt::print("ECLIP plan for {} on {} (budget {}, tolerance {}): objective {:.4f} (sum of estimated slowdowns), {} of {} masked streams\n",
+             mix.name, dm.topology.name, budget.to_string(), c.tolerance, r.objective, r.masked_streams,
              dm.topology.max_masked_streams);
   fmt::print("{:<20} {:>8} {:>9} {:>8} {:>10} {:>12}\n", "worker", "kernels", "switches", "streams", "slowdown", "est. ms");
   for (size_t w = 0; w < r.workers.size(); ++w)
