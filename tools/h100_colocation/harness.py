@@ -13,7 +13,17 @@ its last group (a CUDA event) and starts the next request. Strategies (plans.py)
 group on the worker's whole-device stream), model-wise (disjoint 4-group partitions grown from each
 worker's home atom, eclip's Model-wise), model-wise-overlap (8 groups from the home atom, each
 overlapping its neighbours' halves), kernel-wise (each group on its minimum-threshold size, eclip's
-Kernel-wise), eclip (`eclip plan --profile`'s plan, budget 14).
+Kernel-wise), eclip (`eclip plan --profile`'s plan, budget 14), and eclip-<tag> variants
+(`<tag>`: any name, e.g. tol0.25; the plan file <plans>/eclip-<tag>_<mix>.json).
+
+Capture context (--capture-context, default green): each group of a partition slot is captured in a
+thread where that slot's green context is current (cuctx.py), so cuDNN's and cuBLAS's handles and
+cuDNN's internal streams (resnext101's grouped convolutions) are created in that green context and the
+graph holds work of one context only; whole-device slots are captured in the main thread (primary
+context). "primary" captures everything from the main thread (runs 1-3: resnext101's internal-stream
+work then stayed in the primary context and the partitions ran in lockstep). In green mode cuDNN's
+heuristics see the partition's SM count, so a group may get other kernels than on the whole GPU:
+each slot's graph is captured where it runs.
 
 Measurement window: the workers are held at a start line; the device is synchronised and the
 energy meter's start edge taken (eclip EnergyMeter over NVML, edge aligned to a counter update);
@@ -161,6 +171,10 @@ class InProc:
         self.chained = {}
         self.sync = torch.cuda.synchronize
         self.idle_w = None
+        self.ctx_threads = None
+        if getattr(args, "capture_context", "primary") == "green":
+            import cuctx
+            self.ctx_threads = cuctx.ContextThreads(before=lambda: torch.cuda.set_device(0))
 
     def model(self, name):
         if name not in self.chained:
@@ -207,7 +221,11 @@ class InProc:
             rows = []
             for g in range(ch.G):
                 planned = slot_of[cfgs[w][g]]
-                if own:
+                if own and self.ctx_threads is not None:
+                    stream = slots[planned][0]
+                    graph = self.ctx_threads.run(stream, lambda g=g, stream=stream: ch.capture(
+                        g, ("stream", stream), streams, cache=cache, pool=mpool))
+                elif own:
                     graph = ch.capture(g, ("stream", slots[planned][0]), streams, cache=cache, pool=mpool)
                 else:
                     graph = ch.capture(g, plans.placement_key(home, cfgs[w][g]), self.cs)
@@ -232,6 +250,8 @@ class InProc:
             wk.own_cache.clear()
         self.torch.cuda.empty_cache()  # the per-run graph memory pools
         router.close()
+        if self.ctx_threads is not None:
+            self.ctx_threads.new_generation()
         pool.close()
         plan.close()
 
@@ -272,6 +292,7 @@ class InProc:
         cfgs = plans.per_group_configs(plan_dict)
         rec = {"label": label, "strategy": plan_dict.get("strategy"), "models": list(models),
                "batch": self.args.batch, "active_s": active, "capture_s": capture_s, "capture": self.args.capture,
+               "capture_context": self.args.capture_context,
                "plan": {"switches": [plans.switches(c) for c in cfgs], "masked_streams": plans.masked_streams(cfgs),
                         "configs": cfgs},
                "workers": [worker_summary(wk.model, wk.lat, active, c0[i], c1[i]) for i, wk in enumerate(workers)],
@@ -315,10 +336,16 @@ def main_inproc(args):
     mixes = plans.mixes()
     sel = [m for m in args.mixes.split(",") if m] if args.mixes != "all" else list(mixes)
     strategies = [s for s in args.strategies.split(",") if s]
+    per_mix = {}  # --mix-strategies "mix2,mix6=baseline,eclip;mix7=baseline"
+    for part in filter(None, (args.mix_strategies or "").split(";")):
+        ms, _, ss = part.partition("=")
+        for m in ms.split(","):
+            per_mix[m.strip()] = [x for x in ss.split(",") if x]
     out = {"kind": "inproc", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
            "device": ip.backend.device, "torch": ip.torch.__version__, "batch": args.batch,
            "window_s": args.window, "reps": args.reps, "energy_meter": ip.meter.description if ip.meter else None,
-           "profile": args.profile, "capture": args.capture, "runs": [], "alone": [], "idle": []}
+           "profile": args.profile, "capture": args.capture, "capture_context": args.capture_context,
+           "plans": args.plans, "runs": [], "alone": [], "idle": []}
 
     def save():
         with open(args.out, "w") as f:
@@ -345,10 +372,14 @@ def main_inproc(args):
     traces = set(args.trace.split(",")) if args.trace else set()
     for mix in sel:
         models = mixes[mix]
-        eclip_path = os.path.join(args.plans, f"eclip_{mix}.json") if args.plans else None
-        eclip_plan = plans.load_json(eclip_path) if eclip_path and os.path.exists(eclip_path) else None
-        sp = plans.strategy_plans(models, ip.profile, eclip_plan)
-        for s in strategies:
+        eclip_plans = {}
+        mix_strategies = per_mix.get(mix, strategies)
+        for s in mix_strategies:  # eclip, eclip-<tag>: <plans>/<strategy>_<mix>.json
+            path = os.path.join(args.plans, f"{s}_{mix}.json") if args.plans and s.startswith("eclip") else None
+            if path and os.path.exists(path):
+                eclip_plans[s] = plans.load_json(path)
+        sp = plans.strategy_plans(models, ip.profile, eclip_plans.pop("eclip", None), eclip_plans)
+        for s in mix_strategies:
             if s not in sp:
                 log(f"{mix} {s}: no plan (skipped)")
                 continue
@@ -361,7 +392,7 @@ def main_inproc(args):
             try:
                 for rep in range(args.reps):
                     tw = None
-                    if rep == 0 and (mix in traces or "all" in traces) and s in ("baseline", "eclip"):
+                    if rep == 0 and (mix in traces or "all" in traces) and (s == "baseline" or s.startswith("eclip")):
                         tw = args.trace_worker
                     try:
                         rec = ip.window(f"{mix}:{s}", models, sp[s], st, args.window, tw)
@@ -380,8 +411,17 @@ def main_inproc(args):
                 ip.teardown(*st[:3], st[3])
     out["idle"].append(ip.idle(args.idle_s))
     out["seconds"] = time.time() - t_all
+    if ip.ctx_threads is not None:
+        out["capture_threads"] = ip.ctx_threads.stats()
+        log(f"capture threads: {out['capture_threads']}")
     save()
     log(f"wrote {args.out} ({out['seconds']:.0f} s)")
+    if ip.ctx_threads is not None:
+        # Parked capture threads hold library handles of green contexts already destroyed; leave
+        # without running PyTorch's handle destructors on them.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
@@ -622,11 +662,17 @@ def main():
             p.add_argument("--profile", required=True)
             p.add_argument("--plans", default=None, help="folder with eclip_<mix>.json from `eclip plan`")
             p.add_argument("--strategies", default="baseline,model-wise,model-wise-overlap,kernel-wise,eclip")
+            p.add_argument("--mix-strategies", default="",
+                           help='other strategies for some mixes: "mix2,mix6=baseline,eclip-tol0.5;mix7=baseline"')
             p.add_argument("--alone-s", type=float, default=2.0)
             p.add_argument("--trace", default="", help="mixes to trace one request of (baseline and eclip)")
             p.add_argument("--trace-worker", type=int, default=0)
             p.add_argument("--capture", choices=["own", "shared"], default="own",
                            help="graphs captured on the slot stream they launch on (own) or per placement (shared)")
+            p.add_argument("--capture-context", choices=["green", "primary"], default="green",
+                           help="capture a partition slot's graphs in a thread where its green context is current "
+                                "(green: library handles and cuDNN's internal streams live there) or in the main "
+                                "thread, primary context current (runs 1-3)")
         if name == "mps":
             p.add_argument("--percentages", default="25,50")
             p.add_argument("--startup-timeout", type=float, default=120)

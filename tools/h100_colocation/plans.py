@@ -148,8 +148,9 @@ def profile_model(profile, name):
     raise KeyError(f"profile has no model {name!r} (has {[m['model'] for m in profile['models']]})")
 
 
-def strategy_plans(models, profile, eclip_plan=None):
-    """Plan JSON (dicts) of the in-process strategies for one mix, in report order."""
+def strategy_plans(models, profile, eclip_plan=None, extra_plans=None):
+    """Plan JSON (dicts) of the in-process strategies for one mix, in report order; extra_plans
+    ({name: plan}, e.g. eclip-tol0.25) are checked like the ECLIP plan and added after it."""
     n = [len(profile_model(profile, m)["kernels"]) for m in models]
     W = len(models)
     plans = {"baseline": plan_json("baseline", models, [[WHOLE] * k for k in n])}
@@ -162,6 +163,11 @@ def strategy_plans(models, profile, eclip_plan=None):
         if got != list(models):
             raise ValueError(f"ECLIP plan is for {got}, the mix is {models}")
         plans["eclip"] = eclip_plan
+    for name, p in sorted((extra_plans or {}).items()):
+        got = [w["model"] for w in p["workers"]]
+        if got != list(models):
+            raise ValueError(f"{name} plan is for {got}, the mix is {models}")
+        plans[name] = p
     for name, p in plans.items():
         cfgs = per_group_configs(p)
         for w, (c, k) in enumerate(zip(cfgs, n)):

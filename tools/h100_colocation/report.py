@@ -22,9 +22,10 @@ STATIC = ("model-wise", "model-wise-overlap")
 
 def strategy_order(names):
     known = [s for s in ORDER if s in names]
+    variants = sorted(s for s in names if s.startswith("eclip-"))  # eclip-tol0.25, ...
     mps = sorted((s for s in names if s.startswith("mps-")), key=lambda s: int(s.split("-")[1]))
-    rest = sorted(s for s in names if s not in known and s not in mps)
-    return known + mps + rest
+    rest = sorted(s for s in names if s not in known and s not in mps and s not in variants)
+    return known + variants + mps + rest
 
 
 def alone_rps(inproc):
@@ -295,6 +296,8 @@ def main():
     ap.add_argument("--inproc", action="append", default=[], help="harness inproc JSON (repeatable)")
     ap.add_argument("--mps", action="append", default=[], help="harness mps JSON (repeatable)")
     ap.add_argument("--sim", default=None, help="`eclip simulate --json --profile` output")
+    ap.add_argument("--alone", action="append", default=[],
+                    help="harness inproc JSON whose alone runs give the Jain normalisation (when --inproc has none)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -303,6 +306,9 @@ def main():
         d = plans.load_json(p)
         runs += d["runs"]
         alone.update(alone_rps(d))
+    for p in args.alone:
+        for m, v in alone_rps(plans.load_json(p)).items():
+            alone.setdefault(m, v)
     for p in args.mps:
         runs += plans.load_json(p)["runs"]
     summary = summarise(runs, alone)

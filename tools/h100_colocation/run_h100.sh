@@ -8,6 +8,9 @@
 #   bash tools/h100_colocation/run_h100.sh mps        every mix under MPS percentages (daemon started
 #                                                     here and always stopped), then request traces
 # Inputs of inproc/mps: PROFILE_DIR (profile_b1.json, eclip_mix*.json; default the committed results).
+# inproc also reads PLANS_DIR (ECLIP plans <strategy>_<mix>.json, default PROFILE_DIR), STRATEGIES,
+# MIX_STRATEGIES, CAPTURE_CONTEXT (green, the default since run 4, or primary), MIXES, REPS, WINDOW,
+# ALONE_S, IDLE_S, TIMEOUT.
 set -uo pipefail
 phase=${1:?phase: calib, inproc or mps}
 cd "$(dirname "$0")/../.."
@@ -69,9 +72,11 @@ inproc)
       --strategies baseline,model-wise,model-wise-overlap,eclip --capture shared --reps 1 --window 1.5 --alone-s 0 \
       --idle-s 1 --out "$R/diag_shared.json"
   fi
-  timeout ${TIMEOUT:-540} python3 $T/harness.py inproc --lib $LIB --profile "$PD/profile_b${BATCH:-1}.json" --plans "$PD" \
-    --mixes ${MIXES:-all} --reps ${REPS:-2} --window ${WINDOW:-4} --alone-s ${ALONE_S:-2} --idle-s 3 \
-    --batch ${BATCH:-1} --trace "${TRACE:-}" --out "$R/colo_inproc.json"
+  timeout ${TIMEOUT:-540} python3 $T/harness.py inproc --lib $LIB --profile "$PD/profile_b${BATCH:-1}.json" \
+    --plans "${PLANS_DIR:-$PD}" --mixes ${MIXES:-all} --reps ${REPS:-2} --window ${WINDOW:-4} --alone-s ${ALONE_S:-2} \
+    --idle-s ${IDLE_S:-3} --batch ${BATCH:-1} --trace "${TRACE:-}" --capture-context ${CAPTURE_CONTEXT:-green} \
+    --strategies ${STRATEGIES:-baseline,model-wise,model-wise-overlap,kernel-wise,eclip} \
+    --mix-strategies "${MIX_STRATEGIES:-}" --out "$R/colo_inproc.json"
   gpu_state
   ;;
 mps)

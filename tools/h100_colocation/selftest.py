@@ -64,6 +64,16 @@ def test_plans():
     prof = synthetic_profile()
     sp = plans.strategy_plans(mx["mix1"], prof)
     check(list(sp) == ["baseline", "model-wise", "model-wise-overlap", "kernel-wise"], f"strategies {list(sp)}")
+    # ECLIP variants (eclip-tol0.25, ...): checked like the ECLIP plan, added after it.
+    e = plans.plan_json("eclip", mx["mix1"], [[16] * 6, [1] * 5, [4] * 3, [16] * 6])
+    v = plans.plan_json("eclip", mx["mix1"], [[8] * 6, [1] * 5, [4] * 3, [2] * 6])
+    sv = plans.strategy_plans(mx["mix1"], prof, e, {"eclip-tol0.5": v})
+    check(list(sv)[-2:] == ["eclip", "eclip-tol0.5"], f"variants after eclip: {list(sv)}")
+    try:
+        plans.strategy_plans(mx["mix1"], prof, e, {"eclip-x": plans.plan_json("eclip", mx["mix2"], [[16]] * 4)})
+        check(False, "a variant plan of another mix is refused")
+    except ValueError:
+        pass
     kw = plans.per_group_configs(sp["kernel-wise"])
     check(kw[0] == [16] * 6, f"albert kernel-wise all whole: {kw[0]}")
     check(kw[1] == [1, 4, 1, 16, 1], f"densenet201 kernel-wise {kw[1]}")
@@ -216,6 +226,15 @@ def test_report():
         check(len(open(os.path.join(d, "s.csv")).read().splitlines()) == 9, "csv rows")
     check(report.strategy_order({"mps-50", "eclip", "mps-25", "baseline"}) == ["baseline", "eclip", "mps-25", "mps-50"],
           "strategy order")
+    check(report.strategy_order({"mps-25", "eclip-tol0.5", "eclip", "eclip-tol0.25", "baseline"}) ==
+          ["baseline", "eclip", "eclip-tol0.25", "eclip-tol0.5", "mps-25"], "eclip variants ordered after eclip")
+    # The green-context capture helper imports without a driver and says why it cannot run.
+    import cuctx
+    try:
+        cuctx.CudaDriver("libcuda-does-not-exist.so")
+        check(False, "no driver: CudaDriver raises")
+    except OSError:
+        pass
     sim = report.sim_ratios([{"mix": "mix1", "strategy": "baseline", "throughput_rps": 10, "requests_per_joule": 2},
                              {"mix": "mix1", "strategy": "eclip", "throughput_rps": 12, "requests_per_joule": 3}])
     check(sim["eclip"]["mix1"] == (1.2, 1.5), "sim ratios")

@@ -15,5 +15,6 @@ mkdir -p "$dest"
 cp -L "$build"/src/c_api/libeclip_c.so.0 "$dest"/
 cp "$build"/eclip "$build"/tests/energy/test_energy "$build"/tests/energy/test_energy_c_abi "$dest"/
 cp -L "$(ldconfig -p | awk '/libfmt.so.9 /{print $NF; exit}')" "$dest"/libfmt.so.9
+git -C "$repo" rev-parse HEAD > "$dest"/COMMIT
 strip "$dest"/eclip "$dest"/test_energy "$dest"/test_energy_c_abi "$dest"/libeclip_c.so.0
 echo "staged $(du -sh "$dest" | cut -f1) in $dest (commit $(git -C "$repo" rev-parse --short HEAD))"
