@@ -396,7 +396,7 @@ def main_inproc(args):
                         tw = args.trace_worker
                     try:
                         rec = ip.window(f"{mix}:{s}", models, sp[s], st, args.window, tw)
-                        rec.update({"mix": mix, "rep": rep})
+                        rec.update({"mix": mix, "rep": rep, "strategy": s})  # the plan file says "eclip" for variants
                     except Exception as e:
                         traceback.print_exc()
                         rec = {"mix": mix, "strategy": s, "rep": rep, "error": f"{type(e).__name__}: {e}"}
