@@ -58,7 +58,8 @@ Mix Mix::from_json(const nlohmann::json& j) {
 std::vector<Mix> Mix::list_from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw mix_error("top level", "expected an object");
   if (!j.contains("format") || j["format"] != "eclip.mix") throw mix_error("format", "expected \"eclip.mix\"");
-  if (!j.contains("version") || j["version"] != 1) throw mix_error("version", "expected 1");
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
+    throw mix_error("version", "expected the integer 1");
   if (!j.contains("mixes") || !j["mixes"].is_array()) throw mix_error("mixes", "missing or not an array");
   std::vector<Mix> out;
   for (const json& m : j["mixes"]) out.push_back(from_json(m));
@@ -179,9 +180,15 @@ double jain_index(const std::vector<double>& x) {
 
 RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& mix, const StrategyPlan& sp,
                    const RunOptions& opt) {
-  if (!(opt.duration_ms > opt.warmup_ms) || opt.warmup_ms < 0)
+  if (!(opt.warmup_ms >= 0))
+    throw Error(Errc::invalid_argument, fmt::format("simulate: warm-up {} ms must be >= 0", opt.warmup_ms));
+  if (!(opt.duration_ms > opt.warmup_ms))
     throw Error(Errc::invalid_argument, fmt::format("simulate: duration {} ms must exceed warm-up {} ms",
                                                     opt.duration_ms, opt.warmup_ms));
+  // An hour of simulated time is ~10^9 kernel events: far beyond any useful comparison.
+  if (opt.duration_ms > 3.6e6)
+    throw Error(Errc::invalid_argument,
+                fmt::format("simulate: duration {} ms is more than an hour of simulated time (3600000 ms)", opt.duration_ms));
   if (!(opt.jitter >= 0 && opt.jitter < 1))
     throw Error(Errc::invalid_argument, fmt::format("simulate: jitter {} must be in [0, 1)", opt.jitter));
   const Topology& topo = dm.topology;
@@ -240,6 +247,7 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
   };
 
   RouterCounters at_warmup;
+  std::vector<RouterCounters> worker_at_warmup(W);
   double energy_at_warmup = 0;
   bool warmed = false;
   std::uint64_t remasks_at_warmup = 0;
@@ -254,6 +262,7 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
       dev.advance_to(warm_us);
       warmed = true;
       at_warmup = router.totals();
+      for (unsigned w = 0; w < W; ++w) worker_at_warmup[w] = router.counters(w);
       energy_at_warmup = dev.energy_j();
       for (const Worker& wk : workers) remasks_at_warmup += wk.remasks;
       continue;
@@ -309,10 +318,11 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
     wr.throughput_rps = static_cast<double>(wr.requests) / r.window_s;
     wr.p50_ms = percentile(wk.latencies_ms, 0.50);
     wr.p95_ms = percentile(wk.latencies_ms, 0.95);
-    const RouterCounters c = router.counters(w);
-    const double reqs = std::max<double>(1.0, static_cast<double>(c.requests));
-    wr.switches_per_request = static_cast<double>(c.switches) / reqs;
-    wr.barriers_per_request = static_cast<double>(c.barriers) / reqs;
+    // Requests started after the warm-up, like every other figure.
+    const RouterCounters c = router.counters(w), c0 = worker_at_warmup[w];
+    const double reqs = std::max<double>(1.0, static_cast<double>(c.requests - c0.requests));
+    wr.switches_per_request = static_cast<double>(c.switches - c0.switches) / reqs;
+    wr.barriers_per_request = static_cast<double>(c.barriers - c0.barriers) / reqs;
     total_requests += wr.requests;
     remasks += wk.remasks;
     r.throughput_rps += wr.throughput_rps;
@@ -323,7 +333,7 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
   r.barriers_per_request = static_cast<double>(tot.barriers - at_warmup.barriers) / started;
   r.remasks_per_request = static_cast<double>(remasks - remasks_at_warmup) / started;
   r.requests_per_joule = r.energy_j > 0 ? static_cast<double>(total_requests) / r.energy_j : 0;
-  r.unrouted = tot.unrouted;
+  r.unrouted = tot.unrouted - at_warmup.unrouted;
   r.order_violations = order_violations;
   r.masked_streams = pool.masked_stream_count();
   r.kernels_launched = dev.kernels_launched();

@@ -1,6 +1,8 @@
 #include "eclip/plan.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -14,21 +16,34 @@ Error parse_error(const std::string& where, const std::string& what) {
   return Error(Errc::parse, fmt::format("plan: {}: {}", where, what));
 }
 
-/// Reads a required field of the given JSON type; errors name the field's path.
+/// Reads a required field of the given JSON type; errors name the field's path. Integers are read
+/// wide and range-checked, never silently narrowed.
 template <class T>
 T field(const json& obj, const char* key, const std::string& where) {
   if (!obj.is_object()) throw parse_error(where, "expected an object");
   auto it = obj.find(key);
   if (it == obj.end()) throw parse_error(where, fmt::format("missing field \"{}\"", key));
-  try {
-    if constexpr (std::is_unsigned_v<T>) {
-      if (!it->is_number_unsigned()) throw parse_error(where + "." + key, "expected a non-negative integer");
-    } else if constexpr (std::is_integral_v<T>) {
-      if (!it->is_number_integer()) throw parse_error(where + "." + key, "expected an integer");
+  const std::string path = where + "." + key;
+  if constexpr (std::is_integral_v<T>) {
+    if (!it->is_number_integer()) throw parse_error(path, "expected an integer");
+    if (it->is_number_unsigned()) {
+      const auto v = it->get<std::uint64_t>();
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+        throw parse_error(path, fmt::format("{} is out of range (at most {})", v, std::numeric_limits<T>::max()));
+      return static_cast<T>(v);
     }
-    return it->get<T>();
-  } catch (const json::exception& e) {
-    throw parse_error(where + "." + key, e.what());
+    const auto v = it->get<std::int64_t>();
+    if (v < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+        (v > 0 && static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
+      throw parse_error(path, std::is_unsigned_v<T> ? fmt::format("{} is negative: expected a non-negative integer", v)
+                                                    : fmt::format("{} is out of range", v));
+    return static_cast<T>(v);
+  } else {
+    try {
+      return it->get<T>();
+    } catch (const json::exception& e) {
+      throw parse_error(path, e.what());
+    }
   }
 }
 
@@ -69,7 +84,7 @@ void Plan::validate(const Topology& topo) const {
     const WorkerPlan& wp = workers[w];
     const std::string where = fmt::format("workers[{}] ({})", w, wp.model);
     if (wp.groups.empty()) throw fail(where, "worker has no kernels");
-    std::uint32_t next = 0;
+    std::uint64_t next = 0;  // 64-bit: first + count of 32-bit fields cannot wrap
     for (size_t i = 0; i < wp.groups.size(); ++i) {
       const KernelGroup& g = wp.groups[i];
       const std::string gw = fmt::format("{}.groups[{}]", where, i);
@@ -78,7 +93,10 @@ void Plan::validate(const Topology& topo) const {
       if (std::find(topo.size_classes.begin(), topo.size_classes.end(), g.config.groups) == topo.size_classes.end())
         throw fail(gw, fmt::format("config {} groups is not a size class of {} ({})", g.config.groups, topo.name,
                                    fmt::join(topo.size_classes, ", ")));
-      next = g.first + g.count;
+      next = std::uint64_t{g.first} + g.count;
+      if (next > kMaxKernelsPerRequest)
+        throw fail(gw, fmt::format("ends at kernel {}: more than the {} kernels a request may have", next,
+                                   kMaxKernelsPerRequest));
     }
     if (budget && !budget->allows(wp.switches()))
       throw fail(where, fmt::format("{} switches per request exceed the budget of {}", wp.switches(), budget->limit()));

@@ -119,7 +119,12 @@ const ModelProfile& Profile::model(const std::string& name) const {
 void Profile::validate() const {
   if (configs.empty() || configs.size() != units.size())
     throw Error(Errc::invalid_argument, fmt::format("profile {}: configs and units must be non-empty and equal in length", device));
-  for (const ModelProfile& m : models) {
+  for (size_t i = 0; i < models.size(); ++i) {
+    const ModelProfile& m = models[i];
+    for (size_t j = 0; j < i; ++j)
+      if (models[j].model == m.model)
+        throw Error(Errc::invalid_argument,
+                    fmt::format("profile {}: model \"{}\" appears twice (models[{}] and models[{}])", device, m.model, j, i));
     if (m.kernels.empty()) throw Error(Errc::invalid_argument, fmt::format("profile {}: model {} has no kernels", device, m.model));
     for (size_t k = 0; k < m.kernels.size(); ++k) {
       const KernelProfile& kp = m.kernels[k];

@@ -40,10 +40,10 @@ class CuMask {
   /// Units [first, first+count).
   static CuMask range(unsigned device_units, unsigned first, unsigned count) {
     CuMask m(device_units);
-    if (first + count > device_units)
+    if (std::uint64_t{first} + count > device_units)
       throw Error(Errc::invalid_argument,
                   fmt::format("CuMask: range {}..{} out of range: device has {} units", first,
-                              first + count - 1, device_units));
+                              std::uint64_t{first} + count - 1, device_units));
     for (unsigned u = first; u < first + count; ++u) m.set(u);
     return m;
   }
@@ -146,6 +146,7 @@ inline CuMask CuMask::parse(unsigned device_units, const std::string& text) {
     if (hi < lo) throw bad(fmt::format("range {}-{} is reversed", lo, hi));
     for (unsigned u = lo; u <= hi; ++u) m.set(u);
     if (pos < text.size() && text[pos++] != ',') throw bad(fmt::format("unexpected '{}' at offset {}", text[pos - 1], pos - 1));
+    if (pos == text.size() && text.back() == ',') throw bad("trailing ','");
   }
   return m;
 }

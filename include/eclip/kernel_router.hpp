@@ -92,7 +92,10 @@ class KernelRouter {
       d.status = RouteStatus::no_plan_entry;
     }
     const bool first = s.last_slot == kNoSlot;
-    if (!first && want != s.last_slot && d.status == RouteStatus::routed &&
+    // The switch into a request's kernel 0 (from the previous request's last partition) is not
+    // charged to the budget: plans count switches within a request (Plan::switches()).
+    const bool charged = d.kernel != 0;
+    if (!first && charged && want != s.last_slot && d.status == RouteStatus::routed &&
         !budget_.allows(s.switches_this_request + 1)) {
       want = s.last_slot;
       d.status = RouteStatus::budget_held;
@@ -101,8 +104,8 @@ class KernelRouter {
       try {
         d.barrier = order_after_previous(s, want);
         d.switched = true;
-        ++s.switches_this_request;
-      } catch (const Error& e) {
+        if (charged) ++s.switches_this_request;
+      } catch (const std::exception& e) {  // eclip::Error from the backend, or e.g. bad_alloc
         want = s.last_slot;
         d.status = RouteStatus::backend_error;
         std::lock_guard lock(s.error_mutex);

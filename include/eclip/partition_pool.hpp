@@ -107,8 +107,13 @@ class PartitionPool {
       throw Error(e.code(), fmt::format("PartitionPool: creating the stream of worker {} ({} groups, units {}) "
                                         "failed: {}", worker, config.groups, mask.to_string(), e.what()));
     }
-    slots_[worker].push_back(Slot{config, mask, h});
-    created_.push_back(h);
+    try {
+      created_.push_back(h);
+    } catch (...) {
+      backend_.destroy_stream(h);
+      throw;
+    }
+    slots_[worker].push_back(Slot{config, mask, h});  // after: destroy_all() now owns h
   }
   void destroy_all() noexcept {
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) backend_.destroy_stream(*it);

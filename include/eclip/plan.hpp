@@ -42,6 +42,9 @@ struct WorkerPlan {
 
 struct Plan {
   static constexpr int kVersion = 1;
+  /// Upper bound on a worker's kernels per request, so a malformed plan cannot make the router
+  /// allocate an absurd lookup table (the paper's largest requests have ~1300 kernels).
+  static constexpr std::uint64_t kMaxKernelsPerRequest = std::uint64_t{1} << 24;
   std::string device;    ///< topology name the plan was made for
   std::string strategy;  ///< who made it: "baseline", "model-wise", "kernel-wise", "eclip", ...
   std::optional<SwitchBudget> budget;

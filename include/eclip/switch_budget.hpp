@@ -25,6 +25,9 @@ class SwitchBudget {
     if (per_request < 0)
       throw Error(Errc::invalid_argument,
                   fmt::format("switch budget {} is negative: it counts switches per request (>= 0)", per_request));
+    if (per_request >= static_cast<long long>(kUnlimited))
+      throw Error(Errc::invalid_argument,
+                  fmt::format("switch budget {} is too large (at most {}; use unlimited)", per_request, kUnlimited - 1));
     SwitchBudget b;
     b.limit_ = static_cast<unsigned>(per_request);
     return b;

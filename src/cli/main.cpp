@@ -90,6 +90,22 @@ eclip::SwitchBudget parse_budget(const std::string& text) {
   return eclip::SwitchBudget::per_request(v);
 }
 
+/// Writes `j` to `path`, or throws naming the path when it cannot be written completely.
+void write_json(const std::string& path, const json& j) {
+  std::ofstream out(path);
+  if (!out) throw eclip::Error(eclip::Errc::invalid_argument, fmt::format("cannot write \"{}\"", path));
+  out << j.dump(1) << "\n";
+  out.close();
+  if (!out) throw eclip::Error(eclip::Errc::invalid_argument, fmt::format("writing \"{}\" failed", path));
+}
+
+/// The mix a one-mix command works on: --mix, or with the default "all" the first mix of
+/// --mix-file (or mix1 of the defaults).
+std::string single_mix_name(const std::string& mix_name, const std::string& mix_file) {
+  if (mix_name != "all") return mix_name;
+  return mix_file.empty() ? "mix1" : select_mixes("all", mix_file).front().name;
+}
+
 std::string ratio(double x, double base) { return base > 0 ? fmt::format("{:.2f}x", x / base) : "-"; }
 
 void print_table(const eclip::SimDeviceModel& dm, const eclip::Mix& mix, const std::vector<eclip::RunResult>& rs,
@@ -136,18 +152,21 @@ void add_common(CLI::App* cmd, Common& c) {
 /// be for the simulated device's topology and size classes.
 eclip::Profile load_profile_file(const eclip::SimDeviceModel& dm, const std::string& path) {
   eclip::Profile p = eclip::Profile::load(path);
-  if (p.device != dm.topology.name || p.configs != dm.topology.size_classes)
+  std::vector<unsigned> units;
+  for (unsigned g : dm.topology.size_classes) units.push_back(dm.topology.units_of(g));
+  if (p.device != dm.topology.name || p.configs != dm.topology.size_classes || p.units != units)
     throw eclip::Error(eclip::Errc::invalid_argument,
-                       fmt::format("--profile {}: made for device {} with configs {}, but the simulated device is {} "
-                                   "with size classes {} (pass --device to match)",
-                                   path, p.device, p.configs, dm.topology.name, dm.topology.size_classes));
+                       fmt::format("--profile {}: made for device {} with configs {} (units {}), but the simulated "
+                                   "device is {} with size classes {} (units {}) (pass --device to match)",
+                                   path, p.device, p.configs, p.units, dm.topology.name, dm.topology.size_classes, units));
   return p;
 }
 
 int run_simulate(const Common& c, std::vector<std::string> strategy_names, const eclip::RunOptions& opt, bool as_json,
                  bool sweep, const std::string& profile_path) {
   const eclip::SimDeviceModel dm = eclip::SimDeviceModel::by_name(c.device);
-  const std::vector<eclip::Mix> mixes = select_mixes(sweep && c.mix_name == "all" ? "mix1" : c.mix_name, c.mix_file);
+  const std::vector<eclip::Mix> mixes =
+      select_mixes(sweep ? single_mix_name(c.mix_name, c.mix_file) : c.mix_name, c.mix_file);
   const eclip::SwitchBudget budget = parse_budget(c.budget);
   std::vector<eclip::Strategy> strategies;
   for (const auto& s : strategy_names) strategies.push_back(eclip::strategy_from_string(s));
@@ -234,17 +253,15 @@ int run_simulate(const Common& c, std::vector<std::string> strategy_names, const
 int run_plan(const Common& c, const std::string& profile_path, const std::string& save_profile,
              const std::string& out_path) {
   const eclip::SimDeviceModel dm = eclip::SimDeviceModel::by_name(c.device);
-  const std::vector<eclip::Mix> mixes = select_mixes(c.mix_name == "all" ? "mix1" : c.mix_name, c.mix_file);
-  if (mixes.size() != 1)
-    throw eclip::Error(eclip::Errc::invalid_argument, "eclip plan: give one mix (--mix mixN or a --mix-file with one)");
+  const eclip::SwitchBudget budget = parse_budget(c.budget);  // before anything is written
+  const std::vector<eclip::Mix> mixes = select_mixes(single_mix_name(c.mix_name, c.mix_file), c.mix_file);
   const eclip::Mix& mix = mixes.front();
   const eclip::Profile profile =
-      profile_path.empty() ? load_profile(dm, workload_dir(c.workloads), mixes) : eclip::Profile::load(profile_path);
+      profile_path.empty() ? load_profile(dm, workload_dir(c.workloads), mixes) : load_profile_file(dm, profile_path);
   if (!save_profile.empty()) {
-    std::ofstream(save_profile) << profile.to_json().dump(1) << "\n";
+    write_json(save_profile, profile.to_json());
     fmt::print("wrote profile {} ({} models on {})\n", save_profile, profile.models.size(), profile.device);
   }
-  const eclip::SwitchBudget budget = parse_budget(c.budget);
   eclip::OptimizerOptions oo;
   oo.threshold_tolerance = c.tolerance;
   const eclip::Optimizer opt(dm.topology, oo);
@@ -257,9 +274,7 @@ int run_plan(const Common& c, const std::string& profile_path, const std::string
     fmt::print("{:<20} {:>8} {:>9} {:>8} {:>10.3f} {:>12.3f}\n", r.workers[w].model, r.plan.workers[w].kernel_count(),
                r.workers[w].switches, r.workers[w].masked_streams, r.workers[w].slowdown, r.workers[w].time_us / 1000);
   if (!out_path.empty()) {
-    std::ofstream out(out_path);
-    if (!out) throw eclip::Error(eclip::Errc::invalid_argument, fmt::format("cannot write \"{}\"", out_path));
-    out << r.plan.to_json(dm.topology).dump(1) << "\n";
+    write_json(out_path, r.plan.to_json(dm.topology));
     fmt::print("wrote {}\n", out_path);
   }
   return 0;
@@ -351,7 +366,8 @@ int main(int argc, char** argv) {
   sim->add_option("--duration-ms", opt.duration_ms, "simulated time per run, warm-up included")->capture_default_str();
   sim->add_option("--warmup-ms", opt.warmup_ms, "warm-up not counted in the results")->capture_default_str();
   sim->add_option("--seed", opt.seed, "seed for start offsets and kernel-time jitter")->capture_default_str();
-  sim->add_option("--strategies", strategy_names, "strategies to compare (the first is the reference)")
+  sim->add_option("--strategies", strategy_names, "strategies to compare, space- or comma-separated (the first is the reference)")
+      ->delimiter(',')
       ->capture_default_str();
   sim->add_flag("--sweep-budget", sweep, "ECLIP at budgets 0,1,2,4,8,14,32,unlimited for one mix (default mix1)");
   sim->add_flag("--json", as_json, "print machine-readable JSON instead of tables");

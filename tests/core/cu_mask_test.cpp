@@ -59,6 +59,8 @@ TEST_CASE("out-of-range units are errors naming the unit and the device size", "
   CHECK_THROWS_WITH(CuMask::parse(60, "5-3"), Catch::Contains("reversed"));
   CHECK_THROWS_WITH(CuMask::parse(60, "1;2"), Catch::Contains("unexpected ';'"));
   CHECK_THROWS_WITH(CuMask(60) | CuMask(132), Catch::Contains("60 and 132"));
+  CHECK_THROWS_WITH(CuMask::parse(60, "1,"), Catch::Contains("trailing ','"));
+  CHECK_THROWS_WITH(CuMask::range(60, 4294967295U, 2), Catch::Contains("out of range"));
 }
 
 TEST_CASE("set algebra", "[cu_mask]") {

@@ -93,7 +93,7 @@ TEST_CASE("property: a barrier exactly when the previous launch is on another st
 
 TEST_CASE("a failing barrier keeps the launch on the previous stream and reports it", "[router]") {
   FakeBackend be(presets::mi50());
-  Plan plan{"MI50", "t", {}, {WorkerPlan{"m", {{0, 1, {1}}, {1, 1, {2}}, {2, 1, {1}}}}}};
+  Plan plan{"MI50", "t", {}, {WorkerPlan{"m", {{0, 1, {1}}, {1, 1, {2}}, {2, 1, {3}}}}}};
   PartitionPool pool(be, 1, plan.pool_specs(be.topology()));
   RouteLog log(1);
   KernelRouter router(pool, plan, SwitchBudget::unlimited(), &log);
@@ -108,8 +108,11 @@ TEST_CASE("a failing barrier keeps the launch on the previous stream and reports
   CHECK_THAT(router.last_error(0), Catch::Contains("fakeStreamWaitEvent failed"));
   be.fail_wait = false;
   be.fail_record = true;
-  CHECK(router.route(0).status == RouteStatus::routed);  // kernel 2 wants the same partition as d0: no switch
-  CHECK(router.counters(0).backend_errors == 1);
+  RouteDecision d2 = router.route(0);  // kernel 2 wants 3 SEs: a switch, whose marker record fails
+  CHECK(d2.status == RouteStatus::backend_error);
+  CHECK(d2.stream == d0.stream);
+  CHECK_THAT(router.last_error(0), Catch::Contains("fakeEventRecord failed"));
+  CHECK(router.counters(0).backend_errors == 2);
   CHECK(router.counters(0).launches == 3);
   REQUIRE(log.worker(0).size() == 3);
   CHECK(log.worker(0)[1].status == RouteStatus::backend_error);
@@ -123,15 +126,17 @@ TEST_CASE("the online switch budget holds the partition once spent", "[router]")
   Plan plan{"MI50", "t", {}, {WorkerPlan::from_per_kernel("m", cfg)}};
   PartitionPool pool(be, 1, plan.pool_specs(be.topology()));
   KernelRouter router(pool, plan, SwitchBudget::per_request(3));
-  // Reference: switch while the request's budget lasts, then stay where we are.
+  // Reference: switch while the request's budget lasts, then stay where we are. The switch into
+  // kernel 0 (the seam between requests) is made but not charged.
   int cur = -1;
   for (int req = 0; req < 2; ++req) {
     router.begin_request(0);
-    unsigned switches = 0, held = 0, want_switches = 0, want_held = 0;
+    unsigned switches = 0, held = 0, want_switches = 0, want_charged = 0, want_held = 0;
     for (int k = 0; k < 10; ++k) {
       const int want = static_cast<int>(cfg[k].groups);
       if (cur != -1 && want != cur) {
-        if (want_switches < 3) {
+        if (k == 0 || want_charged < 3) {
+          want_charged += k != 0;
           ++want_switches;
           cur = want;
         } else {
@@ -146,10 +151,29 @@ TEST_CASE("the online switch budget holds the partition once spent", "[router]")
       CHECK(d.slot == *pool.find(0, PartitionConfig{static_cast<unsigned>(cur)}));
     }
     CHECK(switches == want_switches);
-    CHECK(switches == 3);
+    CHECK(want_charged == 3);
     CHECK(held == want_held);
     CHECK(held > 0);
   }
+}
+
+TEST_CASE("a plan that meets the budget exactly is never held, across requests", "[router]") {
+  // Two groups then one: one switch per request, and a switch back at every request's start,
+  // which plans do not count (Plan::switches()) and the router must not charge either.
+  FakeBackend be(presets::mi50());
+  Plan plan{"MI50", "t", SwitchBudget::per_request(1), {WorkerPlan{"m", {{0, 2, {1}}, {2, 1, {2}}}}}};
+  PartitionPool pool(be, 1, plan.pool_specs(be.topology()));
+  KernelRouter router(pool, plan, SwitchBudget::per_request(1));
+  for (int req = 0; req < 5; ++req) {
+    router.begin_request(0);
+    for (int k = 0; k < 3; ++k) {
+      RouteDecision d = router.route(0);
+      CHECK(d.status == RouteStatus::routed);
+      CHECK(d.slot == *pool.find(0, plan.workers[0].per_kernel()[k]));
+    }
+  }
+  CHECK(router.counters(0).budget_held == 0);
+  CHECK(router.counters(0).switches == 5 + 4);  // one in each request, one at each later request's start
 }
 
 TEST_CASE("plan and pool must agree", "[router]") {

@@ -56,6 +56,19 @@ TEST_CASE("malformed plans are errors naming the field", "[plan]") {
                     Catch::Contains("worker has no kernels"));
   CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["device"] = "H100"; }), t),
                     Catch::Contains("made for H100"));
+  // Integers are range-checked, never narrowed: 2^32 + 1 is not 1.
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["version"] = 4294967297ULL; }), t),
+                    Catch::Contains("version") && Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][0]["count"] = 4294967299ULL; }), t),
+                    Catch::Contains("groups[0].count") && Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][1]["config"] = 4294967297ULL; }), t),
+                    Catch::Contains("groups[1].config") && Catch::Contains("out of range"));
+  // first + count may not wrap around 2^32 to pass the coverage check, nor ask for a huge table.
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) {
+                      c["workers"][1]["groups"] = {{{"first", 0}, {"count", 4294967295U}, {"config", 4}},
+                                                   {{"first", 4294967295U}, {"count", 2}, {"config", 4}}};
+                    }), t),
+                    Catch::Contains("workers[1]") && Catch::Contains("more than the"));
 }
 
 TEST_CASE("a plan needing more masked streams than the device holds is refused", "[plan]") {

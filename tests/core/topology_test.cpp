@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "eclip/partition_config.hpp"
+#include "eclip/switch_budget.hpp"
 #include "eclip/topology.hpp"
 
 using namespace eclip;
@@ -62,4 +63,14 @@ TEST_CASE("validate names the bad field", "[topology]") {
   t = presets::mi50();
   t.group_sizes[2] = 0;
   CHECK_THROWS_WITH(t.validate(), Catch::Contains("group 2 has 0 units"));
+}
+
+TEST_CASE("switch budgets: negative and too large are errors, never truncated", "[budget]") {
+  CHECK(SwitchBudget::per_request(14).limit() == 14);
+  CHECK(SwitchBudget::per_request(0).allows(0));
+  CHECK_FALSE(SwitchBudget::per_request(0).allows(1));
+  CHECK(SwitchBudget::unlimited().is_unlimited());
+  CHECK_THROWS_WITH(SwitchBudget::per_request(-1), Catch::Contains("-1 is negative"));
+  CHECK_THROWS_WITH(SwitchBudget::per_request(4294967296LL), Catch::Contains("4294967296 is too large"));
+  CHECK_THROWS_WITH(SwitchBudget::per_request(4294967295LL), Catch::Contains("too large"));
 }

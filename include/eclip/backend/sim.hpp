@@ -22,6 +22,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eclip/backend.hpp"
@@ -78,6 +79,8 @@ struct SimAllocationRecord {
   std::vector<CuMask> masks;
 };
 
+/// Unlike the hardware backends, a SimDevice is a single-threaded event loop: drive it (and a
+/// router over it) from one thread.
 class SimDevice final : public Backend {
  public:
   explicit SimDevice(SimDeviceModel model);
@@ -103,7 +106,8 @@ class SimDevice final : public Backend {
   double next_event_us() const;
   /// Runs the device forward to `t` (>= now), firing completion callbacks in time order.
   void advance_to(double t);
-  /// Called as each kernel completes, with its tag and the completion time.
+  /// Called as each kernel completes, with its tag and the completion time. It may launch or
+  /// record work, but must not call advance_to().
   std::function<void(std::uint64_t tag, double t_us)> on_kernel_done;
 
   double energy_j() const noexcept { return energy_j_; }
@@ -167,6 +171,7 @@ class SimDevice final : public Backend {
   std::vector<double> cap_, alloc_, tentative_;  // reallocate() scratch, [kernel * groups + group]
   std::vector<unsigned> sharers_;
   std::vector<char> frozen_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> done_;  // advance_to() scratch
   bool trace_ = false;
   std::vector<SimKernelRecord> kernel_records_;
   std::vector<SimAllocationRecord> allocation_records_;

@@ -284,8 +284,20 @@ void SimDevice::reallocate() {
         total += tent[g];
       }
       if (total >= running_[k].demand) {
-        const double scale = running_[k].demand / total;
-        for (size_t g = 0; g < G; ++g) alloc_[k * G + g] = tent[g] * scale;
+        // Take the demand from groups no other running kernel wants first, then from the shared
+        // ones in proportion, so a shared unit is never left idle while an unshared one would do.
+        double need = running_[k].demand, shared = 0;
+        for (size_t g = 0; g < G; ++g) {
+          if (sharers_[g] == 1 && tent[g] > 0) {
+            alloc_[k * G + g] = std::min(tent[g], need);
+            need -= alloc_[k * G + g];
+          } else {
+            shared += tent[g];
+          }
+        }
+        const double scale = shared > 0 ? std::max(0.0, need) / shared : 0.0;
+        for (size_t g = 0; g < G; ++g)
+          if (!(sharers_[g] == 1 && tent[g] > 0)) alloc_[k * G + g] = tent[g] * scale;
         frozen_[k] = 1;
         froze = true;
       }
@@ -354,7 +366,8 @@ void SimDevice::advance_to(double t) {
     }
     integrate_to(te);
     // Completions: a kernel is done when its remaining work is below rounding noise.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> done;  // (stream, tag)
+    std::vector<std::pair<std::uint64_t, std::uint64_t>>& done = done_;  // (stream, tag), reused
+    done.clear();
     for (size_t k = 0; k < running_.size();) {
       Running& r = running_[k];
       if (r.rate > 0 && (1.0 - r.progress) / r.rate <= 1e-9 * std::max(1.0, now_)) {

@@ -204,3 +204,28 @@ TEST_CASE("a kernel occupies as many units as it has blocks, useful or not", "[s
   CHECK(done[3] - t0 == Approx(10 + 5));  // half done at 30 CUs in 10 us, then 5 us on 60
   CHECK(d.energy_j() > 0);
 }
+
+TEST_CASE("a kernel at its demand leaves shared units to the kernel that shares them", "[sim]") {
+  // X covers SEs 0-1 and occupies 10 CUs; Y covers SE 0 and wants all of it. X takes its 10 from
+  // SE 1, which nobody else wants, so Y gets all 15 CUs of SE 0.
+  SimDevice d(quiet_mi50());
+  d.enable_trace();
+  const Topology& t = d.topology();
+  StreamHandle x = d.create_stream(t.grow_from(0, 2)), y = d.create_stream(t.grow_from(0, 1));
+  d.launch(x, SimKernel{&kUnits, &kScales, 1.0, 1, 10});
+  d.launch(y, SimKernel{&kUnits, &kScales, 1.0, 2, 100});
+  d.advance_to(1);
+  REQUIRE_FALSE(d.allocation_records().empty());
+  const auto& rec = d.allocation_records().back();
+  REQUIRE(rec.tags.size() == 2);
+  for (size_t k = 0; k < 2; ++k) {
+    double total = 0;
+    for (double a : rec.units[k]) total += a;
+    if (rec.tags[k] == 1) {
+      CHECK(total == Approx(10));
+      CHECK(rec.units[k][0] == Approx(0).margin(1e-9));
+    } else {
+      CHECK(total == Approx(15));
+    }
+  }
+}
