@@ -318,57 +318,50 @@ int eclip_router_route(eclip_router* router, uint32_t worker, eclip_route* out) 
   });
 }
 
+namespace {
+
+/// Routes `units` consecutive kernel groups of `worker` and launches each one's graph exec: with
+/// stride 1 the same exec whatever the slot, with stride = the worker's slot count the exec of the
+/// slot the router picked (a graph's SMs are fixed at capture: one exec per partition).
+void launch_routed_graphs(eclip_router* router, uint32_t worker, const uint64_t* graph_execs, size_t units,
+                          size_t stride, eclip_route* routes) {
+  require(router, "router");
+  require(graph_execs, "graph_execs");
+  const BackendState& be = *router->pool->backend;
+  if (!be.graphs)
+    throw eclip::Error(eclip::Errc::unavailable,
+                       std::string("backend \"") + std::string(be.backend->name()) + "\" cannot launch CUDA graphs");
+  const size_t slots = router->pool->pool->slots(worker).size();  // validates worker before routing
+  if (stride != 1 && stride != slots)
+    throw invalid("graph_execs: " + std::to_string(stride) + " per group, expected 1 or one per slot of worker " +
+                  std::to_string(worker) + " (" + std::to_string(slots) + ")");
+  for (size_t i = 0; i < units * stride; ++i)
+    if (graph_execs[i] == 0)
+      throw invalid("graph_execs[" + std::to_string(i) + "] (unit " + std::to_string(i / stride) + ") is NULL");
+  for (size_t i = 0; i < units; ++i) {
+    const eclip::RouteDecision d = router->router->route(worker);
+    if (routes) fill(&routes[i], d);
+#if ECLIP_C_WITH_CUDA
+    try {
+      be.cuda->launch_graph(d.stream, graph_execs[i * stride + (stride == 1 ? 0 : d.slot)]);
+    } catch (const eclip::Error& e) {
+      if (units == 1) throw;
+      throw eclip::Error(e.code(), "unit " + std::to_string(i) + " of " + std::to_string(units) + ": " + e.what());
+    }
+#endif
+  }
+}
+
+}  // namespace
+
 int eclip_router_launch_graph(eclip_router* router, uint32_t worker, const uint64_t* graph_execs, size_t count,
                               eclip_route* out) {
-  return guarded([&] {
-    require(router, "router");
-    require(graph_execs, "graph_execs");
-    const BackendState& be = *router->pool->backend;
-    if (!be.graphs)
-      throw eclip::Error(eclip::Errc::unavailable,
-                         std::string("backend \"") + std::string(be.backend->name()) + "\" cannot launch CUDA graphs");
-    const size_t slots = router->pool->pool->slots(worker).size();  // validates worker before routing
-    if (count != 1 && count != slots)
-      throw invalid("graph_execs has " + std::to_string(count) + " entries: expected 1 or one per slot of worker " +
-                    std::to_string(worker) + " (" + std::to_string(slots) + ")");
-    for (size_t i = 0; i < count; ++i)
-      if (graph_execs[i] == 0) throw invalid("graph_execs[" + std::to_string(i) + "] is NULL");
-    const eclip::RouteDecision d = router->router->route(worker);
-    if (out) fill(out, d);
-#if ECLIP_C_WITH_CUDA
-    be.cuda->launch_graph(d.stream, graph_execs[count == 1 ? 0 : d.slot]);
-#endif
-  });
+  return guarded([&] { launch_routed_graphs(router, worker, graph_execs, 1, count, out); });
 }
 
 int eclip_router_launch_graphs(eclip_router* router, uint32_t worker, const uint64_t* graph_execs, size_t units,
                                size_t stride, eclip_route* routes) {
-  return guarded([&] {
-    require(router, "router");
-    require(graph_execs, "graph_execs");
-    const BackendState& be = *router->pool->backend;
-    if (!be.graphs)
-      throw eclip::Error(eclip::Errc::unavailable,
-                         std::string("backend \"") + std::string(be.backend->name()) + "\" cannot launch CUDA graphs");
-    const size_t slots = router->pool->pool->slots(worker).size();  // validates worker before routing
-    if (stride != 1 && stride != slots)
-      throw invalid("stride " + std::to_string(stride) + ": expected 1 or one exec per slot of worker " +
-                    std::to_string(worker) + " (" + std::to_string(slots) + ")");
-    for (size_t i = 0; i < units * stride; ++i)
-      if (graph_execs[i] == 0)
-        throw invalid("graph_execs[" + std::to_string(i) + "] (unit " + std::to_string(i / stride) + ") is NULL");
-    for (size_t i = 0; i < units; ++i) {
-      const eclip::RouteDecision d = router->router->route(worker);
-      if (routes) fill(&routes[i], d);
-#if ECLIP_C_WITH_CUDA
-      try {
-        be.cuda->launch_graph(d.stream, graph_execs[i * stride + (stride == 1 ? 0 : d.slot)]);
-      } catch (const eclip::Error& e) {
-        throw eclip::Error(e.code(), "unit " + std::to_string(i) + " of " + std::to_string(units) + ": " + e.what());
-      }
-#endif
-    }
-  });
+  return guarded([&] { launch_routed_graphs(router, worker, graph_execs, units, stride, routes); });
 }
 
 int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_counters* out) {
