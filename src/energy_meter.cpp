@@ -293,9 +293,13 @@ void EnergyMeter::begin(const SyncHook& sync) {
 
 EnergyWindow EnergyMeter::end(const SyncHook& sync) {
   if (!open_) throw Error(Errc::invalid_argument, "EnergyMeter::end: no window is open (call begin() first)");
-  open_ = false;
   if (sync) sync();
   const Edge e = take_edge();
+  // The window stays open until its end edge is read: a failed hook or read can be retried.
+  open_ = false;
+  if (e.j < start_.j)
+    throw Error(Errc::backend, fmt::format("EnergyMeter: the energy counter went backwards ({} J -> {} J: driver "
+                                           "reset?); the window is invalid", start_.j, e.j));
   EnergyWindow w;
   w.seconds = e.t - start_.t;
   w.joules = e.j - start_.j;

@@ -14,7 +14,8 @@
  * Lifetime: handles may be destroyed in any order; an object lives until the last handle that
  * uses it is destroyed (a router keeps its pool, a pool its backend). Destroying NULL is a no-op.
  * Threads: route/begin_request/launch_graph for one worker from one thread at a time; different
- * workers may run concurrently.
+ * workers may run concurrently on the "cuda" and "hip" backends. The "sim" backend (and a "sim"
+ * energy meter on it) is a single-threaded event loop: drive everything on it from one thread.
  *
  * Example (Python ctypes, two workers each on its own stream):
  *   lib = ctypes.CDLL("libeclip_c.so")

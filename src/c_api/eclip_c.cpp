@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 #include <sstream>
+#include <algorithm>
 #include <string>
 
 #include "eclip/backend/sim.hpp"
@@ -41,19 +42,17 @@ struct PoolState {
 
 eclip::Error invalid(const std::string& what) { return eclip::Error(eclip::Errc::invalid_argument, what); }
 
-/// The device ordinal of a "kind:N" backend spec (0 when absent).
-[[maybe_unused]] int ordinal_of(const std::string& spec, const std::string& arg, const char* kind) {
+/// The device ordinal of a "kind:N" spec (0 when absent): decimal digits only (no sign, no
+/// spaces), at most INT_MAX; never silently truncated.
+int ordinal_of(const std::string& spec, const std::string& arg, const char* kind) {
   if (arg.empty()) return 0;
-  size_t used = 0;
-  int ordinal = -1;
-  try {
-    ordinal = std::stoi(arg, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != arg.size() || ordinal < 0)
-    throw invalid("backend spec \"" + spec + "\": expected \"" + kind + ":<device ordinal>\", e.g. \"" + kind + ":0\"");
-  return ordinal;
+  long long v = -1;
+  const bool digits = std::all_of(arg.begin(), arg.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (digits && arg.size() <= 10) v = std::stoll(arg);
+  if (v < 0 || v > std::numeric_limits<int>::max())
+    throw invalid("spec \"" + spec + "\": expected \"" + kind + ":<device ordinal>\" with a decimal ordinal, e.g. \"" +
+                  kind + ":0\"");
+  return static_cast<int>(v);
 }
 
 template <class T>
@@ -332,6 +331,8 @@ void launch_routed_graphs(eclip_router* router, uint32_t worker, const uint64_t*
     throw eclip::Error(eclip::Errc::unavailable,
                        std::string("backend \"") + std::string(be.backend->name()) + "\" cannot launch CUDA graphs");
   const size_t slots = router->pool->pool->slots(worker).size();  // validates worker before routing
+  if (stride != 0 && units > std::numeric_limits<size_t>::max() / stride)
+    throw invalid(std::to_string(units) + " units of " + std::to_string(stride) + " execs overflow the array size");
   if (stride != 1 && stride != slots)
     throw invalid("graph_execs: " + std::to_string(stride) + " per group, expected 1 or one per slot of worker " +
                   std::to_string(worker) + " (" + std::to_string(slots) + ")");
@@ -389,16 +390,7 @@ void fill_window(eclip_energy_window* out, const eclip::EnergyWindow& w) {
 }
 unsigned parse_index(const std::string& spec, const std::string& arg) {
   if (arg.empty()) return 0;
-  size_t used = 0;
-  long v = -1;
-  try {
-    v = std::stol(arg, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != arg.size() || v < 0)
-    throw invalid("energy spec \"" + spec + "\": expected a device index after ':', e.g. \"nvml:0\"");
-  return static_cast<unsigned>(v);
+  return static_cast<unsigned>(ordinal_of(spec, arg, spec.substr(0, spec.find(':')).c_str()));
 }
 }  // namespace
 

@@ -51,6 +51,9 @@ TEST_CASE("C ABI energy: sim meter idle power and windows", "[energy][c_abi]") {
   REQUIRE(eclip_energy_begin(m, nullptr, nullptr) == ECLIP_OK);
   CHECK(eclip_energy_end(m, failing_sync, nullptr, &w) == ECLIP_E_BACKEND);
   CHECK(last() == "the synchronise hook returned 7");
+  // The window survived the failed hook: ending it again, without the hook, works.
+  CHECK(eclip_energy_end(m, nullptr, nullptr, &w) == ECLIP_OK);
+  CHECK(w.seconds >= 0);
   CHECK(eclip_energy_set_alignment(m, 1, 0, 1) == ECLIP_E_INVALID_ARGUMENT);
   CHECK(eclip_energy_set_alignment(m, 0, 0.001, 0.1) == ECLIP_OK);
 
@@ -82,6 +85,18 @@ TEST_CASE("C ABI energy: bad specs, and NVML's availability", "[energy][c_abi]")
     WARN("nvml here: " << last());
   }
   CHECK(eclip_energy_create("nvml:4096", nullptr, &m) != ECLIP_OK);
+  // Indices are decimal and never truncated: these are refused before any library is loaded.
+  for (const char* bad : {"nvml:4294967296", "nvml: 0", "nvml:+1", "nvml:-1", "nvml:0x1"}) {
+    INFO(bad);
+    CHECK(eclip_energy_create(bad, nullptr, &m) == ECLIP_E_INVALID_ARGUMENT);
+    CHECK(last().find("decimal ordinal") != std::string::npos);
+  }
+  eclip_backend* be = nullptr;
+  for (const char* bad : {"cuda: 0", "hip:99999999999", "cuda:1e3"}) {
+    INFO(bad);
+    CHECK(eclip_backend_create(bad, &be) == ECLIP_E_INVALID_ARGUMENT);
+    CHECK(be == nullptr);
+  }
   const int rr = eclip_energy_create("rocm_smi", nullptr, &m);
   if (rr == ECLIP_OK)
     eclip_energy_destroy(m);

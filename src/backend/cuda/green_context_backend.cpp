@@ -246,8 +246,18 @@ StreamHandle GreenContextBackend::create_stream(const CuMask& mask) {
   }
   const auto key = reinterpret_cast<std::uint64_t>(e.stream);
   std::lock_guard lock(m.streams_mu);
-  m.streams.emplace(key, e);
-  m.order.push_back(key);
+  try {
+    m.order.push_back(key);
+    try {
+      m.streams.emplace(key, e);
+    } catch (...) {
+      m.order.pop_back();
+      throw;
+    }
+  } catch (...) {  // out of memory: do not leak the stream and its green context
+    m.destroy(e);
+    throw;
+  }
   return StreamHandle{key};
 }
 
