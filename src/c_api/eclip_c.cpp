@@ -141,9 +141,10 @@ int eclip_backend_create(const char* spec, eclip_backend** out) {
     if (kind == "sim") {
       state->backend = std::make_unique<eclip::SimDevice>(eclip::SimDeviceModel::by_name(arg.empty() ? "h100" : arg));
     } else if (kind == "cuda") {
+      [[maybe_unused]] const int ordinal = ordinal_of(s, arg, "cuda");  // a bad spec is bad in any build
 #if ECLIP_C_WITH_CUDA
       eclip::cuda::Options o;
-      o.device = ordinal_of(s, arg, "cuda");
+      o.device = ordinal;
       auto cuda = std::make_unique<eclip::cuda::GreenContextBackend>(o);
       state->cuda = cuda.get();
       state->device = cuda->device().name;
@@ -154,8 +155,9 @@ int eclip_backend_create(const char* spec, eclip_backend** out) {
                          "backend \"cuda\" is not built into this libeclip_c (no CUDA toolkit at build time)");
 #endif
     } else if (kind == "hip") {
+      [[maybe_unused]] const int ordinal = ordinal_of(s, arg, "hip");
 #if ECLIP_C_WITH_HIP
-      state->backend = eclip_c_detail::make_hip_backend(ordinal_of(s, arg, "hip"), &state->device);
+      state->backend = eclip_c_detail::make_hip_backend(ordinal, &state->device);
 #else
       throw eclip::Error(eclip::Errc::unavailable,
                          "backend \"hip\" is not built into this libeclip_c (no ROCm at build time)");
