@@ -55,6 +55,15 @@ int ordinal_of(const std::string& spec, const std::string& arg, const char* kind
   return static_cast<int>(v);
 }
 
+struct Spec {
+  std::string text, kind, arg;  ///< "cuda:0" -> "cuda:0", "cuda", "0"
+};
+Spec split_spec(const char* spec) {
+  const std::string s(spec);
+  const auto colon = s.find(':');
+  return {s, s.substr(0, colon), colon == std::string::npos ? "" : s.substr(colon + 1)};
+}
+
 template <class T>
 void require(const T* p, const char* what) {
   if (p == nullptr) throw invalid(std::string("argument ") + what + " is NULL");
@@ -133,10 +142,7 @@ int eclip_backend_create(const char* spec, eclip_backend** out) {
     require(spec, "spec");
     require(out, "out");
     *out = nullptr;
-    const std::string s(spec);
-    const auto colon = s.find(':');
-    const std::string kind = s.substr(0, colon);
-    const std::string arg = colon == std::string::npos ? "" : s.substr(colon + 1);
+    const auto [s, kind, arg] = split_spec(spec);
     auto state = std::make_shared<BackendState>();
     if (kind == "sim") {
       state->backend = std::make_unique<eclip::SimDevice>(eclip::SimDeviceModel::by_name(arg.empty() ? "h100" : arg));
@@ -390,10 +396,6 @@ void fill_window(eclip_energy_window* out, const eclip::EnergyWindow& w) {
   *out = eclip_energy_window{w.seconds, w.joules, w.avg_power_w, w.start_j, w.end_j, w.edge_wait_s,
                              w.aligned ? 1u : 0u, 0u};
 }
-unsigned parse_index(const std::string& spec, const std::string& arg) {
-  if (arg.empty()) return 0;
-  return static_cast<unsigned>(ordinal_of(spec, arg, spec.substr(0, spec.find(':')).c_str()));
-}
 }  // namespace
 
 int eclip_energy_create(const char* spec, eclip_backend* backend, eclip_energy_meter** out) {
@@ -401,18 +403,15 @@ int eclip_energy_create(const char* spec, eclip_backend* backend, eclip_energy_m
     require(spec, "spec");
     require(out, "out");
     *out = nullptr;
-    const std::string s(spec);
-    const auto colon = s.find(':');
-    const std::string kind = s.substr(0, colon);
-    const std::string arg = colon == std::string::npos ? "" : s.substr(colon + 1);
+    const auto [s, kind, arg] = split_spec(spec);
     auto m = std::make_unique<eclip_energy_meter>();
     if (kind == "nvml") {
       eclip::NvmlOptions o;
-      o.index = parse_index(s, arg);
+      o.index = static_cast<unsigned>(ordinal_of(s, arg, kind.c_str()));
       m->meter = std::make_unique<eclip::EnergyMeter>(eclip::open_nvml_counter(o));
     } else if (kind == "rocm_smi") {
       eclip::RocmSmiOptions o;
-      o.index = parse_index(s, arg);
+      o.index = static_cast<unsigned>(ordinal_of(s, arg, kind.c_str()));
       m->meter = std::make_unique<eclip::EnergyMeter>(eclip::open_rocm_smi_counter(o));
     } else if (kind == "sim") {
       if (!arg.empty()) throw invalid("energy spec \"" + s + "\": \"sim\" takes no argument (it reads the backend)");
