@@ -20,9 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench_kernels.hpp"
 #include "eclip/backend/cuda.hpp"
 #include "eclip/eclip.hpp"
+#include "kernels.hpp"
 
 namespace {
 
@@ -31,7 +31,8 @@ using json = nlohmann::json;
 using eclip::PartitionConfig;
 using eclip::StreamHandle;
 namespace cuda = eclip::cuda;
-namespace kb = eclip::cuda::bench;
+namespace kb = eclip::cuda::testing;
+using eclip::cuda::testing::raw_launch;
 
 double ns_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::nano>(b - a).count(); }
 
@@ -56,14 +57,6 @@ json to_json(const Stats& s) {
 }
 
 void ok(cudaError_t e, const char* call) { cuda::detail::check_runtime(e, call); }
-
-template <class... Params, class... Args>
-void raw_launch(cudaStream_t stream, void (*kernel)(Params...), dim3 grid, dim3 block, Args... args) {
-  std::tuple<Params...> values(args...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  cuda::detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
-  ok(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, pointers.data(), 0, stream), "cudaLaunchKernel");
-}
 
 eclip::Plan plan_of(const eclip::Topology& t, const std::vector<PartitionConfig>& configs) {
   eclip::Plan p;
