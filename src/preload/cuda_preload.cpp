@@ -1,7 +1,7 @@
 // libeclip_preload_cuda.so, the NVIDIA half of transparent mode (docs/transparent.md).
 //
-// Entry points routed: the runtime's cudaLaunchKernel / cudaLaunchKernelExC (and their _ptsz
-// forms), the driver's cuLaunchKernel / cuLaunchKernelEx (and _ptsz) where the application links
+// Entry points routed: the runtime's cudaLaunchKernel / cudaLaunchKernelExC and CUDA 13's
+// <<<>>> entry point __cudaLaunchKernel (and their _ptsz forms), the driver's cuLaunchKernel / cuLaunchKernelEx (and _ptsz) where the application links
 // them, and the same driver calls reached through pointers: cuGetProcAddress(_v2),
 // cudaGetDriverEntryPoint(ByVersion) and dlsym (libraries such as cuBLAS carry a static runtime
 // that dlopen's libcuda.so.1 and looks up cuGetProcAddress with dlsym on that handle, which
@@ -13,9 +13,11 @@
 // runtime and driver are not interposed here, so every routed kernel is joined back into the
 // application's stream at once (marker on the partition stream, the app stream waits on it).
 // Partitions are green contexts (eclip::cuda::GreenContextBackend, driver loaded with dlopen).
+#include <cxxabi.h>
 #include <dlfcn.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -94,13 +96,16 @@ std::unique_ptr<Backend> make_cuda_backend(const std::string& device, std::strin
   }
 }
 
-const VendorHooks kCuda{"cuda", &make_cuda_backend, &cuda_capturing, /*eager_default=*/true};
+std::string describe_cuda_stream(std::uint64_t stream);
+const VendorHooks kCuda{"cuda", &make_cuda_backend, &cuda_capturing, /*eager_default=*/true,
+                        &describe_cuda_stream};
 [[maybe_unused]] const bool kRegistered = (register_vendor(&kCuda), true);
 
 /// Routes one launch into app stream `app`; `launch(stream)` issues it. `ptsz`: a per-thread
-/// default stream entry point (stream 0 = this thread's default stream).
-template <class R, class F>
-R routed(CUstream app, bool ptsz, R ok, F&& launch) {
+/// default stream entry point (stream 0 = this thread's default stream). `kernel()` names the
+/// kernel for ECLIP_TRACE (only called when tracing).
+template <class R, class F, class N>
+R routed(CUstream app, bool ptsz, R ok, const char* entry, N&& kernel, F&& launch) {
   if (InsideGuard::active()) return launch(app);
   Engine* e = Engine::get();
   if (!e) return launch(app);
@@ -112,7 +117,55 @@ R routed(CUstream app, bool ptsz, R ok, F&& launch) {
     r = launch(l.target == k ? app : cs(l.target));
   }
   e->end_launch(l, r == ok);
+  if (e->tracing()) {
+    InsideGuard guard;
+    e->trace(l, entry, kernel().c_str());
+  }
   return r;
+}
+
+/// A readable kernel name: `mangled` demangled when it is a C++ name.
+std::string demangled(const char* mangled) {
+  if (!mangled) return "?";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  return status == 0 && d ? std::string(d.get()) : std::string(mangled);
+}
+std::string function_name(CUfunction f) {
+  static std::atomic<void*> slot{nullptr};
+  auto get = real_fn<CUresult (*)(const char**, CUfunction)>("cuFuncGetName", slot);
+  const char* n = nullptr;
+  return get && get(&n, f) == CUDA_SUCCESS ? demangled(n) : std::string("?");
+}
+std::string kernel_name(CUkernel k) {
+  static std::atomic<void*> slot{nullptr};
+  auto get = real_fn<CUresult (*)(const char**, CUkernel)>("cuKernelGetName", slot);
+  const char* n = nullptr;
+  return get && get(&n, k) == CUDA_SUCCESS ? demangled(n) : std::string("?");
+}
+std::string runtime_name(const void* f) {
+  static std::atomic<void*> slot{nullptr};
+  auto get = real_fn<cudaError_t (*)(const char**, const void*)>("cudaFuncGetName", slot);
+  const char* n = nullptr;
+  return get && get(&n, f) == cudaSuccess ? demangled(n) : std::string("?");
+}
+
+/// ECLIP_TRACE's name for a stream: its id (the one CUPTI and torch.profiler report) and the SMs of
+/// its green context ("all" for a stream of an ordinary context).
+std::string describe_cuda_stream(std::uint64_t stream) {
+  static std::atomic<void*> id_slot{nullptr}, green_slot{nullptr}, res_slot{nullptr};
+  auto get_id = real_fn<CUresult (*)(CUstream, unsigned long long*)>("cuStreamGetId", id_slot);
+  auto get_green = real_fn<CUresult (*)(CUstream, CUgreenCtx*)>("cuStreamGetGreenCtx", green_slot);
+  auto get_res = real_fn<CUresult (*)(CUgreenCtx, CUdevResource*, CUdevResourceType)>("cuGreenCtxGetDevResource",
+                                                                                        res_slot);
+  unsigned long long id = 0;
+  std::string text = get_id && get_id(cs(stream), &id) == CUDA_SUCCESS ? fmt::format("id={}", id) : "id=?";
+  CUgreenCtx g = nullptr;
+  CUdevResource r{};
+  if (get_green && get_green(cs(stream), &g) == CUDA_SUCCESS && g && get_res &&
+      get_res(g, &r, CU_DEV_RESOURCE_TYPE_SM) == CUDA_SUCCESS)
+    return text + fmt::format(" sms={}", r.sm.smCount);
+  return text + " sms=all";
 }
 
 std::atomic<void*> g_cuLaunchKernel{nullptr}, g_cuLaunchKernel_ptsz{nullptr}, g_cuLaunchKernelEx{nullptr},
@@ -127,7 +180,7 @@ CUresult launch_kernel(std::atomic<void*>& slot, const char* name, bool ptsz, CU
                        void** params, void** extra) {
   auto real = real_fn<LaunchKernelFn>(name, slot);
   if (!real) return CUDA_ERROR_NOT_FOUND;
-  return routed(stream, ptsz, CUDA_SUCCESS,
+  return routed(stream, ptsz, CUDA_SUCCESS, name, [&] { return function_name(f); },
                 [&](CUstream s) { return real(f, gx, gy, gz, bx, by, bz, shm, s, params, extra); });
 }
 CUresult launch_kernel_ex(std::atomic<void*>& slot, const char* name, bool ptsz, const CUlaunchConfig* config,
@@ -135,7 +188,7 @@ CUresult launch_kernel_ex(std::atomic<void*>& slot, const char* name, bool ptsz,
   auto real = real_fn<LaunchKernelExFn>(name, slot);
   if (!real) return CUDA_ERROR_NOT_FOUND;
   if (!config) return real(config, f, params, extra);
-  return routed(config->hStream, ptsz, CUDA_SUCCESS, [&](CUstream s) {
+  return routed(config->hStream, ptsz, CUDA_SUCCESS, name, [&] { return function_name(f); }, [&](CUstream s) {
     CUlaunchConfig c = *config;
     c.hStream = s;
     return real(&c, f, params, extra);
@@ -216,21 +269,42 @@ cudaError_t rt_launch(std::atomic<void*>& slot, const char* name, bool ptsz, con
                       void** a, size_t shm, cudaStream_t s) {
   auto real = real_fn<RtLaunchFn>(name, slot);
   if (!real) return cudaErrorSharedObjectInitFailed;
-  return routed(s, ptsz, cudaSuccess, [&](CUstream t) { return real(f, g, b, a, shm, t); });
+  return routed(s, ptsz, cudaSuccess, name, [&] { return runtime_name(f); },
+                [&](CUstream t) { return real(f, g, b, a, shm, t); });
 }
 cudaError_t rt_launch_ex(std::atomic<void*>& slot, const char* name, bool ptsz, const cudaLaunchConfig_t* config,
                          const void* f, void** a) {
   auto real = real_fn<RtLaunchExFn>(name, slot);
   if (!real) return cudaErrorSharedObjectInitFailed;
   if (!config) return real(config, f, a);
-  return routed(config->stream, ptsz, cudaSuccess, [&](CUstream t) {
+  return routed(config->stream, ptsz, cudaSuccess, name, [&] { return runtime_name(f); }, [&](CUstream t) {
     cudaLaunchConfig_t c = *config;
     c.stream = t;
     return real(&c, f, a);
   });
 }
+// CUDA 13's <<<...>>>: nvcc's host stub calls __cudaGetKernel once per kernel and then
+// __cudaLaunchKernel(_ptsz) with the cudaKernel_t (crt/host_runtime.h, crt/device_functions.h);
+// ATen's kernels reach the runtime only through these (cudaLaunchKernel is used with
+// -D__NV_LEGACY_LAUNCH or by hand).
+std::atomic<void*> g___cudaLaunchKernel{nullptr}, g___cudaLaunchKernel_ptsz{nullptr};
+using StubLaunchFn = cudaError_t (*)(cudaKernel_t, dim3, dim3, void**, size_t, cudaStream_t);
+cudaError_t stub_launch(std::atomic<void*>& slot, const char* name, bool ptsz, cudaKernel_t k, dim3 g, dim3 b,
+                        void** a, size_t shm, cudaStream_t s) {
+  auto real = real_fn<StubLaunchFn>(name, slot);
+  if (!real) return cudaErrorSharedObjectInitFailed;
+  return routed(s, ptsz, cudaSuccess, name, [&] { return kernel_name(reinterpret_cast<CUkernel>(k)); },
+                [&](CUstream t) { return real(k, g, b, a, shm, t); });
+}
 }  // namespace
 
+ECLIP_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t k, dim3 g, dim3 b, void** a, size_t shm, cudaStream_t s) {
+  return stub_launch(g___cudaLaunchKernel, "__cudaLaunchKernel", false, k, g, b, a, shm, s);
+}
+ECLIP_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t k, dim3 g, dim3 b, void** a, size_t shm,
+                                                 cudaStream_t s) {
+  return stub_launch(g___cudaLaunchKernel_ptsz, "__cudaLaunchKernel_ptsz", true, k, g, b, a, shm, s);
+}
 ECLIP_EXPORT cudaError_t cudaLaunchKernel(const void* f, dim3 g, dim3 b, void** a, size_t shm, cudaStream_t s) {
   return rt_launch(g_cudaLaunchKernel, "cudaLaunchKernel", false, f, g, b, a, shm, s);
 }

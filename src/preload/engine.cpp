@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -153,6 +156,7 @@ Engine* Engine::create(const VendorHooks& vendor) {
         say_once("ECLIP_REQUEST", fmt::format("ECLIP_REQUEST=\"{}\" is neither count nor api; using count", m));
     }
     auto* e = new Engine(vendor, std::move(backend), std::move(plan), eager, count);  // lives until exit
+    if (const char* t = env("ECLIP_TRACE")) e->open_trace(t);
     if (env("ECLIP_STATS")) std::atexit(print_stats);
     if (env("ECLIP_VERBOSE"))
       say_once("plan", fmt::format("routing by {} ({} workers on {}, {} join, requests by {})", path, e->workers(),
@@ -173,6 +177,7 @@ Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan
   for (unsigned w = 0; w < plan_.workers.size(); ++w) {
     auto ws = std::make_unique<WorkerState>();
     for (PartitionConfig c : plan_.workers[w].per_kernel()) {
+      ws->units_of_kernel.push_back(c.units(topo));
       if (c.whole_device(topo)) {
         ws->target_of_kernel.push_back(kAppStream);
         continue;
@@ -233,6 +238,7 @@ Engine::Launch Engine::begin_launch(std::uint64_t app) noexcept {
   }
   std::uint64_t target = app;
   bool planned = false;
+  l.request = cs.requests.load(std::memory_order_relaxed);
   if (!ws) {
     bump(cs.unplanned);
     say_once(fmt::format("worker{}", l.worker),
@@ -245,8 +251,11 @@ Engine::Launch Engine::begin_launch(std::uint64_t app) noexcept {
       ws->cursor.store(1, std::memory_order_relaxed);
       pos = 0;
     }
-    if (pos == 0) bump(ws->requests);
+    if (pos == 0) l.request = ws->requests.fetch_add(1, std::memory_order_relaxed) + 1;
+    else l.request = ws->requests.load(std::memory_order_relaxed);
+    l.position = pos;
     if (pos < n) {
+      l.planned_units = ws->units_of_kernel[pos];
       const std::uint64_t t = ws->target_of_kernel[pos];
       if (t == kAppStream) {
         bump(ws->kept);
@@ -311,6 +320,41 @@ void Engine::join(std::uint64_t app) noexcept {
     bump((ws ? *ws : unknown_).joins);
     st->tail = app;
     diverted_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Engine::open_trace(const char* pattern) {
+  std::string path = pattern;  // "%p" becomes the process id (one file per process under MPS)
+  for (auto at = path.find("%p"); at != std::string::npos; at = path.find("%p"))
+    path.replace(at, 2, std::to_string(::getpid()));
+  trace_ = std::fopen(path.c_str(), "w");
+  if (!trace_) {
+    say_once("trace", fmt::format("cannot write ECLIP_TRACE={}: {}; not tracing", path, std::strerror(errno)));
+    return;
+  }
+  std::setvbuf(trace_, nullptr, _IOLBF, 0);  // whole lines even if the process is killed
+  std::fputs("worker\trequest\tposition\tplanned_units\tapp_stream\tstream\tentry\tkernel\n", trace_);
+}
+
+void Engine::trace(const Launch& l, const char* entry, const char* kernel) noexcept {
+  if (!trace_) return;
+  try {
+    std::lock_guard lock(trace_mutex_);
+    auto name = [this](std::uint64_t s) -> const std::string& {
+      auto it = stream_names_.find(s);
+      if (it == stream_names_.end()) {
+        InsideGuard guard;
+        it = stream_names_.emplace(s, vendor_.describe_stream ? vendor_.describe_stream(s) : fmt::format("{:#x}", s))
+                 .first;
+      }
+      return it->second;
+    };
+    const std::string& app = name(l.app);
+    const std::string& on = name(l.target);
+    std::fprintf(trace_, "%u\t%llu\t%lld\t%u\t%s\t%s\t%s\t%s\n", l.worker,
+                 static_cast<unsigned long long>(l.request), static_cast<long long>(l.position), l.planned_units,
+                 app.c_str(), on.c_str(), entry, kernel ? kernel : "?");
+  } catch (...) {
   }
 }
 

@@ -13,6 +13,7 @@
 // A launch holds S's state locked from routing to the real launch call, so two threads launching
 // into one S keep one order.
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,9 @@ struct VendorHooks {
   bool (*capturing)(std::uint64_t stream) = nullptr;
   /// ECLIP_JOIN default: true = eager (the vendor cannot see every non-kernel stream operation).
   bool eager_default = false;
+  /// ECLIP_TRACE only: how a stream is named in the trace (e.g. "id=12 sms=64"); called once per
+  /// stream. Null: the handle in hex.
+  std::string (*describe_stream)(std::uint64_t stream) = nullptr;
 };
 
 /// The front end registers its vendor when the library loads (a static initializer).
@@ -62,6 +66,9 @@ class Engine {
     std::uint64_t target = 0;  ///< where to launch
     StreamState* state = nullptr;  ///< locked while the launch is in flight (null: pass through)
     unsigned worker = 0;
+    std::int64_t position = -1;    ///< kernel index in the worker's request (-1: none, e.g. captured)
+    std::uint64_t request = 0;     ///< the worker's request number (1 = first)
+    unsigned planned_units = 0;    ///< units the plan gives this kernel (0: not in the plan)
   };
 
   /// Decides where the launch goes and orders it; the caller launches on .target and then calls
@@ -73,6 +80,12 @@ class Engine {
   /// The application destroys `app_stream`: join, then drop its state.
   void forget(std::uint64_t app_stream) noexcept;
 
+  /// ECLIP_TRACE=path: one line per launch (worker, request, position, planned units, app stream,
+  /// stream launched on, entry point, kernel name). The front end asks tracing() before looking up
+  /// a kernel's name, which costs a runtime call.
+  bool tracing() const noexcept { return trace_ != nullptr; }
+  void trace(const Launch& l, const char* entry, const char* kernel) noexcept;
+
   void begin_request(unsigned worker) noexcept;
   unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
   bool counters(std::int32_t worker, eclip_preload_counters* out) const noexcept;
@@ -81,7 +94,8 @@ class Engine {
 
  private:
   struct alignas(64) WorkerState {
-    std::vector<std::uint64_t> target_of_kernel;  ///< 0 = stay on the app stream (whole device)
+    std::vector<std::uint64_t> target_of_kernel;  ///< kAppStream = stay on the app stream (whole device)
+    std::vector<std::uint32_t> units_of_kernel;   ///< the plan's units per position (for the trace)
     std::atomic<std::uint32_t> cursor{0};
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
         barriers{0}, joins{0}, requests{0};
@@ -90,6 +104,7 @@ class Engine {
 
   Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests);
   static Engine* create(const VendorHooks& vendor);
+  void open_trace(const char* pattern);
   StreamState* state_of(std::uint64_t stream, bool create);
   /// Makes `to` wait for everything on `from` (skipped when already complete unless `always`).
   /// Returns false if a backend call failed.
@@ -107,6 +122,9 @@ class Engine {
   std::mutex map_mutex_;
   std::unordered_map<std::uint64_t, std::unique_ptr<StreamState>> streams_;
   std::atomic<int> diverted_{0};  ///< app streams whose tail is another stream (lazy join)
+  std::FILE* trace_ = nullptr;     ///< ECLIP_TRACE, open for the process's life
+  std::mutex trace_mutex_;
+  std::unordered_map<std::uint64_t, std::string> stream_names_;  ///< guarded by trace_mutex_
 };
 
 /// The calling thread's worker (eclip_set_worker, else ECLIP_WORKER, else 0).

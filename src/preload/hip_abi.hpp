@@ -89,4 +89,7 @@ hipError_t hipEventDestroy(hipEvent_t event);
 hipError_t hipGetDevice(int* deviceId);
 hipError_t hipDeviceGetAttribute(int* pi, int attr, int deviceId);
 const char* hipGetErrorName(hipError_t hip_error);
+// Kernel names for ECLIP_TRACE (hip_runtime_api.h of ROCm 5.2, used by roctracer).
+const char* hipKernelNameRef(const hipFunction_t f);
+const char* hipKernelNameRefByPtr(const void* hostFunction, hipStream_t stream);
 }

@@ -186,9 +186,10 @@ std::unique_ptr<Backend> make_hip_backend(const std::string& device, std::string
 const VendorHooks kHip{"hip", &make_hip_backend, &hip_capturing, /*eager_default=*/false};
 [[maybe_unused]] const bool kRegistered = (register_vendor(&kHip), true);
 
-/// Routes one launch: `launch(stream)` issues it on the stream it is given.
-template <class F>
-hipError_t routed(hipStream_t app, F&& launch) {
+/// Routes one launch: `launch(stream)` issues it on the stream it is given. `kernel()` names it
+/// for ECLIP_TRACE (only called when tracing).
+template <class N, class F>
+hipError_t routed(hipStream_t app, const char* entry, N&& kernel, F&& launch) {
   if (InsideGuard::active()) return launch(app);
   Engine* e = Engine::get();
   if (!e) return launch(app);
@@ -199,7 +200,19 @@ hipError_t routed(hipStream_t app, F&& launch) {
     r = launch(s_of(l.target));
   }
   e->end_launch(l, r == hipSuccess);
+  if (e->tracing()) {
+    InsideGuard guard;
+    e->trace(l, entry, kernel());
+  }
   return r;
+}
+const char* name_by_ptr(const void* f, hipStream_t s) {
+  auto ref = ECLIP_REAL(hipKernelNameRefByPtr);
+  return ref ? ref(f, s) : nullptr;
+}
+const char* name_of(hipFunction_t f) {
+  auto ref = ECLIP_REAL(hipKernelNameRef);
+  return ref ? ref(f) : nullptr;
 }
 
 void join(hipStream_t s) {
@@ -212,6 +225,8 @@ void join(hipStream_t s) {
 
 using eclip::preload::join;
 using eclip::preload::missing;
+using eclip::preload::name_by_ptr;
+using eclip::preload::name_of;
 using eclip::preload::routed;
 
 #define ECLIP_EXPORT extern "C" __attribute__((visibility("default")))
@@ -221,20 +236,23 @@ ECLIP_EXPORT hipError_t hipLaunchKernel(const void* f, dim3 grid, dim3 block, vo
                                         hipStream_t stream) {
   auto real = ECLIP_REAL(hipLaunchKernel);
   if (!real) return missing("hipLaunchKernel");
-  return routed(stream, [&](hipStream_t s) { return real(f, grid, block, args, shm, s); });
+  return routed(stream, "hipLaunchKernel", [&] { return name_by_ptr(f, stream); },
+                [&](hipStream_t s) { return real(f, grid, block, args, shm, s); });
 }
 ECLIP_EXPORT hipError_t hipExtLaunchKernel(const void* f, dim3 grid, dim3 block, void** args, size_t shm,
                                            hipStream_t stream, hipEvent_t start, hipEvent_t stop, int flags) {
   auto real = ECLIP_REAL(hipExtLaunchKernel);
   if (!real) return missing("hipExtLaunchKernel");
-  return routed(stream, [&](hipStream_t s) { return real(f, grid, block, args, shm, s, start, stop, flags); });
+  return routed(stream, "hipExtLaunchKernel", [&] { return name_by_ptr(f, stream); },
+                [&](hipStream_t s) { return real(f, grid, block, args, shm, s, start, stop, flags); });
 }
 ECLIP_EXPORT hipError_t hipModuleLaunchKernel(hipFunction_t f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                                               unsigned by, unsigned bz, unsigned shm, hipStream_t stream,
                                               void** params, void** extra) {
   auto real = ECLIP_REAL(hipModuleLaunchKernel);
   if (!real) return missing("hipModuleLaunchKernel");
-  return routed(stream, [&](hipStream_t s) { return real(f, gx, gy, gz, bx, by, bz, shm, s, params, extra); });
+  return routed(stream, "hipModuleLaunchKernel", [&] { return name_of(f); },
+                [&](hipStream_t s) { return real(f, gx, gy, gz, bx, by, bz, shm, s, params, extra); });
 }
 ECLIP_EXPORT hipError_t hipExtModuleLaunchKernel(hipFunction_t f, std::uint32_t gx, std::uint32_t gy,
                                                  std::uint32_t gz, std::uint32_t lx, std::uint32_t ly,
@@ -243,7 +261,7 @@ ECLIP_EXPORT hipError_t hipExtModuleLaunchKernel(hipFunction_t f, std::uint32_t 
                                                  std::uint32_t flags) {
   auto real = ECLIP_REAL(hipExtModuleLaunchKernel);
   if (!real) return missing("hipExtModuleLaunchKernel");
-  return routed(stream, [&](hipStream_t s) {
+  return routed(stream, "hipExtModuleLaunchKernel", [&] { return name_of(f); }, [&](hipStream_t s) {
     return real(f, gx, gy, gz, lx, ly, lz, shm, s, params, extra, start, stop, flags);
   });
 }
@@ -253,7 +271,7 @@ ECLIP_EXPORT hipError_t hipHccModuleLaunchKernel(hipFunction_t f, std::uint32_t 
                                                  void** extra, hipEvent_t start, hipEvent_t stop) {
   auto real = ECLIP_REAL(hipHccModuleLaunchKernel);
   if (!real) return missing("hipHccModuleLaunchKernel");
-  return routed(stream, [&](hipStream_t s) {
+  return routed(stream, "hipHccModuleLaunchKernel", [&] { return name_of(f); }, [&](hipStream_t s) {
     return real(f, gx, gy, gz, lx, ly, lz, shm, s, params, extra, start, stop);
   });
 }

@@ -1,6 +1,7 @@
 // libfake_amdhip64.so: see fake_hip.h.
 #include "fake_hip.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -54,6 +55,13 @@ FAKE hipError_t hipDeviceGetAttribute(int* v, int attr, int) {
   return hipSuccess;
 }
 FAKE const char* hipGetErrorName(hipError_t e) { return e == hipErrorNotReady ? "hipErrorNotReady" : "hipErrorFake"; }
+// Names for ECLIP_TRACE: "kernel@<address>" (the stand-in has no code objects).
+FAKE const char* hipKernelNameRefByPtr(const void* f, hipStream_t) {
+  static thread_local char name[64];
+  std::snprintf(name, sizeof name, "kernel@%p", f);
+  return name;
+}
+FAKE const char* hipKernelNameRef(const hipFunction_t f) { return hipKernelNameRefByPtr(f, nullptr); }
 FAKE hipError_t hipStreamCreate(hipStream_t* s) {
   std::lock_guard lock(g_mutex);
   *s = reinterpret_cast<hipStream_t>(fresh());

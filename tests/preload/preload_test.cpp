@@ -3,10 +3,13 @@
 // An "unmodified" HIP program: it calls only HIP (and, where a scenario is about threads, looks up
 // eclip_set_worker at run time). Exit 0 = every check held.
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <bitset>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -138,6 +141,51 @@ eclip_preload_counters counters(int w) {
 
 constexpr int L = FAKEHIP_LAUNCH, C = FAKEHIP_COPY;
 
+std::string hex(std::uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
+  return b;
+}
+std::string name_at(const void* f) {
+  char b[64];
+  std::snprintf(b, sizeof b, "kernel@%p", f);
+  return b;
+}
+
+// ECLIP_TRACE of route(): one line per launch with the worker, request, position, planned units,
+// app stream, the stream the stand-in saw, the entry point and the kernel's name.
+void check_route_trace(const char* path, std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t s0,
+                       std::uint64_t s1) {
+  std::string file = path;  // "%p" is the process id
+  if (auto at = file.find("%p"); at != std::string::npos) file.replace(at, 2, std::to_string(getpid()));
+  std::ifstream in(file);
+  CHECK(in.good());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const std::string k = name_at(kfn), m = name_at(nullptr);
+  const std::string S0 = hex(s0), S1 = hex(s1), A = hex(a), B = hex(b), Cs = hex(c);
+  const std::vector<std::string> want = {
+      "worker\trequest\tposition\tplanned_units\tapp_stream\tstream\tentry\tkernel",
+      "0\t1\t0\t15\t" + S0 + "\t" + A + "\thipLaunchKernel\t" + k,
+      "0\t1\t1\t15\t" + S0 + "\t" + A + "\thipExtLaunchKernel\t" + k,
+      "0\t1\t2\t30\t" + S0 + "\t" + B + "\thipModuleLaunchKernel\t" + m,
+      "0\t1\t3\t30\t" + S0 + "\t" + B + "\thipExtModuleLaunchKernel\t" + m,
+      "0\t1\t4\t60\t" + S0 + "\t" + S0 + "\thipLaunchKernel\t" + k,
+      "0\t2\t0\t15\t" + S0 + "\t" + A + "\thipLaunchKernel\t" + k,
+      "1\t1\t0\t15\t" + S1 + "\t" + Cs + "\thipModuleLaunchKernel\t" + m,
+      "1\t1\t1\t15\t" + S1 + "\t" + Cs + "\thipExtModuleLaunchKernel\t" + m,
+      "1\t1\t2\t15\t" + S1 + "\t" + Cs + "\thipLaunchKernel\t" + k,
+      "0\t2\t1\t15\t" + S0 + "\t" + A + "\thipLaunchKernel\t" + k,
+      "0\t2\t2\t30\t" + S0 + "\t" + B + "\thipLaunchKernel\t" + k,
+  };
+  CHECK(lines.size() == want.size());
+  for (size_t i = 0; i < lines.size() && i < want.size(); ++i)
+    if (lines[i] != want[i]) {
+      std::fprintf(stderr, "trace line %zu:\n  got  %s\n  want %s\n", i, lines[i].c_str(), want[i].c_str());
+      ++failures;
+    }
+}
+
 // Worker 0 (ECLIP_WORKER unset) on S0, worker 1 on its own thread (eclip_set_worker) on S1.
 // Plan (data/mi50_two_workers.json): worker 0 kernels 0-1 on 1 SE, 2-3 on 2 SEs, 4 on the whole
 // GPU; worker 1 kernels 0-2 on 1 SE.
@@ -209,6 +257,7 @@ int route() {
   CHECK(stream_of_launch(7) == a && stream_of_launch(8) == b);
   CHECK(count_kind(FAKEHIP_WAIT, mark) == 0);
   CHECK(counters(0).barriers == c0.barriers);
+  if (const char* path = std::getenv("ECLIP_TRACE")) check_route_trace(path, a, b, c, h(s0), h(s1));
   return failures;
 }
 
