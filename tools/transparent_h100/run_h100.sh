@@ -1,38 +1,104 @@
 #!/bin/bash
-# Transparent-mode smoke test on the H100 (docs/results/h100-transparent-2026-11-25).
+# Transparent mode on the H100 (docs/results/h100-transparent-2026-11-25, run 2).
 #   tools/transparent_h100/stage.sh <build> .devcarry/transparent   (here)
-#   bash tools/transparent_h100/run_h100.sh .devcarry/transparent     (there; writes $OUT/log.txt)
-# Every stage runs under `timeout` and the script goes on when one fails.
+#   bash tools/transparent_h100/run_h100.sh .devcarry/transparent     (there; writes $OUT)
+# Stages, each under `timeout`; the script goes on when one fails and skips a stage that would
+# start after BUDGET_S seconds:
+#   diag       which launch entry points PyTorch's libraries import (nm -D)
+#   identity   resnet152 and albert without / with the interposer (ECLIP plan, ECLIP_TRACE,
+#              torch.profiler): outputs bit for bit; check_trace.py runs here afterwards
+#   overhead   launch_loop (a plain CUDA program) and eager PyTorch (tiny adds + resnet152), each
+#              alternating: no preload / preload without plan / whole-device plan / ECLIP plan
+#   colo       mix2 co-located in transparent mode: one process, 4 threads (no MPS), then 4
+#              processes under MPS; Baseline (no preload), ECLIP (tol 0.25), Model-wise, MPS 25%
+# ONLY=stage1,stage2 runs a subset.
 S=${1:-.devcarry/transparent}
 S=$(cd "$S" && pwd)
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 LOG=$OUT/log.txt
 export PYTHONUNBUFFERED=1
-PY=tools/transparent_h100/smoke.py
+T=$S
+P=$S/libeclip_preload_cuda.so
 T0=$(date +%s)
 say() { echo "=== [$(( $(date +%s) - T0 ))s] $*" | tee -a "$LOG"; }
-stage() {  # stage <name> <timeout_s> <env...> -- <args...>
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+late() { [ $(( $(date +%s) - T0 )) -gt ${BUDGET_S:-540} ]; }
+run() {  # run <name> <timeout_s> <env...> -- <command...>
   local name=$1 t=$2; shift 2
-  if [ $(( $(date +%s) - T0 )) -gt ${BUDGET_S:-135} ]; then say "stage $name: skipped (time)"; return; fi
+  if late; then say "$name: skipped (time)"; return; fi
   local envs=(); while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
-  say "stage $name: env ${envs[*]} python3 $PY $*"
-  env "${envs[@]}" timeout -k 5 "$t" python3 "$PY" "$@" >>"$LOG" 2>&1
-  say "stage $name: rc=$?"
+  say "$name: env ${envs[*]} $*"
+  env "${envs[@]}" timeout -k 5 "$t" "$@" >>"$LOG" 2>&1
+  say "$name: rc=$?"
 }
-say "commit $(cat "$S/COMMIT") | $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
-nvidia-smi -L >>"$LOG" 2>&1
-ldd "$S/libeclip_preload_cuda.so" >>"$LOG" 2>&1
-P=$S/libeclip_preload_cuda.so
-# resnet152 reference (no preload), routed by the two-worker ECLIP plan (worker 0, + profiler),
-# albert reference and routed (worker 1), resnet152 under a whole-device plan (interposer cost only).
-# A stage that would start after BUDGET_S (135 s) is skipped.
-stage ref-resnet152 30 A=1 -- --model resnet152 --save /tmp/ref_resnet.pt
-stage eclip-resnet152 35 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
-  SMOKE_TRACE=/tmp/trace_resnet.json -- --model resnet152 --check /tmp/ref_resnet.pt --profile
-stage ref-albert 30 A=1 -- --model albert --iters 20 --save /tmp/ref_albert.pt
-stage eclip-albert 30 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=1 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
-  -- --model albert --iters 20 --check /tmp/ref_albert.pt
-stage baseline-resnet152 25 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
-  -- --model resnet152 --check /tmp/ref_resnet.pt
-gzip -c /tmp/trace_resnet.json > "$OUT/trace_resnet_eclip.json.gz" 2>/dev/null
+mps_stop() { echo quit | nvidia-cuda-mps-control >/dev/null 2>&1; }
+trap mps_stop EXIT
+
+say "commit $(cat "$S/COMMIT") | $(nvidia-smi --query-gpu=name,driver_version,memory.total,power.limit --format=csv,noheader)"
+SMOKE="python3 $T/smoke.py"
+
+if want diag; then
+  TL=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+  {
+    echo "--- torch lib: $TL"; ls "$TL" | head -40
+    echo "--- launch symbols libtorch_cuda.so imports (nm -D --with-symbol-versions)"
+    nm -D --with-symbol-versions "$TL/libtorch_cuda.so" | grep -E ' U .*(aunch|GetProcAddress|DriverEntryPoint)' | head
+    for f in $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(r, x) for p in nvidia.__path__ for r, _, fs in os.walk(p) for x in fs if x.startswith(("libcudnn.so", "libcudnn_engines", "libcublasLt.so", "libcudart.so"))))'); do
+      echo "--- $f: $(nm -D --with-symbol-versions "$f" 2>/dev/null | grep -cE ' U .*cudaLaunch') imported cudaLaunch*, $(nm -D "$f" 2>/dev/null | grep -cE ' T .*__cudaLaunchKernel') exported __cudaLaunchKernel"
+    done
+  } >>"$LOG" 2>&1
+fi
+
+if want identity; then
+  run ref-resnet152 40 A=1 -- $SMOKE --model resnet152 --save /tmp/ref_resnet.pt
+  run eclip-resnet152 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
+    ECLIP_TRACE=/tmp/eclip_trace_resnet.tsv SMOKE_TRACE=/tmp/prof_resnet.json -- \
+    $SMOKE --model resnet152 --check /tmp/ref_resnet.pt --profile
+  run ref-albert 40 A=1 -- $SMOKE --model albert --iters 20 --save /tmp/ref_albert.pt
+  run eclip-albert 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=1 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
+    ECLIP_TRACE=/tmp/eclip_trace_albert.tsv SMOKE_TRACE=/tmp/prof_albert.json -- \
+    $SMOKE --model albert --iters 20 --check /tmp/ref_albert.pt --profile
+  run baseline-resnet152 40 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json ECLIP_WORKER=0 ECLIP_STATS=1 -- \
+    $SMOKE --model resnet152 --check /tmp/ref_resnet.pt
+  for f in /tmp/eclip_trace_resnet.tsv /tmp/eclip_trace_albert.tsv /tmp/prof_resnet.json /tmp/prof_albert.json; do
+    [ -f "$f" ] && gzip -c "$f" > "$OUT/$(basename "$f").gz"
+  done
+fi
+
+# name | env for the preloaded configurations (worker 0 = resnet152's plan positions)
+CONFIGS=("none|A=1" "passthrough|LD_PRELOAD=$P" "whole-device|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json"
+         "eclip|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json")
+if want overhead; then
+  for r in 1 2 3 4 5; do
+    for c in "${CONFIGS[@]}"; do
+      run "launch_loop-$r-${c%%|*}" 30 LD_LIBRARY_PATH=$S ECLIP_WORKER=0 ECLIP_STATS=1 ${c#*|} -- $S/eclip_launch_loop 20000 7
+    done
+  done
+  for r in 1 2; do
+    for c in "${CONFIGS[@]}"; do
+      run "torch-$r-${c%%|*}" 45 ECLIP_WORKER=0 ${c#*|} -- $SMOKE --model resnet152 --iters 20 --warmup 3 --microbench 20000
+    done
+  done
+fi
+
+MIX=densenet201,alexnet,resnet152,shufflenet_v2_x1_0
+COLO="python3 $T/colocate.py run --models $MIX --seconds ${WINDOW:-8} --out $OUT/colo.jsonl"
+if want colo; then
+  run threads-baseline 90 A=1 -- $COLO --mode threads --config threads-baseline
+  run threads-eclip 90 A=1 -- $COLO --mode threads --config threads-eclip \
+    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1
+  run threads-modelwise 90 A=1 -- $COLO --mode threads --config threads-modelwise \
+    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1
+  run procs-nomps-baseline 90 A=1 -- $COLO --mode procs --config procs-nomps-baseline
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
+  mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
+  nvidia-cuda-mps-control -d && say "MPS daemon started"
+  run mps-baseline 90 A=1 -- $COLO --mode procs --config mps-baseline
+  run mps-eclip 90 A=1 -- $COLO --mode procs --config mps-eclip \
+    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1 --env ECLIP_VERBOSE=1
+  run mps-modelwise 90 A=1 -- $COLO --mode procs --config mps-modelwise \
+    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1
+  run mps-25 90 A=1 -- $COLO --mode procs --config mps-25 --env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25
+  mps_stop; say "MPS daemon stopped"; cp -r /tmp/mps_log "$OUT/mps_log" 2>/dev/null
+fi
 say "done"

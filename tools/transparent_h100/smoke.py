@@ -9,7 +9,10 @@ runs the same without the preload (docs/transparent.md: the documented request b
   --save REF   write the first and last outputs (torch.save) as the reference
   --check REF  compare this run's outputs with REF bit for bit (torch.equal on the raw bits)
   --profile    after everything else, profile one inference with torch.profiler and count the
-               kernels per CUDA stream (routed kernels must be on streams other than the app's)
+               kernels per CUDA stream (routed kernels must be on streams other than the app's);
+               with ECLIP_TRACE set, check_trace.py matches it kernel by kernel to eclip's trace
+  --microbench N  before the model: host time per launch of N tiny in-place adds (best of 3),
+               eager PyTorch's own launch path with and without the interposer
 
 Prints one line per fact, "key: value"; a final JSON line "RESULT {...}".
 """
@@ -91,6 +94,7 @@ def main(argv=None):
     ap.add_argument("--save")
     ap.add_argument("--check")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--microbench", type=int, default=0)
     ap.add_argument("--worker", type=int, default=int(os.environ.get("ECLIP_WORKER", "0") or 0))
     a = ap.parse_args(argv)
 
@@ -102,6 +106,23 @@ def main(argv=None):
           "| LD_PRELOAD=%s ECLIP_PLAN=%s ECLIP_WORKER=%s" % (
               os.environ.get("LD_PRELOAD", ""), os.environ.get("ECLIP_PLAN", ""),
               os.environ.get("ECLIP_WORKER", "")), flush=True)
+    if a.microbench:
+        y = torch.zeros(1, device="cuda")
+        for _ in range(1000):
+            y.add_(1)
+        torch.cuda.synchronize()
+        cm0 = counters(api, a.worker)
+        per = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(a.microbench):
+                y.add_(1)
+            torch.cuda.synchronize()
+            per.append((time.perf_counter() - t0) * 1e9 / a.microbench)
+        cm1 = counters(api, a.worker)
+        delta = {k: cm1[k] - cm0[k] for k in cm1} if cm0 and cm1 else None
+        print("MICROBENCH " + json.dumps({"launches": a.microbench, "ns_per_launch": per, "min_ns": min(per),
+                                          "counters_delta": delta}), flush=True)
     model, x = build(torch, a.model)
     torch.cuda.synchronize()
     print("device:", torch.cuda.get_device_name(0), "| build_s: %.1f" % (time.perf_counter() - t_start), flush=True)

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Kernel-by-kernel check of one routed inference (issue 9, item 4).
+
+Inputs, both written by one smoke.py --profile run under the interposer:
+  --eclip TRACE.tsv[.gz]   ECLIP_TRACE: one line per intercepted launch (worker, request, position,
+                           planned units, app stream, stream launched on = "id=<cuStreamGetId>
+                           sms=<green context SMs | all>", entry point, kernel name)
+  --profile TRACE.json[.gz]  torch.profiler's chrome trace of the same process's last inference
+
+The profiled inference is the worker's last request in the eclip trace. Its launches are matched to
+the profiler's kernels in launch order (the profiler's correlation ids), and for every kernel:
+  name      eclip's name (cuKernelGetName / cuFuncGetName / cudaFuncGetName, demangled) equals the
+            profiler's (CUPTI's), compared without spaces;
+  stream    the profiler's stream id equals the id of the stream eclip launched it on;
+  partition the SMs of that stream's green context equal the plan's units for the kernel's position
+            ("all" when the plan keeps it on the whole device).
+Confinement of a green-context stream to its SMs was measured with %smid in
+docs/results/h100-backend-2026-11-25; with the checks above it places every kernel.
+
+Prints a summary JSON line "CHECK {...}"; exit 1 if any check fails.
+"""
+import argparse
+import csv
+import gzip
+import json
+import sys
+
+
+def opener(path):
+    return gzip.open(path, "rt") if path.endswith(".gz") else open(path)
+
+
+def norm(name):
+    return "".join(name.split())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eclip", required=True)
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--worker", type=int, default=0)
+    ap.add_argument("--units-all", type=int, default=132, help="the device's SMs (whole-device plan entries)")
+    ap.add_argument("--show", type=int, default=8, help="mismatches to print")
+    a = ap.parse_args()
+
+    with opener(a.eclip) as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t") if int(r["worker"]) == a.worker]
+    last = max(int(r["request"]) for r in rows)
+    req = [r for r in rows if int(r["request"]) == last and int(r["position"]) >= 0]
+    req.sort(key=lambda r: int(r["position"]))
+
+    with opener(a.profile) as f:
+        ev = json.load(f)["traceEvents"]
+    kernels = [e for e in ev if e.get("cat") == "kernel"]
+    kernels.sort(key=lambda e: e.get("args", {}).get("correlation", 0))
+
+    out = {"worker": a.worker, "request": last, "eclip_launches": len(req), "profiler_kernels": len(kernels),
+           "positions_contiguous": [int(r["position"]) for r in req] == list(range(len(req)))}
+    n = min(len(req), len(kernels))
+    bad = {"name": [], "stream": [], "partition": []}
+    routed = 0
+    for i in range(n):
+        r, k = req[i], kernels[i]
+        if norm(r["kernel"]) != norm(k.get("name", "")):
+            bad["name"].append((i, r["kernel"][:90], k.get("name", "")[:90]))
+        fields = dict(p.split("=", 1) for p in r["stream"].split())
+        sid = k.get("args", {}).get("stream")
+        if str(sid) != fields.get("id"):
+            bad["stream"].append((i, fields.get("id"), sid))
+        planned = int(r["planned_units"])
+        sms = fields.get("sms")
+        want = "all" if planned in (0, a.units_all) else str(planned)
+        if sms != want:
+            bad["partition"].append((i, planned, sms))
+        if sms not in (None, "all"):
+            routed += 1
+    out.update({"compared": n, "routed_on_partitions": routed,
+                "name_mismatches": len(bad["name"]), "stream_mismatches": len(bad["stream"]),
+                "partition_mismatches": len(bad["partition"])})
+    ok = (len(req) == len(kernels) and out["positions_contiguous"] and not any(bad.values()))
+    out["ok"] = ok
+    print("CHECK " + json.dumps(out))
+    for what, items in bad.items():
+        for item in items[:a.show]:
+            print("  %s mismatch at %s" % (what, item))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
