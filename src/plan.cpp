@@ -98,6 +98,8 @@ void Plan::validate(const Topology& topo) const {
         throw fail(gw, fmt::format("ends at kernel {}: more than the {} kernels a request may have", next,
                                    kMaxKernelsPerRequest));
     }
+    if (!wp.kernel_names.empty() && wp.kernel_names.size() != next)
+      throw fail(where + ".kernel_names", fmt::format("{} names for {} kernels", wp.kernel_names.size(), next));
     if (budget && !budget->allows(wp.switches()))
       throw fail(where, fmt::format("{} switches per request exceed the budget of {}", wp.switches(), budget->limit()));
   }
@@ -115,7 +117,9 @@ nlohmann::json Plan::to_json(const Topology& topo) const {
     json gs = json::array();
     for (const KernelGroup& g : w.groups)
       gs.push_back({{"first", g.first}, {"count", g.count}, {"config", g.config.groups}, {"units", g.config.units(topo)}});
-    ws.push_back({{"model", w.model}, {"kernels", w.kernel_count()}, {"switches", w.switches()}, {"groups", gs}});
+    json wj = {{"model", w.model}, {"kernels", w.kernel_count()}, {"switches", w.switches()}, {"groups", gs}};
+    if (!w.kernel_names.empty()) wj["kernel_names"] = w.kernel_names;
+    ws.push_back(std::move(wj));
   }
   j["workers"] = ws;
   json pool = json::array();
@@ -155,6 +159,14 @@ Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
       const std::string gw = fmt::format("{}.groups[{}]", where, i);
       wp.groups.push_back(KernelGroup{field<std::uint32_t>(gs[i], "first", gw), field<std::uint32_t>(gs[i], "count", gw),
                                       PartitionConfig{field<unsigned>(gs[i], "config", gw)}});
+    }
+    if (auto it = ws[w].find("kernel_names"); it != ws[w].end()) {
+      if (!it->is_array()) throw parse_error(where + ".kernel_names", "expected an array of strings");
+      for (size_t i = 0; i < it->size(); ++i) {
+        if (!(*it)[i].is_string())
+          throw parse_error(fmt::format("{}.kernel_names[{}]", where, i), "expected a string");
+        wp.kernel_names.push_back((*it)[i].get<std::string>());
+      }
     }
     p.workers.push_back(std::move(wp));
   }

@@ -25,6 +25,11 @@ struct KernelGroup {
 struct WorkerPlan {
   std::string model;
   std::vector<KernelGroup> groups;  ///< consecutive, covering kernels [0, kernel_count())
+  /// Optional: the name of every kernel of the request, as the profile recorded it (possibly
+  /// truncated; whitespace is not significant). The transparent interposer matches launches to
+  /// positions by name, so launches it cannot see (a library's static CUDA runtime) or a drifted
+  /// request do not shift the plan. Empty: positions only.
+  std::vector<std::string> kernel_names = {};
 
   std::uint32_t kernel_count() const { return groups.empty() ? 0 : groups.back().first + groups.back().count; }
   /// Partition switches per request: adjacent groups on different configs.

@@ -41,6 +41,8 @@ typedef struct eclip_preload_counters {
   uint64_t barriers;    /* of those, a wait was enqueued (the predecessor had not completed) */
   uint64_t joins;       /* non-kernel operations that had to wait for routed work first */
   uint64_t requests;    /* requests begun (eclip_begin_request or the plan's kernel count) */
+  uint64_t skipped;     /* plan positions passed over: kernels the plan names that never reached the
+                           interposer (launched by a library's own static runtime), see kernel_names */
 } eclip_preload_counters;
 /* worker = -1: the sum over all workers. Returns 0, or -1 when no plan is active / bad worker. */
 int eclip_preload_get_counters(int32_t worker, eclip_preload_counters* out);

@@ -274,7 +274,17 @@ int run_plan(const Common& c, const std::string& profile_path, const std::string
     fmt::print("{:<20} {:>8} {:>9} {:>8} {:>10.3f} {:>12.3f}\n", r.workers[w].model, r.plan.workers[w].kernel_count(),
                r.workers[w].switches, r.workers[w].masked_streams, r.workers[w].slowdown, r.workers[w].time_us / 1000);
   if (!out_path.empty()) {
-    write_json(out_path, r.plan.to_json(dm.topology));
+    // Kernel names let the transparent interposer match launches by name (docs/transparent.md).
+    // Only for NVIDIA: the profiles here are recordings of CUDA kernels; an AMD plan projected
+    // from them would name kernels the HIP program never launches.
+    eclip::Plan plan = r.plan;
+    if (dm.topology.vendor == eclip::Vendor::nvidia)
+      for (eclip::WorkerPlan& w : plan.workers) {
+        const eclip::ModelProfile& mp = profile.model(w.model);
+        if (mp.kernels.size() != w.kernel_count()) continue;
+        for (const eclip::KernelProfile& k : mp.kernels) w.kernel_names.push_back(k.name);
+      }
+    write_json(out_path, plan.to_json(dm.topology));
     fmt::print("wrote {}\n", out_path);
   }
   return 0;

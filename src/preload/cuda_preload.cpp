@@ -102,15 +102,15 @@ const VendorHooks kCuda{"cuda", &make_cuda_backend, &cuda_capturing, /*eager_def
 [[maybe_unused]] const bool kRegistered = (register_vendor(&kCuda), true);
 
 /// Routes one launch into app stream `app`; `launch(stream)` issues it. `ptsz`: a per-thread
-/// default stream entry point (stream 0 = this thread's default stream). `kernel()` names the
-/// kernel for ECLIP_TRACE (only called when tracing).
-template <class R, class F, class N>
-R routed(CUstream app, bool ptsz, R ok, const char* entry, N&& kernel, F&& launch) {
+/// default stream entry point (stream 0 = this thread's default stream). `kernel` identifies the
+/// kernel for plans that name their kernels and for ECLIP_TRACE.
+template <class R, class F>
+R routed(CUstream app, bool ptsz, R ok, const char* entry, const KernelRef& kernel, F&& launch) {
   if (InsideGuard::active()) return launch(app);
   Engine* e = Engine::get();
   if (!e) return launch(app);
   const std::uint64_t k = key(app, ptsz);
-  Engine::Launch l = e->begin_launch(k);
+  Engine::Launch l = e->begin_launch(k, kernel);
   R r;
   {
     InsideGuard guard;
@@ -118,8 +118,8 @@ R routed(CUstream app, bool ptsz, R ok, const char* entry, N&& kernel, F&& launc
   }
   e->end_launch(l, r == ok);
   if (e->tracing()) {
-    InsideGuard guard;
-    e->trace(l, entry, kernel().c_str());
+    const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
+    e->trace(l, entry, name ? name->c_str() : "?");
   }
   return r;
 }
@@ -131,24 +131,36 @@ std::string demangled(const char* mangled) {
   std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   return status == 0 && d ? std::string(d.get()) : std::string(mangled);
 }
-std::string function_name(CUfunction f) {
+const char* driver_function_name(std::uint64_t f) {
   static std::atomic<void*> slot{nullptr};
   auto get = real_fn<CUresult (*)(const char**, CUfunction)>("cuFuncGetName", slot);
   const char* n = nullptr;
-  return get && get(&n, f) == CUDA_SUCCESS ? demangled(n) : std::string("?");
+  return get && get(&n, reinterpret_cast<CUfunction>(f)) == CUDA_SUCCESS ? n : nullptr;
 }
-std::string kernel_name(CUkernel k) {
+const char* driver_kernel_name(std::uint64_t k) {
   static std::atomic<void*> slot{nullptr};
   auto get = real_fn<CUresult (*)(const char**, CUkernel)>("cuKernelGetName", slot);
   const char* n = nullptr;
-  return get && get(&n, k) == CUDA_SUCCESS ? demangled(n) : std::string("?");
+  return get && get(&n, reinterpret_cast<CUkernel>(k)) == CUDA_SUCCESS ? n : nullptr;
 }
-std::string runtime_name(const void* f) {
+// cuLaunchKernel(Ex) also take a CUkernel cast to CUfunction (CUDA 12+), so each lookup tries both.
+std::string function_name(std::uint64_t f) {
+  const char* n = driver_function_name(f);
+  return demangled(n ? n : driver_kernel_name(f));
+}
+std::string kernel_name(std::uint64_t k) {
+  const char* n = driver_kernel_name(k);
+  return demangled(n ? n : driver_function_name(k));
+}
+std::string runtime_name(std::uint64_t f) {
   static std::atomic<void*> slot{nullptr};
   auto get = real_fn<cudaError_t (*)(const char**, const void*)>("cudaFuncGetName", slot);
   const char* n = nullptr;
-  return get && get(&n, f) == cudaSuccess ? demangled(n) : std::string("?");
+  return demangled(get && get(&n, reinterpret_cast<const void*>(f)) == cudaSuccess ? n : nullptr);
 }
+KernelRef function_ref(CUfunction f) { return {reinterpret_cast<std::uint64_t>(f), &function_name}; }
+KernelRef kernel_ref(cudaKernel_t k) { return {reinterpret_cast<std::uint64_t>(k), &kernel_name}; }
+KernelRef host_ref(const void* f) { return {reinterpret_cast<std::uint64_t>(f), &runtime_name}; }
 
 /// ECLIP_TRACE's name for a stream: its id (the one CUPTI and torch.profiler report) and the SMs of
 /// its green context ("all" for a stream of an ordinary context).
@@ -180,7 +192,7 @@ CUresult launch_kernel(std::atomic<void*>& slot, const char* name, bool ptsz, CU
                        void** params, void** extra) {
   auto real = real_fn<LaunchKernelFn>(name, slot);
   if (!real) return CUDA_ERROR_NOT_FOUND;
-  return routed(stream, ptsz, CUDA_SUCCESS, name, [&] { return function_name(f); },
+  return routed(stream, ptsz, CUDA_SUCCESS, name, function_ref(f),
                 [&](CUstream s) { return real(f, gx, gy, gz, bx, by, bz, shm, s, params, extra); });
 }
 CUresult launch_kernel_ex(std::atomic<void*>& slot, const char* name, bool ptsz, const CUlaunchConfig* config,
@@ -188,7 +200,7 @@ CUresult launch_kernel_ex(std::atomic<void*>& slot, const char* name, bool ptsz,
   auto real = real_fn<LaunchKernelExFn>(name, slot);
   if (!real) return CUDA_ERROR_NOT_FOUND;
   if (!config) return real(config, f, params, extra);
-  return routed(config->hStream, ptsz, CUDA_SUCCESS, name, [&] { return function_name(f); }, [&](CUstream s) {
+  return routed(config->hStream, ptsz, CUDA_SUCCESS, name, function_ref(f), [&](CUstream s) {
     CUlaunchConfig c = *config;
     c.hStream = s;
     return real(&c, f, params, extra);
@@ -219,6 +231,16 @@ bool is_ours(void* p) {
   }();
   Dl_info info{};
   return base && dladdr(p, &info) && info.dli_fbase == base;
+}
+
+/// ECLIP_VERBOSE=2: every driver symbol a library looks up through a pointer path, once each
+/// (which entry points a library's static runtime really uses).
+void log_lookup(const char* path, const char* symbol) {
+  static const bool on = [] {
+    const char* v = std::getenv("ECLIP_VERBOSE");
+    return v && std::strcmp(v, "2") == 0;
+  }();
+  if (on && symbol) say_once(std::string("lookup:") + path + symbol, fmt::format("{}(\"{}\")", path, symbol));
 }
 
 /// Replaces the driver's pointer for a launch symbol with eclip's wrapper, remembering the real
@@ -269,7 +291,7 @@ cudaError_t rt_launch(std::atomic<void*>& slot, const char* name, bool ptsz, con
                       void** a, size_t shm, cudaStream_t s) {
   auto real = real_fn<RtLaunchFn>(name, slot);
   if (!real) return cudaErrorSharedObjectInitFailed;
-  return routed(s, ptsz, cudaSuccess, name, [&] { return runtime_name(f); },
+  return routed(s, ptsz, cudaSuccess, name, host_ref(f),
                 [&](CUstream t) { return real(f, g, b, a, shm, t); });
 }
 cudaError_t rt_launch_ex(std::atomic<void*>& slot, const char* name, bool ptsz, const cudaLaunchConfig_t* config,
@@ -277,7 +299,7 @@ cudaError_t rt_launch_ex(std::atomic<void*>& slot, const char* name, bool ptsz, 
   auto real = real_fn<RtLaunchExFn>(name, slot);
   if (!real) return cudaErrorSharedObjectInitFailed;
   if (!config) return real(config, f, a);
-  return routed(config->stream, ptsz, cudaSuccess, name, [&] { return runtime_name(f); }, [&](CUstream t) {
+  return routed(config->stream, ptsz, cudaSuccess, name, host_ref(f), [&](CUstream t) {
     cudaLaunchConfig_t c = *config;
     c.stream = t;
     return real(&c, f, a);
@@ -293,7 +315,7 @@ cudaError_t stub_launch(std::atomic<void*>& slot, const char* name, bool ptsz, c
                         void** a, size_t shm, cudaStream_t s) {
   auto real = real_fn<StubLaunchFn>(name, slot);
   if (!real) return cudaErrorSharedObjectInitFailed;
-  return routed(s, ptsz, cudaSuccess, name, [&] { return kernel_name(reinterpret_cast<CUkernel>(k)); },
+  return routed(s, ptsz, cudaSuccess, name, kernel_ref(k),
                 [&](CUstream t) { return real(k, g, b, a, shm, t); });
 }
 }  // namespace
@@ -323,6 +345,7 @@ ECLIP_EXPORT cudaError_t cudaGetDriverEntryPoint(const char* symbol, void** fn, 
       "cudaGetDriverEntryPoint", g_cudaGetDriverEntryPoint);
   if (!real) return cudaErrorSharedObjectInitFailed;
   const cudaError_t r = real(symbol, fn, flags, status);
+  log_lookup("cudaGetDriverEntryPoint", symbol);
   if (r == cudaSuccess) wrap(symbol, fn, (flags & cudaEnablePerThreadDefaultStream) != 0);
   return r;
 }
@@ -334,6 +357,7 @@ ECLIP_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char* symbol, vo
           "cudaGetDriverEntryPointByVersion", g_cudaGetDriverEntryPointByVersion);
   if (!real) return cudaErrorSharedObjectInitFailed;
   const cudaError_t r = real(symbol, fn, version, flags, status);
+  log_lookup("cudaGetDriverEntryPointByVersion", symbol);
   if (r == cudaSuccess) wrap(symbol, fn, (flags & cudaEnablePerThreadDefaultStream) != 0);
   return r;
 }
@@ -357,6 +381,7 @@ ECLIP_EXPORT CUresult cuGetProcAddress(const char* symbol, void** pfn, int versi
   auto real = real_fn<CUresult (*)(const char*, void**, int, cuuint64_t)>("cuGetProcAddress", g_cuGetProcAddress);
   if (!real) return CUDA_ERROR_NOT_FOUND;
   const CUresult r = real(symbol, pfn, version, flags);
+  log_lookup("cuGetProcAddress", symbol);
   if (r == CUDA_SUCCESS) wrap(symbol, pfn, (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0);
   return r;
 }
@@ -366,6 +391,7 @@ ECLIP_EXPORT CUresult cuGetProcAddress_v2(const char* symbol, void** pfn, int ve
       "cuGetProcAddress_v2", g_cuGetProcAddress_v2);
   if (!real) return CUDA_ERROR_NOT_FOUND;
   const CUresult r = real(symbol, pfn, version, flags, status);
+  log_lookup("cuGetProcAddress_v2", symbol);
   if (r == CUDA_SUCCESS) wrap(symbol, pfn, (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0);
   return r;
 }
@@ -391,6 +417,7 @@ ECLIP_EXPORT void* dlsym(void* handle, const char* name) {
     return reinterpret_cast<void*>(&cuGetProcAddress);
   }
   const bool ptsz = std::strstr(name, "_ptsz") != nullptr;
+  log_lookup("dlsym", name);
   wrap(name, &p, ptsz);
   return p;
 }

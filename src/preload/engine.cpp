@@ -66,12 +66,13 @@ void print_stats() {
     if (!e->counters(w, &c)) continue;
     std::fprintf(stderr,
                  "eclip-preload: worker %d: %llu launches, %llu routed, %llu kept on the app stream, %llu unplanned, "
-                 "%llu captured, %llu switches, %llu barriers, %llu joins, %llu requests\n",
+                 "%llu captured, %llu switches, %llu barriers, %llu joins, %llu requests, %llu plan positions skipped\n",
                  static_cast<int>(w), static_cast<unsigned long long>(c.launches),
                  static_cast<unsigned long long>(c.routed), static_cast<unsigned long long>(c.kept),
                  static_cast<unsigned long long>(c.unplanned), static_cast<unsigned long long>(c.captured),
                  static_cast<unsigned long long>(c.switches), static_cast<unsigned long long>(c.barriers),
-                 static_cast<unsigned long long>(c.joins), static_cast<unsigned long long>(c.requests));
+                 static_cast<unsigned long long>(c.joins), static_cast<unsigned long long>(c.requests),
+                 static_cast<unsigned long long>(c.skipped));
   }
 }
 
@@ -171,21 +172,36 @@ Engine* Engine::create(const VendorHooks& vendor) {
 Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests)
     : vendor_(vendor), backend_(std::move(backend)), plan_(std::move(plan)), eager_(eager),
       count_requests_(count_requests) {
+  if (const char* m = env("ECLIP_MATCH")) {
+    const std::string mode = m;
+    if (mode == "position") match_names_ = false;
+    else if (mode != "names")
+      say_once("ECLIP_MATCH", fmt::format("ECLIP_MATCH=\"{}\" is neither names nor position; using names", mode));
+  }
   const Topology& topo = backend_->topology();
   const auto specs = plan_.pool_specs(topo);
   pool_ = std::make_unique<PartitionPool>(*backend_, static_cast<unsigned>(plan_.workers.size()), specs);
   for (unsigned w = 0; w < plan_.workers.size(); ++w) {
     auto ws = std::make_unique<WorkerState>();
     for (PartitionConfig c : plan_.workers[w].per_kernel()) {
-      ws->units_of_kernel.push_back(c.units(topo));
       if (c.whole_device(topo)) {
         ws->target_of_kernel.push_back(kAppStream);
+        ws->units_of_kernel.push_back(topo.units());
         continue;
       }
       auto slot = pool_->find(w, c);
       if (!slot) throw Error(Errc::invalid_argument, fmt::format("worker {}: no pool stream for {} groups", w, c.groups));
-      ws->target_of_kernel.push_back(pool_->slots(w)[*slot].stream.value);
+      const PartitionPool::Slot& s = pool_->slots(w)[*slot];
+      ws->target_of_kernel.push_back(s.stream.value);
+      ws->units_of_kernel.push_back(s.mask.count());  // the stream's units (H100: 8 groups may hold 64 or 68 SMs)
     }
+    if (match_names_)
+      for (const std::string& n : plan_.workers[w].kernel_names) {
+        std::string compact;
+        for (char c : n)
+          if (!std::isspace(static_cast<unsigned char>(c))) compact.push_back(c);
+        ws->names.push_back(std::move(compact));
+      }
     workers_.push_back(std::move(ws));
   }
 }
@@ -225,7 +241,49 @@ bool Engine::order(std::uint64_t from, std::uint64_t to, bool always, WorkerStat
   }
 }
 
-Engine::Launch Engine::begin_launch(std::uint64_t app) noexcept {
+bool name_matches(const std::string& planned, const std::string& launched) noexcept {
+  std::size_t i = 0;
+  for (char c : launched) {
+    if (i == planned.size()) return true;
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c != planned[i++]) return false;
+  }
+  return i == planned.size();
+}
+
+const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
+  if (!k.name || k.key == 0) return nullptr;
+  try {
+    {
+      std::shared_lock lock(names_mutex_);
+      if (auto it = kernel_names_.find(k.key); it != kernel_names_.end()) return &it->second;
+    }
+    std::string n;
+    {
+      InsideGuard guard;
+      n = k.name(k.key);
+    }
+    std::unique_lock lock(names_mutex_);
+    return &kernel_names_.emplace(k.key, std::move(n)).first->second;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+// How far past the expected position a launch is looked for: longer than any run of launches the
+// interposer cannot see (resnet152 under cuDNN 9: at most 4 in a row), short enough that a kernel
+// the plan does not know costs little.
+constexpr std::uint32_t kLookahead = 256;
+
+std::int64_t Engine::match(const WorkerState& ws, std::uint32_t from, const std::string& name) const noexcept {
+  const auto n = static_cast<std::uint32_t>(ws.names.size());
+  const std::uint32_t end = from + kLookahead < n ? from + kLookahead : n;
+  for (std::uint32_t p = from; p < end; ++p)
+    if (name_matches(ws.names[p], name)) return p;
+  return -1;
+}
+
+Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) noexcept {
   Launch l;
   l.app = l.target = app;
   l.worker = current_worker();
@@ -246,17 +304,37 @@ Engine::Launch Engine::begin_launch(std::uint64_t app) noexcept {
                          workers_.size()));
   } else {
     const auto n = static_cast<std::uint32_t>(ws->target_of_kernel.size());
-    std::uint32_t pos = ws->cursor.fetch_add(1, std::memory_order_relaxed);
+    std::uint32_t pos = ws->cursor.load(std::memory_order_relaxed);
     if (count_requests_ && pos >= n) {
-      ws->cursor.store(1, std::memory_order_relaxed);
       pos = 0;
+      ws->in_request.store(false, std::memory_order_relaxed);
     }
-    if (pos == 0) l.request = ws->requests.fetch_add(1, std::memory_order_relaxed) + 1;
-    else l.request = ws->requests.load(std::memory_order_relaxed);
-    l.position = pos;
-    if (pos < n) {
-      l.planned_units = ws->units_of_kernel[pos];
-      const std::uint64_t t = ws->target_of_kernel[pos];
+    std::int64_t at = pos < n ? static_cast<std::int64_t>(pos) : -1;
+    const std::string* name = ws->names.empty() ? nullptr : kernel_name(kernel);
+    if (name) {
+      l.kernel = name;
+      at = match(*ws, pos, *name);
+      if (at < 0 && count_requests_ && pos > 0 && name_matches(ws->names[0], *name)) {
+        // The request's remaining kernels never reached us: this launch begins the next one.
+        ws->skipped.fetch_add(n - pos, std::memory_order_relaxed);
+        ws->in_request.store(false, std::memory_order_relaxed);
+        pos = 0;
+        at = 0;
+      } else if (at > pos) {
+        ws->skipped.fetch_add(static_cast<std::uint64_t>(at) - pos, std::memory_order_relaxed);
+      }
+    }
+    if (at >= 0 || !name) ws->cursor.store(at >= 0 ? static_cast<std::uint32_t>(at) + 1 : pos + 1,
+                                           std::memory_order_relaxed);
+    if (at >= 0 && !ws->in_request.exchange(true, std::memory_order_relaxed))
+      l.request = ws->requests.fetch_add(1, std::memory_order_relaxed) + 1;
+    else
+      l.request = ws->requests.load(std::memory_order_relaxed);
+    l.position = at;
+    if (at >= 0) {
+      const auto p = static_cast<std::size_t>(at);
+      l.planned_units = ws->units_of_kernel[p];
+      const std::uint64_t t = ws->target_of_kernel[p];
       if (t == kAppStream) {
         bump(ws->kept);
       } else {
@@ -265,11 +343,17 @@ Engine::Launch Engine::begin_launch(std::uint64_t app) noexcept {
       }
     } else {
       bump(ws->unplanned);
-      if (!ws->ran_past.exchange(true))
+      if (name) {
+        say_once(fmt::format("nomatch{}", l.worker),
+                 fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on (next: "
+                             "\"{}\"); launches that match nothing stay on the application's stream (said once)",
+                             l.worker, name->substr(0, 120), pos, pos < n ? ws->names[pos].substr(0, 120) : "end"));
+      } else if (!ws->ran_past.exchange(true)) {
         say_once(fmt::format("past{}", l.worker),
                  fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
                              "plan pass through on the application's stream (said once)",
                              l.worker, pos, n));
+      }
     }
   }
   StreamState* st = nullptr;
@@ -362,7 +446,10 @@ void Engine::trace(const Launch& l, const char* entry, const char* kernel) noexc
 void Engine::forget(std::uint64_t app) noexcept { join(app); }
 
 void Engine::begin_request(unsigned worker) noexcept {
-  if (WorkerState* ws = worker_state(worker)) ws->cursor.store(0, std::memory_order_relaxed);
+  if (WorkerState* ws = worker_state(worker)) {
+    ws->cursor.store(0, std::memory_order_relaxed);
+    ws->in_request.store(false, std::memory_order_relaxed);
+  }
 }
 
 bool Engine::counters(std::int32_t worker, eclip_preload_counters* out) const noexcept {
@@ -372,6 +459,7 @@ bool Engine::counters(std::int32_t worker, eclip_preload_counters* out) const no
     out->launches += s.launches.load(), out->routed += s.routed.load(), out->kept += s.kept.load();
     out->unplanned += s.unplanned.load(), out->captured += s.captured.load(), out->switches += s.switches.load();
     out->barriers += s.barriers.load(), out->joins += s.joins.load(), out->requests += s.requests.load();
+    out->skipped += s.skipped.load();
   };
   if (worker >= 0) {
     add(*workers_[static_cast<size_t>(worker)]);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +50,18 @@ void register_vendor(const VendorHooks* vendor) noexcept;
 /// Says `text` on stderr once per key ("eclip-preload: ..."). ECLIP_QUIET=1 silences it.
 void say_once(const std::string& key, const std::string& text);
 
+/// What a front end knows about a launch's kernel: a key stable per kernel (function handle or
+/// host address) and how to name it (demangled). Used when the plan names its kernels, and for
+/// ECLIP_TRACE; the name is looked up once per key.
+struct KernelRef {
+  std::uint64_t key = 0;
+  std::string (*name)(std::uint64_t key) = nullptr;
+};
+
+/// A plan name (whitespace removed) matches a launched kernel whose name, whitespace removed,
+/// starts with it: profiles may truncate names; an empty plan name matches anything.
+bool name_matches(const std::string& planned, const std::string& launched) noexcept;
+
 class Engine {
  public:
   /// The process's engine for the registered vendor, created on first use from the environment; null when
@@ -68,12 +81,13 @@ class Engine {
     unsigned worker = 0;
     std::int64_t position = -1;    ///< kernel index in the worker's request (-1: none, e.g. captured)
     std::uint64_t request = 0;     ///< the worker's request number (1 = first)
-    unsigned planned_units = 0;    ///< units the plan gives this kernel (0: not in the plan)
+    unsigned planned_units = 0;    ///< units of the partition the plan gives this kernel (0: none)
+    const std::string* kernel = nullptr;  ///< the kernel's name, when it was looked up
   };
 
   /// Decides where the launch goes and orders it; the caller launches on .target and then calls
   /// end_launch. Never throws; on any eclip failure the launch goes to the app stream in order.
-  Launch begin_launch(std::uint64_t app_stream) noexcept;
+  Launch begin_launch(std::uint64_t app_stream, const KernelRef& kernel = {}) noexcept;
   void end_launch(Launch& l, bool launched) noexcept;
   /// Before a non-kernel operation on `app_stream`: it waits for the stream's routed work.
   void join(std::uint64_t app_stream) noexcept;
@@ -84,6 +98,8 @@ class Engine {
   /// stream launched on, entry point, kernel name). The front end asks tracing() before looking up
   /// a kernel's name, which costs a runtime call.
   bool tracing() const noexcept { return trace_ != nullptr; }
+  /// The kernel's name from the cache, looked up on first sight; null when the front end has none.
+  const std::string* kernel_name(const KernelRef& k) noexcept;
   void trace(const Launch& l, const char* entry, const char* kernel) noexcept;
 
   void begin_request(unsigned worker) noexcept;
@@ -95,16 +111,20 @@ class Engine {
  private:
   struct alignas(64) WorkerState {
     std::vector<std::uint64_t> target_of_kernel;  ///< kAppStream = stay on the app stream (whole device)
-    std::vector<std::uint32_t> units_of_kernel;   ///< the plan's units per position (for the trace)
-    std::atomic<std::uint32_t> cursor{0};
+    std::vector<std::uint32_t> units_of_kernel;   ///< the partition's units per position (for the trace)
+    std::vector<std::string> names;               ///< plan kernel names, whitespace removed (may be empty)
+    std::atomic<std::uint32_t> cursor{0};         ///< next plan position (one launching thread per worker)
+    std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
-        barriers{0}, joins{0}, requests{0};
+        barriers{0}, joins{0}, requests{0}, skipped{0};
     std::atomic<bool> ran_past{false};
   };
 
   Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests);
   static Engine* create(const VendorHooks& vendor);
   void open_trace(const char* pattern);
+  /// The plan position of a launch named `name` at or after `from` (within kLookahead); -1: none.
+  std::int64_t match(const WorkerState& ws, std::uint32_t from, const std::string& name) const noexcept;
   StreamState* state_of(std::uint64_t stream, bool create);
   /// Makes `to` wait for everything on `from` (skipped when already complete unless `always`).
   /// Returns false if a backend call failed.
@@ -122,6 +142,9 @@ class Engine {
   std::mutex map_mutex_;
   std::unordered_map<std::uint64_t, std::unique_ptr<StreamState>> streams_;
   std::atomic<int> diverted_{0};  ///< app streams whose tail is another stream (lazy join)
+  bool match_names_ = true;        ///< ECLIP_MATCH=names (default when the plan names kernels)
+  std::shared_mutex names_mutex_;
+  std::unordered_map<std::uint64_t, std::string> kernel_names_;  ///< key -> name, never erased
   std::FILE* trace_ = nullptr;     ///< ECLIP_TRACE, open for the process's life
   std::mutex trace_mutex_;
   std::unordered_map<std::uint64_t, std::string> stream_names_;  ///< guarded by trace_mutex_

@@ -186,14 +186,14 @@ std::unique_ptr<Backend> make_hip_backend(const std::string& device, std::string
 const VendorHooks kHip{"hip", &make_hip_backend, &hip_capturing, /*eager_default=*/false};
 [[maybe_unused]] const bool kRegistered = (register_vendor(&kHip), true);
 
-/// Routes one launch: `launch(stream)` issues it on the stream it is given. `kernel()` names it
-/// for ECLIP_TRACE (only called when tracing).
-template <class N, class F>
-hipError_t routed(hipStream_t app, const char* entry, N&& kernel, F&& launch) {
+/// Routes one launch: `launch(stream)` issues it on the stream it is given. `kernel` identifies
+/// the kernel for plans that name their kernels and for ECLIP_TRACE.
+template <class F>
+hipError_t routed(hipStream_t app, const char* entry, const KernelRef& kernel, F&& launch) {
   if (InsideGuard::active()) return launch(app);
   Engine* e = Engine::get();
   if (!e) return launch(app);
-  Engine::Launch l = e->begin_launch(h(app));
+  Engine::Launch l = e->begin_launch(h(app), kernel);
   hipError_t r;
   {
     InsideGuard guard;
@@ -201,19 +201,23 @@ hipError_t routed(hipStream_t app, const char* entry, N&& kernel, F&& launch) {
   }
   e->end_launch(l, r == hipSuccess);
   if (e->tracing()) {
-    InsideGuard guard;
-    e->trace(l, entry, kernel());
+    const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
+    e->trace(l, entry, name ? name->c_str() : "?");
   }
   return r;
 }
-const char* name_by_ptr(const void* f, hipStream_t s) {
+std::string name_by_ptr(std::uint64_t f) {
   auto ref = ECLIP_REAL(hipKernelNameRefByPtr);
-  return ref ? ref(f, s) : nullptr;
+  const char* n = ref ? ref(reinterpret_cast<const void*>(f), nullptr) : nullptr;
+  return n ? n : "?";
 }
-const char* name_of(hipFunction_t f) {
+std::string name_of(std::uint64_t f) {
   auto ref = ECLIP_REAL(hipKernelNameRef);
-  return ref ? ref(f) : nullptr;
+  const char* n = ref ? ref(reinterpret_cast<hipFunction_t>(f)) : nullptr;
+  return n ? n : "?";
 }
+KernelRef host_ref(const void* f) { return {reinterpret_cast<std::uint64_t>(f), &name_by_ptr}; }
+KernelRef function_ref(hipFunction_t f) { return {reinterpret_cast<std::uint64_t>(f), &name_of}; }
 
 void join(hipStream_t s) {
   if (InsideGuard::active()) return;
@@ -225,8 +229,8 @@ void join(hipStream_t s) {
 
 using eclip::preload::join;
 using eclip::preload::missing;
-using eclip::preload::name_by_ptr;
-using eclip::preload::name_of;
+using eclip::preload::function_ref;
+using eclip::preload::host_ref;
 using eclip::preload::routed;
 
 #define ECLIP_EXPORT extern "C" __attribute__((visibility("default")))
@@ -236,14 +240,14 @@ ECLIP_EXPORT hipError_t hipLaunchKernel(const void* f, dim3 grid, dim3 block, vo
                                         hipStream_t stream) {
   auto real = ECLIP_REAL(hipLaunchKernel);
   if (!real) return missing("hipLaunchKernel");
-  return routed(stream, "hipLaunchKernel", [&] { return name_by_ptr(f, stream); },
+  return routed(stream, "hipLaunchKernel", host_ref(f),
                 [&](hipStream_t s) { return real(f, grid, block, args, shm, s); });
 }
 ECLIP_EXPORT hipError_t hipExtLaunchKernel(const void* f, dim3 grid, dim3 block, void** args, size_t shm,
                                            hipStream_t stream, hipEvent_t start, hipEvent_t stop, int flags) {
   auto real = ECLIP_REAL(hipExtLaunchKernel);
   if (!real) return missing("hipExtLaunchKernel");
-  return routed(stream, "hipExtLaunchKernel", [&] { return name_by_ptr(f, stream); },
+  return routed(stream, "hipExtLaunchKernel", host_ref(f),
                 [&](hipStream_t s) { return real(f, grid, block, args, shm, s, start, stop, flags); });
 }
 ECLIP_EXPORT hipError_t hipModuleLaunchKernel(hipFunction_t f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
@@ -251,7 +255,7 @@ ECLIP_EXPORT hipError_t hipModuleLaunchKernel(hipFunction_t f, unsigned gx, unsi
                                               void** params, void** extra) {
   auto real = ECLIP_REAL(hipModuleLaunchKernel);
   if (!real) return missing("hipModuleLaunchKernel");
-  return routed(stream, "hipModuleLaunchKernel", [&] { return name_of(f); },
+  return routed(stream, "hipModuleLaunchKernel", function_ref(f),
                 [&](hipStream_t s) { return real(f, gx, gy, gz, bx, by, bz, shm, s, params, extra); });
 }
 ECLIP_EXPORT hipError_t hipExtModuleLaunchKernel(hipFunction_t f, std::uint32_t gx, std::uint32_t gy,
@@ -261,7 +265,7 @@ ECLIP_EXPORT hipError_t hipExtModuleLaunchKernel(hipFunction_t f, std::uint32_t 
                                                  std::uint32_t flags) {
   auto real = ECLIP_REAL(hipExtModuleLaunchKernel);
   if (!real) return missing("hipExtModuleLaunchKernel");
-  return routed(stream, "hipExtModuleLaunchKernel", [&] { return name_of(f); }, [&](hipStream_t s) {
+  return routed(stream, "hipExtModuleLaunchKernel", function_ref(f), [&](hipStream_t s) {
     return real(f, gx, gy, gz, lx, ly, lz, shm, s, params, extra, start, stop, flags);
   });
 }
@@ -271,7 +275,7 @@ ECLIP_EXPORT hipError_t hipHccModuleLaunchKernel(hipFunction_t f, std::uint32_t 
                                                  void** extra, hipEvent_t start, hipEvent_t stop) {
   auto real = ECLIP_REAL(hipHccModuleLaunchKernel);
   if (!real) return missing("hipHccModuleLaunchKernel");
-  return routed(stream, "hipHccModuleLaunchKernel", [&] { return name_of(f); }, [&](hipStream_t s) {
+  return routed(stream, "hipHccModuleLaunchKernel", function_ref(f), [&](hipStream_t s) {
     return real(f, gx, gy, gz, lx, ly, lz, shm, s, params, extra, start, stop);
   });
 }

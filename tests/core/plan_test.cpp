@@ -25,6 +25,26 @@ TEST_CASE("plans round-trip through versioned JSON", "[plan]") {
   CHECK(p.workers[0].kernel_count() == 18);
 }
 
+TEST_CASE("kernel names are optional, round-trip, and must cover every kernel", "[plan]") {
+  const Topology t = presets::mi50();
+  Plan p = sample();
+  CHECK_FALSE(p.to_json(t)["workers"][1].contains("kernel_names"));
+  p.workers[1].kernel_names = {"void k0<int>(int)", "k1", "", "k3"};
+  auto j = p.to_json(t);
+  CHECK(j["workers"][1]["kernel_names"].size() == 4);
+  CHECK(Plan::from_json_text(j.dump(), t) == p);
+  auto c = j;
+  c["workers"][1]["kernel_names"].erase(3);
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t),
+                    Catch::Contains("workers[1] (alexnet).kernel_names") && Catch::Contains("3 names for 4 kernels"));
+  c = j;
+  c["workers"][1]["kernel_names"][2] = 7;
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t), Catch::Contains("workers[1].kernel_names[2]: expected a string"));
+  c = j;
+  c["workers"][1]["kernel_names"] = "k";
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t), Catch::Contains("kernel_names") && Catch::Contains("array"));
+}
+
 TEST_CASE("per-kernel expansion and run-length grouping invert each other", "[plan]") {
   WorkerPlan w = sample().workers[0];
   CHECK(WorkerPlan::from_per_kernel(w.model, w.per_kernel()) == w);

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace {
@@ -55,8 +56,21 @@ FAKE hipError_t hipDeviceGetAttribute(int* v, int attr, int) {
   return hipSuccess;
 }
 FAKE const char* hipGetErrorName(hipError_t e) { return e == hipErrorNotReady ? "hipErrorNotReady" : "hipErrorFake"; }
-// Names for ECLIP_TRACE: "kernel@<address>" (the stand-in has no code objects).
+// Kernel names: what fakehip_set_kernel_name registered, else "kernel@<address>" (the stand-in
+// has no code objects).
+std::map<const void*, std::string>& kernel_names() {
+  static std::map<const void*, std::string> m;
+  return m;
+}
+FAKE void fakehip_set_kernel_name(const void* f, const char* name) {
+  std::lock_guard lock(g_mutex);
+  kernel_names()[f] = name;
+}
 FAKE const char* hipKernelNameRefByPtr(const void* f, hipStream_t) {
+  {
+    std::lock_guard lock(g_mutex);
+    if (auto it = kernel_names().find(f); it != kernel_names().end()) return it->second.c_str();
+  }
   static thread_local char name[64];
   std::snprintf(name, sizeof name, "kernel@%p", f);
   return name;

@@ -30,6 +30,8 @@ int failures = 0;
 
 void kernel_stub() {}
 const void* kfn = reinterpret_cast<const void*>(&kernel_stub);
+// A module function handle, as hipModuleGetFunction would give (the stand-in never dereferences it).
+const hipFunction_t mfn = reinterpret_cast<hipFunction_t>(std::uintptr_t{0x4000});
 
 // The entry points an application reaches, each tagged so the stand-in's log names the launch.
 void launch(int tag, hipStream_t s) {
@@ -42,11 +44,11 @@ void ext_launch(int tag, hipStream_t s) {
 }
 void module_launch(int tag, hipStream_t s) {
   void* args[] = {&tag};
-  CHECK(hipModuleLaunchKernel(nullptr, 1, 1, 1, 64, 1, 1, 0, s, args, nullptr) == hipSuccess);
+  CHECK(hipModuleLaunchKernel(mfn, 1, 1, 1, 64, 1, 1, 0, s, args, nullptr) == hipSuccess);
 }
 void ext_module_launch(int tag, hipStream_t s) {
   void* args[] = {&tag};
-  CHECK(hipExtModuleLaunchKernel(nullptr, 64, 1, 1, 64, 1, 1, 0, s, args, nullptr, nullptr, nullptr, 0) ==
+  CHECK(hipExtModuleLaunchKernel(mfn, 64, 1, 1, 64, 1, 1, 0, s, args, nullptr, nullptr, nullptr, 0) ==
         hipSuccess);
 }
 void copy(int tag, hipStream_t s) {
@@ -162,7 +164,7 @@ void check_route_trace(const char* path, std::uint64_t a, std::uint64_t b, std::
   CHECK(in.good());
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  const std::string k = name_at(kfn), m = name_at(nullptr);
+  const std::string k = name_at(kfn), m = name_at(mfn);
   const std::string S0 = hex(s0), S1 = hex(s1), A = hex(a), B = hex(b), Cs = hex(c);
   const std::vector<std::string> want = {
       "worker\trequest\tposition\tplanned_units\tapp_stream\tstream\tentry\tkernel",
@@ -282,6 +284,57 @@ int capture() {
   return failures;
 }
 
+// A plan that names its kernels (data/mi50_named.json): launches are matched to positions by
+// name, so kernels the interposer never sees are skipped, a kernel the plan does not name stays
+// on the app stream without shifting the plan, and (ECLIP_REQUEST=count) a request whose last
+// kernels were never seen ends when the plan's first kernel comes again.
+// Plan, worker 0: 0 conv_a, 1 hidden_layout, 2 conv_a, 3 "void  gemm_b<int>" [1 SE, 1 SE, 2 SEs,
+// 2 SEs], 4 hidden_reduce, 5 tail_c [whole device].
+void conv_a() {}
+void gemm_b() {}
+void tail_c() {}
+void mystery() {}
+void launch_fn(void (*fn)(), int tag, hipStream_t s) {
+  void* args[] = {&tag};
+  CHECK(hipLaunchKernel(reinterpret_cast<const void*>(fn), dim3{1, 1, 1}, dim3{64, 1, 1}, args, 0, s) == hipSuccess);
+}
+int names(bool by_position) {
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&conv_a), "conv_a");
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&gemm_b), "void gemm_b<int>(int, float)");
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&tail_c), "tail_c");
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&mystery), "mystery");
+  hipStream_t s0;
+  hipStreamCreate(&s0);
+  // Request 1: hidden_layout and hidden_reduce never come.
+  launch_fn(conv_a, 1, s0);  // 0
+  launch_fn(conv_a, 2, s0);  // 2 (1 skipped)
+  launch_fn(gemm_b, 3, s0);  // 3: prefix and whitespace do not matter
+  launch_fn(tail_c, 4, s0);  // 5 (4 skipped)
+  // Request 2 (the plan's count wrapped), with a kernel the plan does not name.
+  launch_fn(conv_a, 5, s0);   // 0
+  launch_fn(mystery, 6, s0);  // no position: app stream, the plan does not move
+  launch_fn(conv_a, 7, s0);   // 2 (1 skipped)
+  launch_fn(gemm_b, 8, s0);   // 3
+  // Request 3: conv_a matches nothing after 3, so the rest of request 2 was never seen.
+  launch_fn(conv_a, 9, s0);  // 0 (4 and 5 skipped)
+  const std::uint64_t one = stream_of_launch(1);
+  check_chain({{L, 1}, {L, 2}, {L, 3}, {L, 4}, {L, 5}, {L, 6}, {L, 7}, {L, 8}, {L, 9}});
+  eclip_preload_counters c = counters(0);
+  if (by_position) {  // ECLIP_MATCH=position: the second conv_a takes position 1 (1 SE)
+    CHECK(cus(one) == 15 && stream_of_launch(2) == one && cus(stream_of_launch(3)) == 30);
+    CHECK(c.skipped == 0);
+    return failures;
+  }
+  const std::uint64_t two = stream_of_launch(2);
+  CHECK(cus(one) == 15 && cus(two) == 30);
+  CHECK(stream_of_launch(3) == two && stream_of_launch(4) == h(s0));
+  CHECK(stream_of_launch(5) == one && stream_of_launch(6) == h(s0) && stream_of_launch(7) == two);
+  CHECK(stream_of_launch(8) == two && stream_of_launch(9) == one);
+  CHECK(c.launches == 9 && c.routed == 7 && c.kept == 1 && c.unplanned == 1);
+  CHECK(c.skipped == 5 && c.requests == 3);
+  return failures;
+}
+
 // ECLIP_REQUEST=api: launches past the plan stay on the app stream (said once) until the next
 // eclip_begin_request.
 int past_plan() {
@@ -372,8 +425,10 @@ int main(int argc, char** argv) {
   else if (s == "passthrough") rc = passthrough(false);
   else if (s == "passthrough-active") rc = passthrough(true);
   else if (s == "threads") rc = threads();
+  else if (s == "names") rc = names(false);
+  else if (s == "names-by-position") rc = names(true);
   if (rc < 0) {
-    std::fprintf(stderr, "usage: preload_test route|capture|past-plan|env-worker|passthrough|passthrough-active|threads\n");
+    std::fprintf(stderr, "usage: preload_test route|capture|past-plan|env-worker|passthrough|passthrough-active|threads|names|names-by-position\n");
     return 2;
   }
   std::fprintf(stderr, "preload_test %s: %s\n", s.c_str(), rc == 0 ? "ok" : "FAILED");
