@@ -4,7 +4,8 @@
 #   bash tools/transparent_h100/run_h100.sh .devcarry/transparent     (there; writes $OUT)
 # Stages, each under `timeout`; the script goes on when one fails and skips a stage that would
 # start after BUDGET_S seconds:
-#   diag       which launch entry points PyTorch's libraries import (nm -D)
+#   diag       which launch entry points PyTorch's libraries import (nm -D); context_handoff (what
+#              handing dependent kernels between primary- and green-context streams costs)
 #   identity   resnet152 and albert without / with the interposer (ECLIP plan, ECLIP_TRACE,
 #              torch.profiler): outputs bit for bit; check_trace.py runs here afterwards
 #   overhead   launch_loop (a plain CUDA program) and eager PyTorch (tiny adds + resnet152), each
@@ -47,11 +48,13 @@ if want diag; then
       echo "--- $f: $(nm -D --with-symbol-versions "$f" 2>/dev/null | grep -cE ' U .*cudaLaunch') imported cudaLaunch*, $(nm -D "$f" 2>/dev/null | grep -cE ' T .*__cudaLaunchKernel') exported __cudaLaunchKernel"
     done
   } >>"$LOG" 2>&1
+  run context_handoff 60 LD_LIBRARY_PATH=$S -- $S/eclip_context_handoff 4000 5000
+  run context_handoff-empty 60 LD_LIBRARY_PATH=$S -- $S/eclip_context_handoff 4000 0
 fi
 
 if want identity; then
   run ref-resnet152 40 A=1 -- $SMOKE --model resnet152 --save /tmp/ref_resnet.pt
-  run eclip-resnet152 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
+  run eclip-resnet152 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=2 \
     ECLIP_TRACE=/tmp/eclip_trace_resnet.tsv SMOKE_TRACE=/tmp/prof_resnet.json -- \
     $SMOKE --model resnet152 --check /tmp/ref_resnet.pt --profile
   run ref-albert 40 A=1 -- $SMOKE --model albert --iters 20 --save /tmp/ref_albert.pt
@@ -69,7 +72,7 @@ fi
 CONFIGS=("none|A=1" "passthrough|LD_PRELOAD=$P" "whole-device|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json"
          "eclip|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json")
 if want overhead; then
-  for r in 1 2 3 4 5; do
+  for r in 1 2 3 4 5 6 7 8; do
     for c in "${CONFIGS[@]}"; do
       run "launch_loop-$r-${c%%|*}" 30 LD_LIBRARY_PATH=$S ECLIP_WORKER=0 ECLIP_STATS=1 ${c#*|} -- $S/eclip_launch_loop 20000 7
     done

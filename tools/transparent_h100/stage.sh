@@ -2,7 +2,7 @@
 # Stages what run_h100.sh needs into an ignored folder of the repo (the device tool's carry):
 #   cmake -S . -B build-transparent-h100 -G Ninja -DCMAKE_BUILD_TYPE=Release -DECLIP_WITH_HIP=OFF \
 #         -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
-#   cmake --build build-transparent-h100 --target eclip_preload_cuda eclip_cli eclip_launch_loop
+#   cmake --build build-transparent-h100 --target eclip_preload_cuda eclip_cli eclip_launch_loop eclip_context_handoff
 #   tools/transparent_h100/stage.sh build-transparent-h100 .devcarry/transparent
 # The plans: a two-worker mix (resnet152 = worker 0, albert = worker 1) from the bundled H100
 # workloads, ECLIP and Baseline (whole device) strategies.
@@ -11,8 +11,9 @@ build=${1:?build dir}
 dest=${2:?destination}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$dest"
-cp -L "$build"/src/preload/libeclip_preload_cuda.so "$build"/bench/cuda/eclip_launch_loop "$dest"/
-strip "$dest"/libeclip_preload_cuda.so "$dest"/eclip_launch_loop
+cp -L "$build"/src/preload/libeclip_preload_cuda.so "$build"/bench/cuda/eclip_launch_loop \
+  "$build"/bench/cuda/eclip_context_handoff "$dest"/
+strip "$dest"/libeclip_preload_cuda.so "$dest"/eclip_launch_loop "$dest"/eclip_context_handoff
 # launch_loop's runtime (the device has PyTorch's copy in site-packages, not on the loader path).
 cp -L /usr/local/cuda/lib64/libcudart.so.13 "$dest"/
 cat > "$dest"/mix.json <<'MIX'
