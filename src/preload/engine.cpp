@@ -275,12 +275,16 @@ const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
 // the plan does not know costs little.
 constexpr std::uint32_t kLookahead = 256;
 
-std::int64_t Engine::match(const WorkerState& ws, std::uint32_t from, const std::string& name) const noexcept {
-  const auto n = static_cast<std::uint32_t>(ws.names.size());
-  const std::uint32_t end = from + kLookahead < n ? from + kLookahead : n;
-  for (std::uint32_t p = from; p < end; ++p)
-    if (name_matches(ws.names[p], name)) return p;
-  return -1;
+const std::vector<std::uint32_t>& Engine::positions_of(WorkerState& ws, const KernelRef& k, const std::string& name) {
+  std::lock_guard lock(ws.index_mutex);
+  auto it = ws.positions.find(k.key);
+  if (it == ws.positions.end()) {
+    std::vector<std::uint32_t> ps;
+    for (std::uint32_t p = 0; p < ws.names.size(); ++p)
+      if (name_matches(ws.names[p], name)) ps.push_back(p);
+    it = ws.positions.emplace(k.key, std::move(ps)).first;  // node-based: the vector stays put
+  }
+  return it->second;
 }
 
 Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) noexcept {
@@ -313,8 +317,17 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
     const std::string* name = ws->names.empty() ? nullptr : kernel_name(kernel);
     if (name) {
       l.kernel = name;
-      at = match(*ws, pos, *name);
-      if (at < 0 && count_requests_ && pos > 0 && name_matches(ws->names[0], *name)) {
+      const std::vector<std::uint32_t>* ps = nullptr;
+      try {
+        ps = &positions_of(*ws, kernel, *name);
+      } catch (...) {
+      }
+      at = -1;
+      if (ps) {
+        auto it = std::lower_bound(ps->begin(), ps->end(), pos);
+        if (it != ps->end() && *it < std::uint64_t{pos} + kLookahead) at = *it;
+      }
+      if (at < 0 && count_requests_ && pos > 0 && ps && !ps->empty() && ps->front() == 0) {
         // The request's remaining kernels never reached us: this launch begins the next one.
         ws->skipped.fetch_add(n - pos, std::memory_order_relaxed);
         ws->in_request.store(false, std::memory_order_relaxed);
@@ -344,7 +357,8 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
     } else {
       bump(ws->unplanned);
       if (name) {
-        say_once(fmt::format("nomatch{}", l.worker),
+        if (!ws->said_nomatch.exchange(true))
+          say_once(fmt::format("nomatch{}", l.worker),
                  fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on (next: "
                              "\"{}\"); launches that match nothing stay on the application's stream (said once)",
                              l.worker, name->substr(0, 120), pos, pos < n ? ws->names[pos].substr(0, 120) : "end"));

@@ -117,14 +117,17 @@ class Engine {
     std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
         barriers{0}, joins{0}, requests{0}, skipped{0};
-    std::atomic<bool> ran_past{false};
+    std::atomic<bool> ran_past{false}, said_nomatch{false};
+    std::mutex index_mutex;
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> positions;  ///< kernel key -> plan positions
   };
 
   Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests);
   static Engine* create(const VendorHooks& vendor);
   void open_trace(const char* pattern);
-  /// The plan position of a launch named `name` at or after `from` (within kLookahead); -1: none.
-  std::int64_t match(const WorkerState& ws, std::uint32_t from, const std::string& name) const noexcept;
+  /// The plan positions whose name matches kernel `k` (named `name`), ascending; computed once per
+  /// kernel and worker, so matching a launch costs a hash lookup and a binary search.
+  const std::vector<std::uint32_t>& positions_of(WorkerState& ws, const KernelRef& k, const std::string& name);
   StreamState* state_of(std::uint64_t stream, bool create);
   /// Makes `to` wait for everything on `from` (skipped when already complete unless `always`).
   /// Returns false if a backend call failed.

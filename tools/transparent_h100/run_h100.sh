@@ -10,8 +10,10 @@
 #              torch.profiler): outputs bit for bit; check_trace.py runs here afterwards
 #   overhead   launch_loop (a plain CUDA program) and eager PyTorch (tiny adds + resnet152), each
 #              alternating: no preload / preload without plan / whole-device plan / ECLIP plan
-#   colo       mix2 co-located in transparent mode: one process, 4 threads (no MPS), then 4
-#              processes under MPS; Baseline (no preload), ECLIP (tol 0.25), Model-wise, MPS 25%
+#              (/ launch_loop: a kernel the plan does not name)
+#   colo       mix2 co-located in transparent mode, REPS alternating rounds: one process, 4 threads
+#              (no MPS); 4 processes without MPS (Baseline only); 4 processes under MPS: Baseline
+#              (no preload), ECLIP (tol 0.25), Model-wise, MPS 25%
 # ONLY=stage1,stage2 runs a subset.
 S=${1:-.devcarry/transparent}
 S=$(cd "$S" && pwd)
@@ -54,7 +56,7 @@ fi
 
 if want identity; then
   run ref-resnet152 40 A=1 -- $SMOKE --model resnet152 --save /tmp/ref_resnet.pt
-  run eclip-resnet152 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=2 \
+  run eclip-resnet152 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=${VERBOSE:-1} \
     ECLIP_TRACE=/tmp/eclip_trace_resnet.tsv SMOKE_TRACE=/tmp/prof_resnet.json -- \
     $SMOKE --model resnet152 --check /tmp/ref_resnet.pt --profile
   run ref-albert 40 A=1 -- $SMOKE --model albert --iters 20 --save /tmp/ref_albert.pt
@@ -68,40 +70,48 @@ if want identity; then
   done
 fi
 
-# name | env for the preloaded configurations (worker 0 = resnet152's plan positions)
-CONFIGS=("none|A=1" "passthrough|LD_PRELOAD=$P" "whole-device|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json"
-         "eclip|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json")
+# name | env for the preloaded configurations (worker 0 = resnet152's plan positions). launch_loop's
+# one kernel is not in resnet152's plan: its routed configurations match by position
+# (ECLIP_MATCH=position); "unmatched" times the name path for a kernel the plan does not name.
+LOOP_CONFIGS=("none|A=1" "passthrough|LD_PRELOAD=$P"
+  "whole-device|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json ECLIP_MATCH=position"
+  "eclip|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_MATCH=position"
+  "unmatched|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json")
+TORCH_CONFIGS=("none|A=1" "passthrough|LD_PRELOAD=$P" "whole-device|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json"
+  "eclip|LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json")
 if want overhead; then
-  for r in 1 2 3 4 5 6 7 8; do
-    for c in "${CONFIGS[@]}"; do
+  for r in $(seq 1 ${LOOP_ROUNDS:-6}); do
+    for c in "${LOOP_CONFIGS[@]}"; do
       run "launch_loop-$r-${c%%|*}" 30 LD_LIBRARY_PATH=$S ECLIP_WORKER=0 ECLIP_STATS=1 ${c#*|} -- $S/eclip_launch_loop 20000 7
     done
   done
-  for r in 1 2; do
-    for c in "${CONFIGS[@]}"; do
+  for r in $(seq 1 ${TORCH_ROUNDS:-1}); do
+    for c in "${TORCH_CONFIGS[@]}"; do
       run "torch-$r-${c%%|*}" 45 ECLIP_WORKER=0 ${c#*|} -- $SMOKE --model resnet152 --iters 20 --warmup 3 --microbench 20000
     done
   done
 fi
 
 MIX=densenet201,alexnet,resnet152,shufflenet_v2_x1_0
-COLO="python3 $T/colocate.py run --models $MIX --seconds ${WINDOW:-8} --out $OUT/colo.jsonl"
+COLO="python3 $T/colocate.py run --models $MIX --seconds ${WINDOW:-5} --out $OUT/colo.jsonl"
+ECLIP_ENV="--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1"
+MW_ENV="--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1"
 if want colo; then
-  run threads-baseline 90 A=1 -- $COLO --mode threads --config threads-baseline
-  run threads-eclip 90 A=1 -- $COLO --mode threads --config threads-eclip \
-    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1
-  run threads-modelwise 90 A=1 -- $COLO --mode threads --config threads-modelwise \
-    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1
+  for r in $(seq 1 ${REPS:-2}); do
+    run threads-baseline-$r 90 A=1 -- $COLO --mode threads --config threads-baseline
+    run threads-eclip-$r 90 A=1 -- $COLO --mode threads --config threads-eclip $ECLIP_ENV
+    run threads-modelwise-$r 90 A=1 -- $COLO --mode threads --config threads-modelwise $MW_ENV
+  done
   run procs-nomps-baseline 90 A=1 -- $COLO --mode procs --config procs-nomps-baseline
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
   nvidia-cuda-mps-control -d && say "MPS daemon started"
-  run mps-baseline 90 A=1 -- $COLO --mode procs --config mps-baseline
-  run mps-eclip 90 A=1 -- $COLO --mode procs --config mps-eclip \
-    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1 --env ECLIP_VERBOSE=1
-  run mps-modelwise 90 A=1 -- $COLO --mode procs --config mps-modelwise \
-    --env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1
-  run mps-25 90 A=1 -- $COLO --mode procs --config mps-25 --env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25
+  for r in $(seq 1 ${REPS:-2}); do
+    run mps-baseline-$r 90 A=1 -- $COLO --mode procs --config mps-baseline
+    run mps-eclip-$r 90 A=1 -- $COLO --mode procs --config mps-eclip $ECLIP_ENV
+    run mps-modelwise-$r 90 A=1 -- $COLO --mode procs --config mps-modelwise $MW_ENV
+    run mps-25-$r 90 A=1 -- $COLO --mode procs --config mps-25 --env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25
+  done
   mps_stop; say "MPS daemon stopped"; cp -r /tmp/mps_log "$OUT/mps_log" 2>/dev/null
 fi
 say "done"
