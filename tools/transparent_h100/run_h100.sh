@@ -11,8 +11,9 @@
 #   overhead   launch_loop (a plain CUDA program) and eager PyTorch (tiny adds + resnet152), each
 #              alternating: no preload / preload without plan / whole-device plan / ECLIP plan
 #              (/ launch_loop: a kernel the plan does not name)
-#   colo       mix2 co-located in transparent mode, REPS alternating rounds: one process, 4 threads
-#              (no MPS); 4 processes without MPS (Baseline only); 4 processes under MPS: Baseline
+#   colo       mix2 co-located in transparent mode: one process, 4 threads (no MPS, THREAD_REPS
+#              rounds); 4 processes without MPS (Baseline only); REPS alternating rounds of 4
+#              processes under MPS: Baseline
 #              (no preload), ECLIP (tol 0.25), Model-wise, MPS 25%
 # ONLY=stage1,stage2 runs a subset.
 S=${1:-.devcarry/transparent}
@@ -97,7 +98,7 @@ COLO="python3 $T/colocate.py run --models $MIX --seconds ${WINDOW:-5} --out $OUT
 ECLIP_ENV="--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1"
 MW_ENV="--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1"
 if want colo; then
-  for r in $(seq 1 ${REPS:-2}); do
+  for r in $(seq 1 ${THREAD_REPS:-1}); do
     run threads-baseline-$r 90 A=1 -- $COLO --mode threads --config threads-baseline
     run threads-eclip-$r 90 A=1 -- $COLO --mode threads --config threads-eclip $ECLIP_ENV
     run threads-modelwise-$r 90 A=1 -- $COLO --mode threads --config threads-modelwise $MW_ENV
