@@ -110,13 +110,18 @@ R routed(CUstream app, bool ptsz, R ok, const char* entry, const KernelRef& kern
   Engine* e = Engine::get();
   if (!e) return launch(app);
   const std::uint64_t k = key(app, ptsz);
+  const bool timed = e->timing();
+  const auto t0 = timed ? Clock::now() : Clock::time_point{};
   Engine::Launch l = e->begin_launch(k, kernel);
+  const auto t1 = timed ? Clock::now() : Clock::time_point{};
   R r;
   {
     InsideGuard guard;
     r = launch(l.target == k ? app : cs(l.target));
   }
+  const auto t2 = timed ? Clock::now() : Clock::time_point{};
   e->end_launch(l, r == ok);
+  if (timed) e->add_time(l, elapsed_ns(t0, t1) + elapsed_ns(t2, Clock::now()));
   if (e->tracing()) {
     const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
     e->trace(l, entry, name ? name->c_str() : "?");

@@ -66,13 +66,15 @@ void print_stats() {
     if (!e->counters(w, &c)) continue;
     std::fprintf(stderr,
                  "eclip-preload: worker %d: %llu launches, %llu routed, %llu kept on the app stream, %llu unplanned, "
-                 "%llu captured, %llu switches, %llu barriers, %llu joins, %llu requests, %llu plan positions skipped\n",
+                 "%llu captured, %llu switches, %llu barriers, %llu joins, %llu requests, %llu plan positions skipped, "
+                 "%.0f ns in eclip per launch\n",
                  static_cast<int>(w), static_cast<unsigned long long>(c.launches),
                  static_cast<unsigned long long>(c.routed), static_cast<unsigned long long>(c.kept),
                  static_cast<unsigned long long>(c.unplanned), static_cast<unsigned long long>(c.captured),
                  static_cast<unsigned long long>(c.switches), static_cast<unsigned long long>(c.barriers),
                  static_cast<unsigned long long>(c.joins), static_cast<unsigned long long>(c.requests),
-                 static_cast<unsigned long long>(c.skipped));
+                 static_cast<unsigned long long>(c.skipped),
+                 c.launches ? static_cast<double>(c.eclip_ns) / static_cast<double>(c.launches) : 0.0);
   }
 }
 
@@ -158,7 +160,10 @@ Engine* Engine::create(const VendorHooks& vendor) {
     }
     auto* e = new Engine(vendor, std::move(backend), std::move(plan), eager, count);  // lives until exit
     if (const char* t = env("ECLIP_TRACE")) e->open_trace(t);
-    if (env("ECLIP_STATS")) std::atexit(print_stats);
+    if (env("ECLIP_STATS")) {
+      e->timing_ = true;
+      std::atexit(print_stats);
+    }
     if (env("ECLIP_VERBOSE"))
       say_once("plan", fmt::format("routing by {} ({} workers on {}, {} join, requests by {})", path, e->workers(),
                                    e->backend_->topology().name, eager ? "eager" : "lazy", count ? "count" : "api"));
@@ -402,6 +407,11 @@ void Engine::end_launch(Launch& l, bool launched) noexcept {
   st->mutex.unlock();
 }
 
+void Engine::add_time(const Launch& l, std::uint64_t ns) noexcept {
+  WorkerState* ws = worker_state(l.worker);
+  (ws ? *ws : unknown_).eclip_ns.fetch_add(ns, std::memory_order_relaxed);
+}
+
 void Engine::join(std::uint64_t app) noexcept {
   if (diverted_.load(std::memory_order_relaxed) == 0) return;
   StreamState* st = nullptr;
@@ -473,7 +483,7 @@ bool Engine::counters(std::int32_t worker, eclip_preload_counters* out) const no
     out->launches += s.launches.load(), out->routed += s.routed.load(), out->kept += s.kept.load();
     out->unplanned += s.unplanned.load(), out->captured += s.captured.load(), out->switches += s.switches.load();
     out->barriers += s.barriers.load(), out->joins += s.joins.load(), out->requests += s.requests.load();
-    out->skipped += s.skipped.load();
+    out->skipped += s.skipped.load(), out->eclip_ns += s.eclip_ns.load();
   };
   if (worker >= 0) {
     add(*workers_[static_cast<size_t>(worker)]);

@@ -13,6 +13,7 @@
 // A launch holds S's state locked from routing to the real launch call, so two threads launching
 // into one S keep one order.
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdint>
 #include <memory>
@@ -89,6 +90,9 @@ class Engine {
   /// end_launch. Never throws; on any eclip failure the launch goes to the app stream in order.
   Launch begin_launch(std::uint64_t app_stream, const KernelRef& kernel = {}) noexcept;
   void end_launch(Launch& l, bool launched) noexcept;
+  /// ECLIP_STATS=1: the front end times its begin_launch and end_launch calls and adds them here.
+  bool timing() const noexcept { return timing_; }
+  void add_time(const Launch& l, std::uint64_t ns) noexcept;
   /// Before a non-kernel operation on `app_stream`: it waits for the stream's routed work.
   void join(std::uint64_t app_stream) noexcept;
   /// The application destroys `app_stream`: join, then drop its state.
@@ -116,7 +120,7 @@ class Engine {
     std::atomic<std::uint32_t> cursor{0};         ///< next plan position (one launching thread per worker)
     std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
-        barriers{0}, joins{0}, requests{0}, skipped{0};
+        barriers{0}, joins{0}, requests{0}, skipped{0}, eclip_ns{0};
     std::atomic<bool> ran_past{false}, said_nomatch{false};
     std::mutex index_mutex;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> positions;  ///< kernel key -> plan positions
@@ -146,12 +150,18 @@ class Engine {
   std::unordered_map<std::uint64_t, std::unique_ptr<StreamState>> streams_;
   std::atomic<int> diverted_{0};  ///< app streams whose tail is another stream (lazy join)
   bool match_names_ = true;        ///< ECLIP_MATCH=names (default when the plan names kernels)
+  bool timing_ = false;            ///< ECLIP_STATS: time eclip's own share of every launch
   std::shared_mutex names_mutex_;
   std::unordered_map<std::uint64_t, std::string> kernel_names_;  ///< key -> name, never erased
   std::FILE* trace_ = nullptr;     ///< ECLIP_TRACE, open for the process's life
   std::mutex trace_mutex_;
   std::unordered_map<std::uint64_t, std::string> stream_names_;  ///< guarded by trace_mutex_
 };
+
+using Clock = std::chrono::steady_clock;
+inline std::uint64_t elapsed_ns(Clock::time_point a, Clock::time_point b) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
+}
 
 /// The calling thread's worker (eclip_set_worker, else ECLIP_WORKER, else 0).
 unsigned current_worker() noexcept;

@@ -193,13 +193,18 @@ hipError_t routed(hipStream_t app, const char* entry, const KernelRef& kernel, F
   if (InsideGuard::active()) return launch(app);
   Engine* e = Engine::get();
   if (!e) return launch(app);
+  const bool timed = e->timing();
+  const auto t0 = timed ? Clock::now() : Clock::time_point{};
   Engine::Launch l = e->begin_launch(h(app), kernel);
+  const auto t1 = timed ? Clock::now() : Clock::time_point{};
   hipError_t r;
   {
     InsideGuard guard;
     r = launch(s_of(l.target));
   }
+  const auto t2 = timed ? Clock::now() : Clock::time_point{};
   e->end_launch(l, r == hipSuccess);
+  if (timed) e->add_time(l, elapsed_ns(t0, t1) + elapsed_ns(t2, Clock::now()));
   if (e->tracing()) {
     const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
     e->trace(l, entry, name ? name->c_str() : "?");

@@ -248,6 +248,8 @@ int route() {
   CHECK(c0.launches == 6 && c0.routed == 5 && c0.kept == 1 && c0.unplanned == 0 && c0.requests == 2);
   CHECK(c0.switches == 3 && c0.joins == 3 && c0.barriers == 6);
   CHECK(c1.launches == 3 && c1.routed == 3 && c1.switches == 1 && c1.joins == 1);
+  // eclip's own host time per launch is measured only under ECLIP_STATS.
+  CHECK((c0.eclip_ns > 0 && c1.eclip_ns > 0) == (std::getenv("ECLIP_STATS") != nullptr));
   CHECK(fakehip_masked_streams() == 3);
 
   // Predecessors already complete: the same placement, and no wait is enqueued (ECLIP's rule).

@@ -28,7 +28,7 @@ import time
 class Counters(ctypes.Structure):
     _fields_ = [(n, ctypes.c_uint64) for n in (
         "launches", "routed", "kept", "unplanned", "captured", "switches", "barriers", "joins", "requests",
-        "skipped")]  # include/eclip/preload.h's eclip_preload_counters, field for field
+        "skipped", "eclip_ns")]  # include/eclip/preload.h's eclip_preload_counters, field for field
 
 
 def eclip_api():
