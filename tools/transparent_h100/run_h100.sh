@@ -103,7 +103,7 @@ if want colo; then
     run threads-eclip-$r 90 A=1 -- $COLO --mode threads --config threads-eclip $ECLIP_ENV
     run threads-modelwise-$r 90 A=1 -- $COLO --mode threads --config threads-modelwise $MW_ENV
   done
-  run procs-nomps-baseline 90 A=1 -- $COLO --mode procs --config procs-nomps-baseline
+  [ "${NOMPS:-1}" = 1 ] && run procs-nomps-baseline 90 A=1 -- $COLO --mode procs --config procs-nomps-baseline
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
   nvidia-cuda-mps-control -d && say "MPS daemon started"
