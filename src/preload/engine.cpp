@@ -366,7 +366,8 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
           say_once(fmt::format("nomatch{}", l.worker),
                  fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on (next: "
                              "\"{}\"); launches that match nothing stay on the application's stream (said once)",
-                             l.worker, name->substr(0, 120), pos, pos < n ? ws->names[pos].substr(0, 120) : "end"));
+                             l.worker, name->substr(0, 120), pos,
+                             pos < n ? plan_.workers[l.worker].kernel_names[pos].substr(0, 120) : "end"));
       } else if (!ws->ran_past.exchange(true)) {
         say_once(fmt::format("past{}", l.worker),
                  fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
