@@ -11,9 +11,9 @@
 #   overhead   launch_loop (a plain CUDA program) and eager PyTorch (tiny adds + resnet152), each
 #              alternating: no preload / preload without plan / whole-device plan / ECLIP plan
 #              (/ launch_loop: a kernel the plan does not name)
-#   colo       mix2 co-located in transparent mode: one process, 4 threads (no MPS, THREAD_REPS
-#              rounds); 4 processes without MPS (Baseline only); REPS alternating rounds of 4
-#              processes under MPS: Baseline
+#   colo       each of COLO_MIXES (default mix2) co-located in transparent mode: one process,
+#              4 threads (no MPS, THREAD_REPS rounds; 0 = none); 4 processes without MPS (Baseline
+#              only; NOMPS=0 skips); REPS alternating rounds of 4 processes under MPS: Baseline
 #              (no preload), ECLIP (tol 0.25), Model-wise, MPS 25%
 # ONLY=stage1,stage2 runs a subset.
 S=${1:-.devcarry/transparent}
@@ -93,25 +93,30 @@ if want overhead; then
   done
 fi
 
-MIX=densenet201,alexnet,resnet152,shufflenet_v2_x1_0
-COLO="python3 $T/colocate.py run --models $MIX --seconds ${WINDOW:-5} --out $OUT/colo.jsonl"
-ECLIP_ENV="--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_eclip.json --env ECLIP_STATS=1"
-MW_ENV="--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_mix2_modelwise.json --env ECLIP_STATS=1"
+# COLO_MIXES (default mix2): each needs plan_<mix>_eclip.json / plan_<mix>_modelwise.json (stage.sh).
+models_of() { python3 -c 'import json,sys; print(",".join(w["model"] for w in json.load(open(sys.argv[1]))["workers"]))' "$1"; }
+colo_env() { echo "--env LD_PRELOAD=$P --env ECLIP_PLAN=$S/plan_$1_$2.json --env ECLIP_STATS=1"; }
 if want colo; then
-  for r in $(seq 1 ${THREAD_REPS:-1}); do
-    run threads-baseline-$r 90 A=1 -- $COLO --mode threads --config threads-baseline
-    run threads-eclip-$r 90 A=1 -- $COLO --mode threads --config threads-eclip $ECLIP_ENV
-    run threads-modelwise-$r 90 A=1 -- $COLO --mode threads --config threads-modelwise $MW_ENV
+  for mix in ${COLO_MIXES:-mix2}; do
+    COLO="python3 $T/colocate.py run --models $(models_of $S/plan_${mix}_eclip.json) --seconds ${WINDOW:-5} --out $OUT/colo.jsonl"
+    for r in $(seq 1 ${THREAD_REPS:-1}); do
+      run $mix-threads-baseline-$r 90 A=1 -- $COLO --mode threads --config $mix/threads-baseline
+      run $mix-threads-eclip-$r 90 A=1 -- $COLO --mode threads --config $mix/threads-eclip $(colo_env $mix eclip)
+      run $mix-threads-modelwise-$r 90 A=1 -- $COLO --mode threads --config $mix/threads-modelwise $(colo_env $mix modelwise)
+    done
+    [ "${NOMPS:-1}" = 1 ] && run $mix-procs-nomps-baseline 90 A=1 -- $COLO --mode procs --config $mix/procs-nomps-baseline
   done
-  [ "${NOMPS:-1}" = 1 ] && run procs-nomps-baseline 90 A=1 -- $COLO --mode procs --config procs-nomps-baseline
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
   nvidia-cuda-mps-control -d && say "MPS daemon started"
-  for r in $(seq 1 ${REPS:-2}); do
-    run mps-baseline-$r 90 A=1 -- $COLO --mode procs --config mps-baseline
-    run mps-eclip-$r 90 A=1 -- $COLO --mode procs --config mps-eclip $ECLIP_ENV
-    run mps-modelwise-$r 90 A=1 -- $COLO --mode procs --config mps-modelwise $MW_ENV
-    run mps-25-$r 90 A=1 -- $COLO --mode procs --config mps-25 --env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25
+  for mix in ${COLO_MIXES:-mix2}; do
+    COLO="python3 $T/colocate.py run --models $(models_of $S/plan_${mix}_eclip.json) --seconds ${WINDOW:-5} --out $OUT/colo.jsonl"
+    for r in $(seq 1 ${REPS:-2}); do
+      run $mix-mps-baseline-$r 90 A=1 -- $COLO --mode procs --config $mix/mps-baseline
+      run $mix-mps-eclip-$r 90 A=1 -- $COLO --mode procs --config $mix/mps-eclip $(colo_env $mix eclip)
+      run $mix-mps-modelwise-$r 90 A=1 -- $COLO --mode procs --config $mix/mps-modelwise $(colo_env $mix modelwise)
+      run $mix-mps-25-$r 90 A=1 -- $COLO --mode procs --config $mix/mps-25 --env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25
+    done
   done
   mps_stop; say "MPS daemon stopped"; cp -r /tmp/mps_log "$OUT/mps_log" 2>/dev/null
 fi

@@ -35,10 +35,12 @@ for w in json.load(open(sys.argv[1]))["workers"]:
     routed = sum(g["count"] for g in w["groups"] if g["units"] != 132)
     print("%s: %d kernels, %d planned on partitions, %d groups" % (w["model"], w["kernels"], routed, len(w["groups"])))
 PY
-# Co-location (issue 9 item 5): mix2 of the graph-based harness (docs/results/h100-colocation-*),
+# Co-location (issue 9 item 5): mixes of the graph-based harness (docs/results/h100-colocation-*),
 # ECLIP at tolerance 0.25 (its best setting there) and Model-wise (32 SMs per worker, disjoint).
-"$build"/eclip plan --device h100 --mix mix2 --tolerance 0.25 -o "$dest"/plan_mix2_eclip.json | tee "$dest"/plan_mix2_eclip.txt
-python3 - "$dest"/plan_mix2_eclip.json "$dest"/plan_mix2_modelwise.json <<'PY'
+for mix in ${MIXES:-mix2 mix4 mix7}; do
+  "$build"/eclip plan --device h100 --mix $mix --tolerance 0.25 -o "$dest"/plan_${mix}_eclip.json \
+    | tee "$dest"/plan_${mix}_eclip.txt
+  python3 - "$dest"/plan_${mix}_eclip.json "$dest"/plan_${mix}_modelwise.json <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
 p["strategy"], p["switch_budget"] = "model-wise", 0
@@ -48,6 +50,7 @@ for w in p["workers"]:
     w["switches"] = 0
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 PY
+done
 cp "$repo"/tools/transparent_h100/colocate.py "$dest"/
 cp "$repo"/tools/transparent_h100/smoke.py "$repo"/tools/transparent_h100/run_h100.sh "$dest"/
 git -C "$repo" rev-parse HEAD > "$dest"/COMMIT
