@@ -13,7 +13,6 @@
 // runtime and driver are not interposed here, so every routed kernel is joined back into the
 // application's stream at once (marker on the partition stream, the app stream waits on it).
 // Partitions are green contexts (eclip::cuda::GreenContextBackend, driver loaded with dlopen).
-#include <cxxabi.h>
 #include <dlfcn.h>
 
 #include <atomic>
@@ -129,13 +128,6 @@ R routed(CUstream app, bool ptsz, R ok, const char* entry, const KernelRef& kern
   return r;
 }
 
-/// A readable kernel name: `mangled` demangled when it is a C++ name.
-std::string demangled(const char* mangled) {
-  if (!mangled) return "?";
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-  return status == 0 && d ? std::string(d.get()) : std::string(mangled);
-}
 const char* driver_function_name(std::uint64_t f) {
   static std::atomic<void*> slot{nullptr};
   auto get = real_fn<CUresult (*)(const char**, CUfunction)>("cuFuncGetName", slot);
@@ -161,7 +153,7 @@ std::string runtime_name(std::uint64_t f) {
   static std::atomic<void*> slot{nullptr};
   auto get = real_fn<cudaError_t (*)(const char**, const void*)>("cudaFuncGetName", slot);
   const char* n = nullptr;
-  return demangled(get && get(&n, reinterpret_cast<const void*>(f)) == cudaSuccess ? n : nullptr);
+  return demangled(get && get(&n, reinterpret_cast<const void*>(f)) == cudaSuccess ? n : nullptr);  // "" if none
 }
 KernelRef function_ref(CUfunction f) { return {reinterpret_cast<std::uint64_t>(f), &function_name}; }
 KernelRef kernel_ref(cudaKernel_t k) { return {reinterpret_cast<std::uint64_t>(k), &kernel_name}; }
@@ -245,7 +237,11 @@ void log_lookup(const char* path, const char* symbol) {
     const char* v = std::getenv("ECLIP_VERBOSE");
     return v && std::strcmp(v, "2") == 0;
   }();
-  if (on && symbol) say_once(std::string("lookup:") + path + symbol, fmt::format("{}(\"{}\")", path, symbol));
+  if (!on || !symbol) return;
+  try {
+    say_once(std::string("lookup:") + path + symbol, fmt::format("{}(\"{}\")", path, symbol));
+  } catch (...) {  // a diagnostic must never fail the lookup it reports
+  }
 }
 
 /// Replaces the driver's pointer for a launch symbol with eclip's wrapper, remembering the real

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cxxabi.h>
 #include <cstring>
 #include <unistd.h>
 #include <cstdio>
@@ -159,7 +160,13 @@ Engine* Engine::create(const VendorHooks& vendor) {
         say_once("ECLIP_REQUEST", fmt::format("ECLIP_REQUEST=\"{}\" is neither count nor api; using count", m));
     }
     auto* e = new Engine(vendor, std::move(backend), std::move(plan), eager, count);  // lives until exit
-    if (const char* t = env("ECLIP_TRACE")) e->open_trace(t);
+    if (const char* t = env("ECLIP_TRACE")) {
+      try {
+        e->open_trace(t);
+      } catch (const std::exception& ex) {
+        say_once("trace", fmt::format("cannot trace to ECLIP_TRACE={}: {}; not tracing", t, ex.what()));
+      }
+    }
     if (env("ECLIP_STATS")) {
       e->timing_ = true;
       std::atexit(print_stats);
@@ -246,6 +253,13 @@ bool Engine::order(std::uint64_t from, std::uint64_t to, bool always, WorkerStat
   }
 }
 
+std::string demangled(const char* symbol) {
+  if (!symbol) return {};
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(symbol, nullptr, nullptr, &status), std::free);
+  return status == 0 && d ? std::string(d.get()) : std::string(symbol);
+}
+
 bool name_matches(const std::string& planned, const std::string& launched) noexcept {
   std::size_t i = 0;
   for (char c : launched) {
@@ -261,7 +275,8 @@ const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
   try {
     {
       std::shared_lock lock(names_mutex_);
-      if (auto it = kernel_names_.find(k.key); it != kernel_names_.end()) return &it->second;
+      if (auto it = kernel_names_.find(k.key); it != kernel_names_.end())
+        return it->second.empty() ? nullptr : &it->second;
     }
     std::string n;
     {
@@ -269,7 +284,8 @@ const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
       n = k.name(k.key);
     }
     std::unique_lock lock(names_mutex_);
-    return &kernel_names_.emplace(k.key, std::move(n)).first->second;
+    const std::string& cached = kernel_names_.emplace(k.key, std::move(n)).first->second;
+    return cached.empty() ? nullptr : &cached;  // the runtime could not name it
   } catch (...) {
     return nullptr;
   }
@@ -286,7 +302,7 @@ const std::vector<std::uint32_t>& Engine::positions_of(WorkerState& ws, const Ke
   if (it == ws.positions.end()) {
     std::vector<std::uint32_t> ps;
     for (std::uint32_t p = 0; p < ws.names.size(); ++p)
-      if (name_matches(ws.names[p], name)) ps.push_back(p);
+      if (!ws.names[p].empty() && name_matches(ws.names[p], name)) ps.push_back(p);
     it = ws.positions.emplace(k.key, std::move(ps)).first;  // node-based: the vector stays put
   }
   return it->second;
@@ -313,37 +329,55 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
                          workers_.size()));
   } else {
     const auto n = static_cast<std::uint32_t>(ws->target_of_kernel.size());
-    std::uint32_t pos = ws->cursor.load(std::memory_order_relaxed);
-    if (count_requests_ && pos >= n) {
-      pos = 0;
-      ws->in_request.store(false, std::memory_order_relaxed);
-    }
-    std::int64_t at = pos < n ? static_cast<std::int64_t>(pos) : -1;
     const std::string* name = ws->names.empty() ? nullptr : kernel_name(kernel);
+    if (name) l.kernel = name;
+    const std::vector<std::uint32_t>* ps = nullptr;
     if (name) {
-      l.kernel = name;
-      const std::vector<std::uint32_t>* ps = nullptr;
       try {
         ps = &positions_of(*ws, kernel, *name);
       } catch (...) {
+        name = nullptr;  // no index (out of memory): count positions for this launch
       }
-      at = -1;
-      if (ps) {
+    } else if (!ws->names.empty() && !ws->said_noname.exchange(true)) {
+      say_once(fmt::format("noname{}", l.worker),
+               fmt::format("worker {}: a launched kernel has no name the runtime will tell (cuKernelGetName / "
+                           "cuFuncGetName / cudaFuncGetName / hipKernelNameRef need CUDA 12.3 / ROCm 5.x): such "
+                           "launches are matched by position (said once)",
+                           l.worker));
+    }
+    // Decide against a snapshot of the cursor and publish it with one compare-exchange, so two
+    // threads launching as the same worker never take the same position (one retries).
+    std::uint32_t seen = ws->cursor.load(std::memory_order_relaxed), pos = 0, next = 0;
+    std::int64_t at = -1;
+    bool wrapped = false;
+    std::uint64_t skipped = 0;
+    for (;;) {
+      pos = seen;
+      wrapped = count_requests_ && pos >= n;
+      if (wrapped) pos = 0;
+      skipped = 0;
+      if (!name) {
+        at = pos < n ? static_cast<std::int64_t>(pos) : -1;
+      } else if (pos < n && ws->names[pos].empty()) {
+        at = pos;  // an unnamed plan position takes whatever comes at the cursor, never further on
+      } else {
+        at = -1;
         auto it = std::lower_bound(ps->begin(), ps->end(), pos);
         if (it != ps->end() && *it < std::uint64_t{pos} + kLookahead) at = *it;
+        if (at < 0 && count_requests_ && pos > 0 && !ps->empty() && ps->front() == 0) {
+          // The request's remaining kernels never reached us: this launch begins the next one.
+          skipped = n - pos;
+          wrapped = true;
+          at = 0;
+        } else if (at > pos) {
+          skipped = static_cast<std::uint64_t>(at) - pos;
+        }
       }
-      if (at < 0 && count_requests_ && pos > 0 && ps && !ps->empty() && ps->front() == 0) {
-        // The request's remaining kernels never reached us: this launch begins the next one.
-        ws->skipped.fetch_add(n - pos, std::memory_order_relaxed);
-        ws->in_request.store(false, std::memory_order_relaxed);
-        pos = 0;
-        at = 0;
-      } else if (at > pos) {
-        ws->skipped.fetch_add(static_cast<std::uint64_t>(at) - pos, std::memory_order_relaxed);
-      }
+      next = at >= 0 ? static_cast<std::uint32_t>(at) + 1 : (name ? seen : pos + 1);
+      if (next == seen || ws->cursor.compare_exchange_weak(seen, next, std::memory_order_relaxed)) break;
     }
-    if (at >= 0 || !name) ws->cursor.store(at >= 0 ? static_cast<std::uint32_t>(at) + 1 : pos + 1,
-                                           std::memory_order_relaxed);
+    if (wrapped) ws->in_request.store(false, std::memory_order_relaxed);
+    if (skipped) ws->skipped.fetch_add(skipped, std::memory_order_relaxed);
     if (at >= 0 && !ws->in_request.exchange(true, std::memory_order_relaxed))
       l.request = ws->requests.fetch_add(1, std::memory_order_relaxed) + 1;
     else
@@ -361,18 +395,22 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
       }
     } else {
       bump(ws->unplanned);
-      if (name) {
-        if (!ws->said_nomatch.exchange(true))
-          say_once(fmt::format("nomatch{}", l.worker),
-                 fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on (next: "
-                             "\"{}\"); launches that match nothing stay on the application's stream (said once)",
-                             l.worker, name->substr(0, 120), pos,
-                             pos < n ? plan_.workers[l.worker].kernel_names[pos].substr(0, 120) : "end"));
-      } else if (!ws->ran_past.exchange(true)) {
-        say_once(fmt::format("past{}", l.worker),
-                 fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
-                             "plan pass through on the application's stream (said once)",
-                             l.worker, pos, n));
+      try {
+        if (name) {
+          if (!ws->said_nomatch.exchange(true))
+            say_once(fmt::format("nomatch{}", l.worker),
+                     fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on "
+                                 "(next: \"{}\"); launches that match nothing stay on the application's stream "
+                                 "(said once)",
+                                 l.worker, name->substr(0, 120), pos,
+                                 pos < n ? plan_.workers[l.worker].kernel_names[pos].substr(0, 120) : "end"));
+        } else if (!ws->ran_past.exchange(true)) {
+          say_once(fmt::format("past{}", l.worker),
+                   fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
+                               "plan pass through on the application's stream (said once)",
+                               l.worker, pos, n));
+        }
+      } catch (...) {  // out of memory formatting a message: the launch still goes ahead
       }
     }
   }

@@ -56,8 +56,11 @@ void say_once(const std::string& key, const std::string& text);
 /// ECLIP_TRACE; the name is looked up once per key.
 struct KernelRef {
   std::uint64_t key = 0;
-  std::string (*name)(std::uint64_t key) = nullptr;
+  std::string (*name)(std::uint64_t key) = nullptr;  ///< empty string: the runtime could not name it
 };
+
+/// A readable kernel name: `symbol` demangled when it is a C++ name; empty for null (no name).
+std::string demangled(const char* symbol);
 
 /// A plan name (whitespace removed) matches a launched kernel whose name, whitespace removed,
 /// starts with it: profiles may truncate names; an empty plan name matches anything.
@@ -121,7 +124,7 @@ class Engine {
     std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
         barriers{0}, joins{0}, requests{0}, skipped{0}, eclip_ns{0};
-    std::atomic<bool> ran_past{false}, said_nomatch{false};
+    std::atomic<bool> ran_past{false}, said_nomatch{false}, said_noname{false};
     std::mutex index_mutex;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> positions;  ///< kernel key -> plan positions
   };

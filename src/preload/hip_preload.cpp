@@ -211,15 +211,14 @@ hipError_t routed(hipStream_t app, const char* entry, const KernelRef& kernel, F
   }
   return r;
 }
+// Names as the profilers record them (demangled); "" when the runtime has none.
 std::string name_by_ptr(std::uint64_t f) {
   auto ref = ECLIP_REAL(hipKernelNameRefByPtr);
-  const char* n = ref ? ref(reinterpret_cast<const void*>(f), nullptr) : nullptr;
-  return n ? n : "?";
+  return demangled(ref ? ref(reinterpret_cast<const void*>(f), nullptr) : nullptr);
 }
 std::string name_of(std::uint64_t f) {
   auto ref = ECLIP_REAL(hipKernelNameRef);
-  const char* n = ref ? ref(reinterpret_cast<hipFunction_t>(f)) : nullptr;
-  return n ? n : "?";
+  return demangled(ref ? ref(reinterpret_cast<hipFunction_t>(f)) : nullptr);
 }
 KernelRef host_ref(const void* f) { return {reinterpret_cast<std::uint64_t>(f), &name_by_ptr}; }
 KernelRef function_ref(hipFunction_t f) { return {reinterpret_cast<std::uint64_t>(f), &name_of}; }

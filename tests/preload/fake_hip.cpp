@@ -62,14 +62,20 @@ std::map<const void*, std::string>& kernel_names() {
   static std::map<const void*, std::string> m;
   return m;
 }
+std::set<const void*>& nameless() {
+  static std::set<const void*> s;
+  return s;
+}
 FAKE void fakehip_set_kernel_name(const void* f, const char* name) {
   std::lock_guard lock(g_mutex);
-  kernel_names()[f] = name;
+  if (name) kernel_names()[f] = name;
+  else nameless().insert(f);
 }
 FAKE const char* hipKernelNameRefByPtr(const void* f, hipStream_t) {
   {
     std::lock_guard lock(g_mutex);
     if (auto it = kernel_names().find(f); it != kernel_names().end()) return it->second.c_str();
+    if (nameless().count(f)) return nullptr;
   }
   static thread_local char name[64];
   std::snprintf(name, sizeof name, "kernel@%p", f);

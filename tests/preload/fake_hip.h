@@ -28,7 +28,7 @@ std::size_t fakehip_ops(const fakehip_op** out);
 void fakehip_set_events_complete(int complete);
 /// The CU-mask words a stream was created with (returns how many; 0: unmasked or unknown).
 int fakehip_stream_mask(std::uint64_t stream, std::uint32_t* words, int max);
-/// The name hipKernelNameRef(ByPtr) gives kernel `f` (default "kernel@<address>").
+/// The name hipKernelNameRef(ByPtr) gives kernel `f` (default "kernel@<address>"; null: none).
 void fakehip_set_kernel_name(const void* f, const char* name);
 /// Streams created through hipExtStreamCreateWithCUMask.
 int fakehip_masked_streams(void);

@@ -337,6 +337,38 @@ int names(bool by_position) {
   return failures;
 }
 
+// Worker 1 of data/mi50_named.json names its kernels "" then "void  gemm_b<int>": an unnamed plan
+// position takes what comes at the cursor and no further; a kernel the runtime cannot name is
+// matched by position (said once).
+int names_edge() {
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&conv_a), "conv_a");
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&gemm_b), "void gemm_b<int>(int, float)");
+  fakehip_set_kernel_name(reinterpret_cast<const void*>(&tail_c), nullptr);  // no name
+  hipStream_t s0, s1;
+  hipStreamCreate(&s0);
+  hipStreamCreate(&s1);
+  std::thread t([&] {
+    auto set_worker = lookup<int (*)(int)>("eclip_set_worker");
+    CHECK(set_worker && set_worker(1) == 0);
+    launch_fn(conv_a, 1, s1);  // position 0 (unnamed)
+    launch_fn(conv_a, 2, s1);  // matches nothing at or after 1: app stream, cursor stays
+    launch_fn(gemm_b, 3, s1);  // position 1
+  });
+  t.join();
+  eclip_preload_counters c1 = counters(1);
+  CHECK(c1.launches == 3 && c1.routed == 2 && c1.unplanned == 1 && c1.skipped == 0);
+  CHECK(cus(stream_of_launch(1)) == 15 && stream_of_launch(2) == h(s1) && stream_of_launch(3) == stream_of_launch(1));
+  // Worker 0: tail_c has no name, so it takes positions by count: 0 (1 SE) then 1 (1 SE).
+  launch_fn(tail_c, 4, s0);
+  launch_fn(tail_c, 5, s0);
+  CHECK(cus(stream_of_launch(4)) == 15 && stream_of_launch(5) == stream_of_launch(4));
+  eclip_preload_counters c0 = counters(0);
+  CHECK(c0.routed == 2 && c0.skipped == 0 && c0.unplanned == 0);
+  check_chain({{L, 1}, {L, 2}, {L, 3}});
+  check_chain({{L, 4}, {L, 5}});
+  return failures;
+}
+
 // ECLIP_REQUEST=api: launches past the plan stay on the app stream (said once) until the next
 // eclip_begin_request.
 int past_plan() {
@@ -429,8 +461,9 @@ int main(int argc, char** argv) {
   else if (s == "threads") rc = threads();
   else if (s == "names") rc = names(false);
   else if (s == "names-by-position") rc = names(true);
+  else if (s == "names-edge") rc = names_edge();
   if (rc < 0) {
-    std::fprintf(stderr, "usage: preload_test route|capture|past-plan|env-worker|passthrough|passthrough-active|threads|names|names-by-position\n");
+    std::fprintf(stderr, "usage: preload_test route|capture|past-plan|env-worker|passthrough|passthrough-active|threads|names|names-by-position|names-edge\n");
     return 2;
   }
   std::fprintf(stderr, "preload_test %s: %s\n", s.c_str(), rc == 0 ? "ok" : "FAILED");

@@ -12,8 +12,9 @@ LD_PRELOAD=libeclip_preload_cuda.so ECLIP_PLAN=<plan> ECLIP_WORKER=<i>.
                the MPS daemon (the script only reports CUDA_MPS_* it sees)
       threads: one process, one thread per model, each on its own torch.cuda.Stream and
                eclip_set_worker(i) (the per-thread identity of docs/transparent.md)
-  The window starts when every worker is warm (ready files), so start-up is not measured. Energy:
-  NVML's total-energy counter over the window (nvidia-ml-py).
+  The window starts when every worker is warm (ready files) and ends when every worker has finished
+  its last request (done files), so neither start-up nor teardown is measured. Energy: NVML's
+  total-energy counter over that window (nvidia-ml-py); wall_s is its length.
 
 Prints one JSON line "COLO {...}" with per-worker requests, req/s, p95 latency, the window's energy
 and average power, and the interposer's counters per request where the preload is loaded.
@@ -33,8 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from smoke import build, counters, eclip_api, output_tensor  # noqa: E402
 
 
-def serve(torch, model_name, worker, seconds, ready, go, api, stream=None):
-    """Warm up, say ready, wait for go, then serve for `seconds`; returns the worker's record."""
+def serve(torch, model_name, worker, seconds, ready, go, api, stream=None, done=lambda: None):
+    """Warm up, say ready, wait for go, serve for `seconds`, say done; returns the worker's record."""
     if api is not None and stream is not None:
         api["set_worker"](worker)
     model, x = build(torch, model_name)
@@ -62,6 +63,7 @@ def serve(torch, model_name, worker, seconds, ready, go, api, stream=None):
             infer()
             (stream or torch.cuda.current_stream()).synchronize()
             lat.append(time.perf_counter() - t0)
+        done()
         c1 = counters(api, worker)
     per_req = None
     if c0 and c1 and lat:
@@ -91,8 +93,9 @@ def worker_main(a):
         api["set_worker"] = set_worker
     touch, _ = file_barrier(a.ready)
     _, wait = file_barrier(a.go)
+    finished, _ = file_barrier(a.done)
     if a.mode == "procs":
-        rec = serve(torch, a.models[0], a.worker, a.seconds, touch, wait, api)
+        rec = serve(torch, a.models[0], a.worker, a.seconds, touch, wait, api, done=finished)
         recs = [rec]
     else:
         n = len(a.models)
@@ -105,9 +108,16 @@ def worker_main(a):
                 if warm[0] == n:
                     touch()
         recs = [None] * n
+        ended = [0]
+
+        def done():
+            with lock:
+                ended[0] += 1
+                if ended[0] == n:
+                    finished()
 
         def run(i):
-            recs[i] = serve(torch, a.models[i], i, a.seconds, ready, wait, api, torch.cuda.Stream())
+            recs[i] = serve(torch, a.models[i], i, a.seconds, ready, wait, api, torch.cuda.Stream(), done)
         ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
         for t in ts:
             t.start()
@@ -130,17 +140,20 @@ def run_main(a):
     tmp = tempfile.mkdtemp(prefix="colo_")
     go = os.path.join(tmp, "go")
     extra = dict(kv.split("=", 1) for kv in a.env)
-    procs, readies, outs = [], [], []
+    procs, readies, dones, outs = [], [], [], []
     units = [[m] for m in models] if a.mode == "procs" else [models]
     for i, ms in enumerate(units):
         ready, out = os.path.join(tmp, "ready%d" % i), os.path.join(tmp, "out%d.json" % i)
+        done = os.path.join(tmp, "done%d" % i)
         env = dict(os.environ, **extra)
         if a.mode == "procs":
             env["ECLIP_WORKER"] = str(i)
         cmd = [sys.executable, os.path.abspath(__file__), "worker", "--models", ",".join(ms), "--mode", a.mode,
-               "--worker", str(i), "--seconds", str(a.seconds), "--ready", ready, "--go", go, "--out", out]
+               "--worker", str(i), "--seconds", str(a.seconds), "--ready", ready, "--go", go, "--done", done,
+               "--out", out]
         procs.append(subprocess.Popen(cmd, env=env))
         readies.append(ready)
+        dones.append(done)
         outs.append(out)
     t_wait = time.time() + a.startup_timeout
     while not all(os.path.exists(r) for r in readies):
@@ -151,11 +164,17 @@ def run_main(a):
                                         "rcs": [p.poll() for p in procs]}), flush=True)
             return 1
         time.sleep(0.01)
+    # The energy window is the serving window: from go until every worker's last request ended
+    # (done files), not until the processes exit (their teardown is not serving).
     e0 = energy_mj()
     t0 = time.time()
     open(go, "w").close()
-    rcs = [p.wait() for p in procs]
+    while not all(os.path.exists(d) for d in dones):
+        if any(p.poll() not in (None, 0) for p in procs):
+            break
+        time.sleep(0.002)
     e1, t1 = energy_mj(), time.time()
+    rcs = [p.wait() for p in procs]
     workers, flags = [], []
     for o in outs:
         try:
@@ -194,6 +213,7 @@ def main():
     ap.add_argument("--worker", type=int, default=0)
     ap.add_argument("--ready")
     ap.add_argument("--go")
+    ap.add_argument("--done")
     a = ap.parse_args()
     if a.cmd == "worker":
         worker_main(a)
