@@ -43,9 +43,12 @@ typedef struct eclip_preload_counters {
   uint64_t requests;    /* requests begun (eclip_begin_request or the plan's kernel count) */
   uint64_t skipped;     /* plan positions passed over: kernels the plan names that never reached the
                            interposer (launched by a library's own static runtime), see kernel_names */
-  uint64_t eclip_ns;    /* with ECLIP_STATS=1: host time spent in eclip's own code for these launches
-                           (deciding, ordering, joining; the vendor's launch call excluded), in ns */
+  uint64_t eclip_ns;    /* with ECLIP_STATS=1: host time spent in eclip's own code around these launches
+                           (deciding, ordering, the eager join; the vendor's launch call and AMD's lazy
+                           joins of non-kernel calls excluded), in ns */
 } eclip_preload_counters;
+/* Fields are only ever appended: build against the preload.h of the library you load (a caller
+   compiled against an older, shorter struct would be written past its end). */
 /* worker = -1: the sum over all workers. Returns 0, or -1 when no plan is active / bad worker. */
 int eclip_preload_get_counters(int32_t worker, eclip_preload_counters* out);
 

@@ -120,7 +120,7 @@ class Engine {
     std::vector<std::uint64_t> target_of_kernel;  ///< kAppStream = stay on the app stream (whole device)
     std::vector<std::uint32_t> units_of_kernel;   ///< the partition's units per position (for the trace)
     std::vector<std::string> names;               ///< plan kernel names, whitespace removed (may be empty)
-    std::atomic<std::uint32_t> cursor{0};         ///< next plan position (one launching thread per worker)
+    std::atomic<std::uint32_t> cursor{0};         ///< next plan position (advanced by compare-exchange)
     std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
         barriers{0}, joins{0}, requests{0}, skipped{0}, eclip_ns{0};

@@ -50,6 +50,7 @@ def main():
     with opener(a.eclip) as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if int(r["worker"]) == a.worker]
     last = max(int(r["request"]) for r in rows)
+    placed_nowhere = sum(1 for r in rows if int(r["request"]) == last and int(r["position"]) < 0)
     req = [r for r in rows if int(r["request"]) == last and int(r["position"]) >= 0]
     req.sort(key=lambda r: int(r["position"]))
 
@@ -90,7 +91,10 @@ def main():
     for i in unseen:
         if str(kernels[i].get("args", {}).get("stream")) != app:
             bad["unseen_not_on_app_stream"].append((i, kernels[i].get("name", "")[:90]))
-    out.update({"routed_on_partitions": routed, "unseen_by_eclip": len(unseen), "app_stream": app,
+    # Profiler kernels at no eclip position: never seen by eclip, or seen but matched to no position
+    # (placed_nowhere, on the app stream); the difference is what eclip never saw.
+    out.update({"routed_on_partitions": routed, "at_no_eclip_position": len(unseen),
+                "seen_but_placed_nowhere": placed_nowhere, "app_stream": app,
                 "name_mismatches": len(bad["name"]), "stream_mismatches": len(bad["stream"]),
                 "partition_mismatches": len(bad["partition"]),
                 "unseen_not_on_app_stream": len(bad["unseen_not_on_app_stream"])})
