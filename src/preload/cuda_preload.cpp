@@ -101,31 +101,12 @@ const VendorHooks kCuda{"cuda", &make_cuda_backend, &cuda_capturing, /*eager_def
 [[maybe_unused]] const bool kRegistered = (register_vendor(&kCuda), true);
 
 /// Routes one launch into app stream `app`; `launch(stream)` issues it. `ptsz`: a per-thread
-/// default stream entry point (stream 0 = this thread's default stream). `kernel` identifies the
-/// kernel for plans that name their kernels and for ECLIP_TRACE.
+/// default stream entry point (stream 0 = this thread's default stream, keyed as
+/// CU_STREAM_PER_THREAD); a launch left in place gets the application's own handle back.
 template <class R, class F>
 R routed(CUstream app, bool ptsz, R ok, const char* entry, const KernelRef& kernel, F&& launch) {
-  if (InsideGuard::active()) return launch(app);
-  Engine* e = Engine::get();
-  if (!e) return launch(app);
   const std::uint64_t k = key(app, ptsz);
-  const bool timed = e->timing();
-  const auto t0 = timed ? Clock::now() : Clock::time_point{};
-  Engine::Launch l = e->begin_launch(k, kernel);
-  const auto t1 = timed ? Clock::now() : Clock::time_point{};
-  R r;
-  {
-    InsideGuard guard;
-    r = launch(l.target == k ? app : cs(l.target));
-  }
-  const auto t2 = timed ? Clock::now() : Clock::time_point{};
-  e->end_launch(l, r == ok);
-  if (timed) e->add_time(l, elapsed_ns(t0, t1) + elapsed_ns(t2, Clock::now()));
-  if (e->tracing()) {
-    const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
-    e->trace(l, entry, name ? name->c_str() : "?");
-  }
-  return r;
+  return route_launch(k, ok, entry, kernel, [&](std::uint64_t target) { return launch(target == k ? app : cs(target)); });
 }
 
 const char* driver_function_name(std::uint64_t f) {

@@ -19,7 +19,7 @@
 namespace eclip::preload {
 namespace {
 
-constexpr std::uint64_t kAppStream = ~std::uint64_t{0};  // target_of_kernel: stay on the app's stream
+constexpr std::uint64_t kAppStream = ~std::uint64_t{0};  // Placement::stream: stay on the app's stream
 
 thread_local int tl_worker = -1;
 thread_local int tl_inside = 0;
@@ -197,15 +197,13 @@ Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan
     auto ws = std::make_unique<WorkerState>();
     for (PartitionConfig c : plan_.workers[w].per_kernel()) {
       if (c.whole_device(topo)) {
-        ws->target_of_kernel.push_back(kAppStream);
-        ws->units_of_kernel.push_back(topo.units());
+        ws->placement.push_back({kAppStream, topo.units()});
         continue;
       }
       auto slot = pool_->find(w, c);
       if (!slot) throw Error(Errc::invalid_argument, fmt::format("worker {}: no pool stream for {} groups", w, c.groups));
       const PartitionPool::Slot& s = pool_->slots(w)[*slot];
-      ws->target_of_kernel.push_back(s.stream.value);
-      ws->units_of_kernel.push_back(s.mask.count());  // the stream's units (H100: 8 groups may hold 64 or 68 SMs)
+      ws->placement.push_back({s.stream.value, s.mask.count()});  // H100: 8 groups may hold 64 or 68 SMs
     }
     if (match_names_)
       for (const std::string& n : plan_.workers[w].kernel_names) {
@@ -296,16 +294,23 @@ const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
 // the plan does not know costs little.
 constexpr std::uint32_t kLookahead = 256;
 
-const std::vector<std::uint32_t>& Engine::positions_of(WorkerState& ws, const KernelRef& k, const std::string& name) {
-  std::lock_guard lock(ws.index_mutex);
-  auto it = ws.positions.find(k.key);
-  if (it == ws.positions.end()) {
-    std::vector<std::uint32_t> ps;
-    for (std::uint32_t p = 0; p < ws.names.size(); ++p)
-      if (!ws.names[p].empty() && name_matches(ws.names[p], name)) ps.push_back(p);
-    it = ws.positions.emplace(k.key, std::move(ps)).first;  // node-based: the vector stays put
+const Engine::WorkerState::KernelIndex* Engine::index_of(WorkerState& ws, const KernelRef& k) noexcept {
+  if (k.key == 0) return nullptr;
+  try {
+    std::lock_guard lock(ws.index_mutex);
+    auto it = ws.index.find(k.key);
+    if (it == ws.index.end()) {
+      WorkerState::KernelIndex e;
+      e.name = kernel_name(k);
+      if (e.name)
+        for (std::uint32_t p = 0; p < ws.names.size(); ++p)
+          if (!ws.names[p].empty() && name_matches(ws.names[p], *e.name)) e.positions.push_back(p);
+      it = ws.index.emplace(k.key, std::move(e)).first;  // node-based: the entry stays put
+    }
+    return &it->second;
+  } catch (...) {
+    return nullptr;
   }
-  return it->second;
 }
 
 Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) noexcept {
@@ -328,17 +333,11 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
              fmt::format("worker {} is not in the plan ({} workers): its launches pass through unchanged", l.worker,
                          workers_.size()));
   } else {
-    const auto n = static_cast<std::uint32_t>(ws->target_of_kernel.size());
-    const std::string* name = ws->names.empty() ? nullptr : kernel_name(kernel);
-    if (name) l.kernel = name;
-    const std::vector<std::uint32_t>* ps = nullptr;
-    if (name) {
-      try {
-        ps = &positions_of(*ws, kernel, *name);
-      } catch (...) {
-        name = nullptr;  // no index (out of memory): count positions for this launch
-      }
-    } else if (!ws->names.empty() && !ws->said_noname.exchange(true)) {
+    const auto n = static_cast<std::uint32_t>(ws->placement.size());
+    const WorkerState::KernelIndex* ki = ws->names.empty() ? nullptr : index_of(*ws, kernel);
+    const std::string* name = ki ? ki->name : nullptr;  // null: count positions for this launch
+    l.kernel = name;
+    if (!name && !ws->names.empty() && !ws->said_noname.exchange(true)) {
       say_once(fmt::format("noname{}", l.worker),
                fmt::format("worker {}: a launched kernel has no name the runtime will tell (cuKernelGetName / "
                            "cuFuncGetName / cudaFuncGetName / hipKernelNameRef need CUDA 12.3 / ROCm 5.x): such "
@@ -362,9 +361,10 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
         at = pos;  // an unnamed plan position takes whatever comes at the cursor, never further on
       } else {
         at = -1;
-        auto it = std::lower_bound(ps->begin(), ps->end(), pos);
-        if (it != ps->end() && *it < std::uint64_t{pos} + kLookahead) at = *it;
-        if (at < 0 && count_requests_ && pos > 0 && !ps->empty() && ps->front() == 0) {
+        const std::vector<std::uint32_t>& ps = ki->positions;
+        auto it = std::lower_bound(ps.begin(), ps.end(), pos);
+        if (it != ps.end() && *it < std::uint64_t{pos} + kLookahead) at = *it;
+        if (at < 0 && count_requests_ && pos > 0 && !ps.empty() && ps.front() == 0) {
           // The request's remaining kernels never reached us: this launch begins the next one.
           skipped = n - pos;
           wrapped = true;
@@ -385,8 +385,8 @@ Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) 
     l.position = at;
     if (at >= 0) {
       const auto p = static_cast<std::size_t>(at);
-      l.planned_units = ws->units_of_kernel[p];
-      const std::uint64_t t = ws->target_of_kernel[p];
+      l.planned_units = ws->placement[p].units;
+      const std::uint64_t t = ws->placement[p].stream;
       if (t == kAppStream) {
         bump(ws->kept);
       } else {

@@ -117,24 +117,34 @@ class Engine {
 
  private:
   struct alignas(64) WorkerState {
-    std::vector<std::uint64_t> target_of_kernel;  ///< kAppStream = stay on the app stream (whole device)
-    std::vector<std::uint32_t> units_of_kernel;   ///< the partition's units per position (for the trace)
+    struct Placement {
+      std::uint64_t stream;  ///< kAppStream = stay on the app stream (whole device)
+      std::uint32_t units;   ///< the stream's units (for the trace)
+    };
+    std::vector<Placement> placement;             ///< per plan position
     std::vector<std::string> names;               ///< plan kernel names, whitespace removed (may be empty)
     std::atomic<std::uint32_t> cursor{0};         ///< next plan position (advanced by compare-exchange)
     std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
     std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
         barriers{0}, joins{0}, requests{0}, skipped{0}, eclip_ns{0};
     std::atomic<bool> ran_past{false}, said_nomatch{false}, said_noname{false};
+    /// A kernel as this worker's named plan sees it: its name (null: the runtime has none) and the
+    /// plan positions whose name matches, ascending.
+    struct KernelIndex {
+      const std::string* name = nullptr;
+      std::vector<std::uint32_t> positions;
+    };
     std::mutex index_mutex;
-    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> positions;  ///< kernel key -> plan positions
+    std::unordered_map<std::uint64_t, KernelIndex> index;  ///< kernel key -> entry, never erased
   };
 
   Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests);
   static Engine* create(const VendorHooks& vendor);
   void open_trace(const char* pattern);
-  /// The plan positions whose name matches kernel `k` (named `name`), ascending; computed once per
-  /// kernel and worker, so matching a launch costs a hash lookup and a binary search.
-  const std::vector<std::uint32_t>& positions_of(WorkerState& ws, const KernelRef& k, const std::string& name);
+  /// Kernel `k`'s entry for `ws`, built on its first launch (name lookup, index over the plan's
+  /// names), so matching a launch costs one lock, one hash lookup and a binary search. Null when
+  /// there is no key or memory ran out.
+  const WorkerState::KernelIndex* index_of(WorkerState& ws, const KernelRef& k) noexcept;
   StreamState* state_of(std::uint64_t stream, bool create);
   /// Makes `to` wait for everything on `from` (skipped when already complete unless `always`).
   /// Returns false if a backend call failed.
@@ -177,5 +187,33 @@ struct InsideGuard {
   InsideGuard& operator=(const InsideGuard&) = delete;
   static bool active() noexcept;
 };
+
+/// One intercepted launch, for either front end: decides with the engine, issues it with
+/// `issue(target_stream)` (inside the guard, so the vendor's nested calls pass through), orders it,
+/// and times and traces it when asked. `ok` is the vendor's success code. Without an engine (no
+/// plan) or inside eclip's own calls, `issue(app)` runs as the application asked.
+template <class R, class F>
+R route_launch(std::uint64_t app, R ok, const char* entry, const KernelRef& kernel, F&& issue) {
+  if (InsideGuard::active()) return issue(app);
+  Engine* e = Engine::get();
+  if (!e) return issue(app);
+  const bool timed = e->timing();
+  const auto t0 = timed ? Clock::now() : Clock::time_point{};
+  Engine::Launch l = e->begin_launch(app, kernel);
+  const auto t1 = timed ? Clock::now() : Clock::time_point{};
+  R r;
+  {
+    InsideGuard guard;
+    r = issue(l.target);
+  }
+  const auto t2 = timed ? Clock::now() : Clock::time_point{};
+  e->end_launch(l, r == ok);
+  if (timed) e->add_time(l, elapsed_ns(t0, t1) + elapsed_ns(t2, Clock::now()));
+  if (e->tracing()) {
+    const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
+    e->trace(l, entry, name ? name->c_str() : "?");
+  }
+  return r;
+}
 
 }  // namespace eclip::preload

@@ -186,30 +186,10 @@ std::unique_ptr<Backend> make_hip_backend(const std::string& device, std::string
 const VendorHooks kHip{"hip", &make_hip_backend, &hip_capturing, /*eager_default=*/false};
 [[maybe_unused]] const bool kRegistered = (register_vendor(&kHip), true);
 
-/// Routes one launch: `launch(stream)` issues it on the stream it is given. `kernel` identifies
-/// the kernel for plans that name their kernels and for ECLIP_TRACE.
+/// Routes one launch: `launch(stream)` issues it on the stream it is given.
 template <class F>
 hipError_t routed(hipStream_t app, const char* entry, const KernelRef& kernel, F&& launch) {
-  if (InsideGuard::active()) return launch(app);
-  Engine* e = Engine::get();
-  if (!e) return launch(app);
-  const bool timed = e->timing();
-  const auto t0 = timed ? Clock::now() : Clock::time_point{};
-  Engine::Launch l = e->begin_launch(h(app), kernel);
-  const auto t1 = timed ? Clock::now() : Clock::time_point{};
-  hipError_t r;
-  {
-    InsideGuard guard;
-    r = launch(s_of(l.target));
-  }
-  const auto t2 = timed ? Clock::now() : Clock::time_point{};
-  e->end_launch(l, r == hipSuccess);
-  if (timed) e->add_time(l, elapsed_ns(t0, t1) + elapsed_ns(t2, Clock::now()));
-  if (e->tracing()) {
-    const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
-    e->trace(l, entry, name ? name->c_str() : "?");
-  }
-  return r;
+  return route_launch(h(app), hipSuccess, entry, kernel, [&](std::uint64_t target) { return launch(s_of(target)); });
 }
 // Names as the profilers record them (demangled); "" when the runtime has none.
 std::string name_by_ptr(std::uint64_t f) {

@@ -84,6 +84,18 @@ def file_barrier(path):
     return touch, wait
 
 
+def after_all(n, fn):
+    """A callable that runs fn() once its n-th call (from any thread) arrives."""
+    lock, calls = threading.Lock(), [0]
+
+    def arrive():
+        with lock:
+            calls[0] += 1
+            if calls[0] == n:
+                fn()
+    return arrive
+
+
 def worker_main(a):
     import torch
     api = eclip_api()
@@ -99,22 +111,8 @@ def worker_main(a):
         recs = [rec]
     else:
         n = len(a.models)
-        lock = threading.Lock()
-        warm = [0]
-
-        def ready():
-            with lock:
-                warm[0] += 1
-                if warm[0] == n:
-                    touch()
+        ready, done = after_all(n, touch), after_all(n, finished)
         recs = [None] * n
-        ended = [0]
-
-        def done():
-            with lock:
-                ended[0] += 1
-                if ended[0] == n:
-                    finished()
 
         def run(i):
             recs[i] = serve(torch, a.models[i], i, a.seconds, ready, wait, api, torch.cuda.Stream(), done)
