@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "eclip/backend/sim.hpp"
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 #ifdef ECLIP_BENCH_HAVE_GLPK
 #include "milp_oracle.hpp"
 #endif

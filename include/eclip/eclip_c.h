@@ -164,7 +164,7 @@ ECLIP_C_API int eclip_router_launch_graphs(eclip_router* router, uint32_t worker
 /* worker = -1: the sum over all workers. */
 ECLIP_C_API int eclip_router_counters(const eclip_router* router, int32_t worker, eclip_counters* out);
 
-/* ---- Energy (include/eclip/energy_meter.hpp) -------------------------------------------------
+/* ---- Energy (include/eclip/energy/energy_meter.hpp) -------------------------------------------------
  * A device's cumulative energy counter, read at the edges of a window. Each edge first calls the
  * caller's synchronise hook (e.g. cudaDeviceSynchronize / torch.cuda.synchronize), so the window
  * holds exactly the work submitted inside it, then, by default, waits for the counter's next update

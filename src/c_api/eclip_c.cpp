@@ -14,7 +14,7 @@
 
 #include "eclip/backend/sim.hpp"
 #include "eclip/eclip.hpp"
-#include "eclip/energy_meter.hpp"
+#include "eclip/energy/energy_meter.hpp"
 #if ECLIP_C_WITH_HIP
 #include "hip_factory.hpp"
 #endif

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "eclip/backend.hpp"
+#include "eclip/runtime/backend.hpp"
 
 namespace eclip_c_detail {
 /// A HipBackend on HIP device `ordinal`; its device name goes to *device_name.

@@ -18,9 +18,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "eclip/colocation.hpp"
+#include "eclip/experiments/colocation.hpp"
 #include "eclip/eclip.hpp"
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;

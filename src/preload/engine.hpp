@@ -23,9 +23,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "eclip/backend.hpp"
-#include "eclip/partition_pool.hpp"
-#include "eclip/plan.hpp"
+#include "eclip/runtime/backend.hpp"
+#include "eclip/runtime/partition_pool.hpp"
+#include "eclip/plan/plan.hpp"
 #include "eclip/preload.h"
 
 namespace eclip::preload {

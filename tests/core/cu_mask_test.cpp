@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "eclip/cu_mask.hpp"
+#include "eclip/core/cu_mask.hpp"
 
 using eclip::CuMask;
 

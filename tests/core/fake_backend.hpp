@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "eclip/backend.hpp"
+#include "eclip/runtime/backend.hpp"
 
 namespace eclip::testing {
 

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "eclip/kernel_router.hpp"
+#include "eclip/runtime/kernel_router.hpp"
 #include "fake_backend.hpp"
 
 using namespace eclip;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "eclip/partition_pool.hpp"
+#include "eclip/runtime/partition_pool.hpp"
 #include "fake_backend.hpp"
 
 using namespace eclip;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "eclip/plan.hpp"
+#include "eclip/plan/plan.hpp"
 
 using namespace eclip;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "eclip/profile.hpp"
+#include "eclip/plan/profile.hpp"
 
 using namespace eclip;
 

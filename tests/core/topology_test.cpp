@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "eclip/partition_config.hpp"
-#include "eclip/switch_budget.hpp"
-#include "eclip/topology.hpp"
+#include "eclip/core/partition_config.hpp"
+#include "eclip/core/switch_budget.hpp"
+#include "eclip/core/topology.hpp"
 
 using namespace eclip;
 

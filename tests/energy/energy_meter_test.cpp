@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "eclip/backend/sim.hpp"
-#include "eclip/energy_meter.hpp"
-#include "eclip/error.hpp"
+#include "eclip/energy/energy_meter.hpp"
+#include "eclip/core/error.hpp"
 
 using namespace eclip;
 

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eclip/error.hpp"
+#include "eclip/core/error.hpp"
 
 namespace eclip_fuzz {
 

@@ -1,5 +1,5 @@
-// Mix::from_json and Mix::list_from_json (eclip/colocation.hpp) on arbitrary JSON.
-#include "eclip/colocation.hpp"
+// Mix::from_json and Mix::list_from_json (eclip/experiments/colocation.hpp) on arbitrary JSON.
+#include "eclip/experiments/colocation.hpp"
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

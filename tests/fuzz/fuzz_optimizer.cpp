@@ -3,7 +3,7 @@
 // budget, the thresholds and the pool, or an eclip::Error - never a crash, NaN or a hang.
 #include <cmath>
 
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

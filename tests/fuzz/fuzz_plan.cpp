@@ -1,7 +1,7 @@
 // Plan::from_json_text on arbitrary text, against every device preset (a plan names its device,
 // so at most one accepts it); an accepted plan must validate and round-trip.
-#include "eclip/plan.hpp"
-#include "eclip/topology.hpp"
+#include "eclip/plan/plan.hpp"
+#include "eclip/core/topology.hpp"
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

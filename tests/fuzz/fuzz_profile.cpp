@@ -1,5 +1,5 @@
 // Profile::from_json on arbitrary JSON; an accepted profile must survive a to_json round trip.
-#include "eclip/profile.hpp"
+#include "eclip/plan/profile.hpp"
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,5 +1,5 @@
 #pragma once
-// Test-only oracle for the optimizer: the same model (include/eclip/optimizer.hpp) built again
+// Test-only oracle for the optimizer: the same model (include/eclip/planner/optimizer.hpp) built again
 // independently (thresholds per kernel, contention unit by unit with CuMask) and solved as a
 // MILP with GLPK, plus a plain evaluator for brute-force enumeration. Nothing here calls the
 // optimizer, so an agreement between the two is evidence, not a tautology.
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 
 namespace eclip::oracle {
 

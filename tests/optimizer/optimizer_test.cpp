@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 
 namespace {
 

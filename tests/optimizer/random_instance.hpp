@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 
 namespace eclip::testing {
 

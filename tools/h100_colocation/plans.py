@@ -3,7 +3,7 @@ only: the same code runs on the H100 and in the tests here.
 
 The H100 topology is eclip's presets::h100(): 16 groups (15 atoms of 8 SMs + the 12-SM remainder),
 size classes 1/2/4/8/16 groups = 8/16/32/64/132 SMs, at most 15 masked streams; worker w of W grows
-its partitions from home group w*16//W (include/eclip/topology.hpp)."""
+its partitions from home group w*16//W (include/eclip/core/topology.hpp)."""
 import json
 import math
 

@@ -42,10 +42,10 @@
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
 
-#include "eclip/backend.hpp"
-#include "eclip/kernel_router.hpp"
-#include "eclip/partition_pool.hpp"
-#include "eclip/topology.hpp"
+#include "eclip/runtime/backend.hpp"
+#include "eclip/runtime/kernel_router.hpp"
+#include "eclip/runtime/partition_pool.hpp"
+#include "eclip/core/topology.hpp"
 
 namespace eclip::cuda {
 

@@ -48,10 +48,10 @@
 
 #include <fmt/format.h>
 
-#include "eclip/backend.hpp"
+#include "eclip/runtime/backend.hpp"
 #include "eclip/backend/hsa/cu_mask_layout.hpp"
-#include "eclip/kernel_router.hpp"
-#include "eclip/topology.hpp"
+#include "eclip/runtime/kernel_router.hpp"
+#include "eclip/core/topology.hpp"
 
 namespace eclip::hip {
 

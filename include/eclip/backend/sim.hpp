@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "eclip/backend.hpp"
+#include "eclip/runtime/backend.hpp"
 
 namespace eclip {
 

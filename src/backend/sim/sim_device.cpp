@@ -3,7 +3,7 @@
 #include <numeric>
 
 #include "eclip/backend/sim.hpp"
-#include "eclip/profile.hpp"
+#include "eclip/plan/profile.hpp"
 
 namespace eclip {
 

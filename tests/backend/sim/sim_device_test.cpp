@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "eclip/backend/sim.hpp"
-#include "eclip/profile.hpp"
+#include "eclip/plan/profile.hpp"
 
 using namespace eclip;
 

@@ -35,8 +35,8 @@
 
 #include <fmt/format.h>
 
-#include "eclip/cu_mask.hpp"
-#include "eclip/error.hpp"
+#include "eclip/core/cu_mask.hpp"
+#include "eclip/core/error.hpp"
 
 namespace eclip::hsa {
 

@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "eclip/error.hpp"
+#include "eclip/core/error.hpp"
 
 namespace eclip::hsa {
 

@@ -10,8 +10,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "eclip/backend/sim.hpp"
-#include "eclip/plan.hpp"
-#include "eclip/profile.hpp"
+#include "eclip/plan/plan.hpp"
+#include "eclip/plan/profile.hpp"
 
 namespace eclip {
 

@@ -1,4 +1,4 @@
-#include "eclip/colocation.hpp"
+#include "eclip/experiments/colocation.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eclip/kernel_router.hpp"
-#include "eclip/optimizer.hpp"
-#include "eclip/partition_pool.hpp"
+#include "eclip/runtime/kernel_router.hpp"
+#include "eclip/planner/optimizer.hpp"
+#include "eclip/runtime/partition_pool.hpp"
 
 namespace eclip {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "eclip/topology.hpp"
+#include "eclip/core/topology.hpp"
 
 namespace eclip {
 

@@ -24,11 +24,11 @@
 
 #include <fmt/format.h>
 
-#include "eclip/backend.hpp"
-#include "eclip/observer.hpp"
-#include "eclip/partition_pool.hpp"
-#include "eclip/plan.hpp"
-#include "eclip/switch_budget.hpp"
+#include "eclip/runtime/backend.hpp"
+#include "eclip/runtime/observer.hpp"
+#include "eclip/runtime/partition_pool.hpp"
+#include "eclip/plan/plan.hpp"
+#include "eclip/core/switch_budget.hpp"
 
 namespace eclip {
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eclip/profile.hpp"
+#include "eclip/plan/profile.hpp"
 
 namespace eclip {
 namespace {

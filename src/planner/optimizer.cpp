@@ -1,4 +1,4 @@
-#include "eclip/optimizer.hpp"
+#include "eclip/planner/optimizer.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -50,10 +50,10 @@
 #include <string>
 #include <vector>
 
-#include "eclip/plan.hpp"
-#include "eclip/profile.hpp"
-#include "eclip/switch_budget.hpp"
-#include "eclip/topology.hpp"
+#include "eclip/plan/plan.hpp"
+#include "eclip/plan/profile.hpp"
+#include "eclip/core/switch_budget.hpp"
+#include "eclip/core/topology.hpp"
 
 namespace eclip {
 

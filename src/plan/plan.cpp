@@ -1,4 +1,4 @@
-#include "eclip/plan.hpp"
+#include "eclip/plan/plan.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -17,16 +17,10 @@
 
 #include <fmt/format.h>
 
-#include "eclip/backend.hpp"
-#include "eclip/partition_config.hpp"
+#include "eclip/runtime/backend.hpp"
+#include "eclip/core/partition_config.hpp"
 
 namespace eclip {
-
-struct PartitionSpec {
-  unsigned worker = 0;
-  PartitionConfig config;
-  friend auto operator<=>(const PartitionSpec&, const PartitionSpec&) = default;
-};
 
 class PartitionPool {
  public:

@@ -9,9 +9,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "eclip/partition_config.hpp"
-#include "eclip/partition_pool.hpp"
-#include "eclip/switch_budget.hpp"
+#include "eclip/core/partition_config.hpp"
+#include "eclip/core/switch_budget.hpp"
 
 namespace eclip {
 

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "eclip/cu_mask.hpp"
-#include "eclip/error.hpp"
-#include "eclip/topology.hpp"
+#include "eclip/core/cu_mask.hpp"
+#include "eclip/core/error.hpp"
+#include "eclip/core/topology.hpp"
 
 namespace eclip {
 

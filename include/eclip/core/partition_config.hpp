@@ -4,7 +4,7 @@
 // 8/16/32/64/132 SMs. The largest class is the whole device and needs no mask.
 #include <compare>
 
-#include "eclip/topology.hpp"
+#include "eclip/core/topology.hpp"
 
 namespace eclip {
 
@@ -16,6 +16,13 @@ struct PartitionConfig {
   unsigned units(const Topology& t) const { return t.units_of(groups); }
   /// The mask of this config for a worker whose partitions grow from `home_group`.
   CuMask mask(const Topology& t, unsigned home_group) const { return t.grow_from(home_group, groups); }
+};
+
+/// One partition a pool must hold: `config` for `worker` (grown from the worker's home group).
+struct PartitionSpec {
+  unsigned worker = 0;
+  PartitionConfig config;
+  friend auto operator<=>(const PartitionSpec&, const PartitionSpec&) = default;
 };
 
 }  // namespace eclip

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "eclip/colocation.hpp"
+#include "eclip/experiments/colocation.hpp"
 
 using namespace eclip;
 

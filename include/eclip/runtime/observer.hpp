@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "eclip/backend.hpp"
+#include "eclip/runtime/backend.hpp"
 
 namespace eclip {
 

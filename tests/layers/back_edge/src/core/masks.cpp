@@ -1,0 +1,2 @@
+// A vendor header in a vendor-free layer: refused.
+#include <hip/hip_runtime_api.h>
