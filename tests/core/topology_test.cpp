@@ -19,6 +19,10 @@ TEST_CASE("presets are self-consistent and cite a source", "[topology]") {
   CHECK(presets::mi300x().units() == 304);
   CHECK(presets::h100().units() == 132);
   CHECK(presets::h100().group_count() == 16);
+  // The H200 is the H100's processor: the same split, its own name (plans name their device).
+  CHECK(presets::h200().units() == 132);
+  CHECK(presets::h200().group_sizes == presets::h100().group_sizes);
+  CHECK(presets::h200().name == "H200");
   CHECK_THROWS_WITH(presets::by_name("mi9000"), Catch::Contains("unknown device preset \"mi9000\""));
 }
 

@@ -50,6 +50,7 @@ struct SimDeviceModel {
 
   static SimDeviceModel mi50();
   static SimDeviceModel h100();
+  static SimDeviceModel h200();
   static SimDeviceModel by_name(const std::string& name);
 };
 

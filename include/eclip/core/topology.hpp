@@ -136,7 +136,17 @@ inline Topology h100() {
   return t;
 }
 
-inline std::vector<std::string> names() { return {"mi50", "mi100", "mi210", "mi300x", "h100"}; }
+/// NVIDIA H200 SXM 141GB: the H100's Hopper processor (132 SMs), so the same split: 15 atoms of 8
+/// SMs + 12 (measured 2026-11-30, docs/hardware.md). Plans name the device, so an H200 needs its own.
+inline Topology h200() {
+  Topology t{"H200", Vendor::nvidia, std::vector<unsigned>(15, 8), 15, {1, 2, 4, 8, 16},
+             "measured on H200 141GB HBM3e, driver 580.159: 132 SMs, split by 8 = 15 x 8 + 12"};
+  t.group_sizes.push_back(12);
+  t.validate();
+  return t;
+}
+
+inline std::vector<std::string> names() { return {"mi50", "mi100", "mi210", "mi300x", "h100", "h200"}; }
 
 inline Topology by_name(const std::string& name) {
   if (name == "mi50") return mi50();
@@ -144,6 +154,7 @@ inline Topology by_name(const std::string& name) {
   if (name == "mi210") return mi210();
   if (name == "mi300x") return mi300x();
   if (name == "h100") return h100();
+  if (name == "h200") return h200();
   throw Error(Errc::invalid_argument,
               fmt::format("unknown device preset \"{}\" (known: {})", name, fmt::join(names(), ", ")));
 }

@@ -49,10 +49,23 @@ SimDeviceModel SimDeviceModel::h100() {
   return m;
 }
 
+SimDeviceModel SimDeviceModel::h200() {
+  // The H100's processor and launch path; the bundled workloads were recorded on the H100 and
+  // are used unscaled (compute-bound kernels run at the same clocks; the H200's faster HBM3e is not
+  // modelled). Idle with a context after load: 133-138 W (H200 runs, docs/hardware.md).
+  SimDeviceModel m = h100();
+  m.topology = presets::h200();
+  m.static_w = 135;
+  m.source = "H200: the H100 model with the H200's measured idle power (docs/hardware.md, 2026-11-30)";
+  return m;
+}
+
 SimDeviceModel SimDeviceModel::by_name(const std::string& name) {
   if (name == "mi50") return mi50();
   if (name == "h100") return h100();
-  throw Error(Errc::invalid_argument, fmt::format("unknown device preset \"{}\" (simulated presets: mi50, h100)", name));
+  if (name == "h200") return h200();
+  throw Error(Errc::invalid_argument,
+              fmt::format("unknown device preset \"{}\" (simulated presets: mi50, h100, h200)", name));
 }
 
 SimDevice::SimDevice(SimDeviceModel model) : model_(std::move(model)) {

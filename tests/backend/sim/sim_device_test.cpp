@@ -229,3 +229,13 @@ TEST_CASE("a kernel at its demand leaves shared units to the kernel that shares 
     }
   }
 }
+
+TEST_CASE("the h200 preset is the H100 model under the H200's name and idle power", "[sim]") {
+  const SimDeviceModel h200 = SimDeviceModel::by_name("h200");
+  const SimDeviceModel h100 = SimDeviceModel::by_name("h100");
+  CHECK(h200.topology.name == "H200");
+  CHECK(h200.topology.group_sizes == h100.topology.group_sizes);
+  CHECK(h200.launch_us == h100.launch_us);
+  CHECK(h200.static_w == 135);
+  CHECK_THROWS_WITH(SimDeviceModel::by_name("h300"), Catch::Contains("mi50, h100, h200"));
+}
