@@ -198,7 +198,17 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
                                                     sp.plan.workers.size(), mix.name, W));
   SimDevice dev(dm);
   PartitionPool pool(dev, W, sp.plan.pool_specs(topo));
-  KernelRouter router(pool, sp.plan);
+  KernelRouter router(pool, sp.plan, SwitchBudget::unlimited(), opt.observer);
+  // The observer's clock reads `dev`: the run ends (also by an exception) before `dev` does.
+  struct RunScope {
+    Observer* observer;
+    ~RunScope() {
+      if (observer) observer->on_run_end();
+    }
+  } run_scope{opt.observer};
+  if (opt.observer)
+    opt.observer->on_run_begin(fmt::format("{} {} {}", topo.name, mix.name, to_string(sp.strategy)),
+                               [&dev] { return dev.now_us(); });
 
   struct Worker {
     const ModelProfile* model;
@@ -282,7 +292,8 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
       wk.request_start = th;
     }
     const std::uint32_t k = wk.cursor++;
-    const RouteDecision d = router.route(who);
+    const KernelProfile& kp = wk.model->kernels[k];
+    const RouteDecision d = router.route(who, kp.name.c_str());
     double cost = wk.host_cost_us;
     if (d.switched) cost += dm.switch_host_us;
     if (d.barrier) cost += dm.barrier_host_us;
@@ -291,7 +302,6 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
       cost += dm.remask_us;
       ++wk.remasks;
     }
-    const KernelProfile& kp = wk.model->kernels[k];
     dev.launch(d.stream, SimKernel{&profile.units, &kp.us, jitter(rng), (std::uint64_t{who} << 32) | k,
                                    static_cast<double>(kp.blocks)});
     if (wk.cursor == wk.model->kernels.size())
@@ -344,10 +354,12 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const Mix& 
 std::vector<double> alone_throughputs(const SimDeviceModel& device, const Profile& profile, const Mix& mix,
                                       const RunOptions& opt) {
   std::vector<double> out;
+  RunOptions solo_opt = opt;
+  solo_opt.observer = nullptr;  // the reference runs are not part of what is observed
   for (const std::string& m : mix.models) {
     Mix solo{m, {m}};
     StrategyPlan sp = make_strategy_plan(Strategy::baseline, solo, profile, device.topology);
-    out.push_back(simulate(device, profile, solo, sp, opt).throughput_rps);
+    out.push_back(simulate(device, profile, solo, sp, solo_opt).throughput_rps);
   }
   return out;
 }

@@ -57,7 +57,10 @@ unsigned env_worker() {
   return w;
 }
 
-void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+void close_trace_at_exit() {
+  // The trace file ends with its closing bracket even though the engine is never destroyed.
+  if (Engine* e = Engine::current()) e->close_trace();
+}
 
 void print_stats() {
   Engine* e = Engine::current();
@@ -110,6 +113,7 @@ Engine* Engine::get() {
   return g_engine.load(std::memory_order_acquire);
 }
 
+
 Engine* Engine::create(const VendorHooks& vendor) {
   const char* path = env("ECLIP_PLAN");
   if (env("ECLIP_PRELOAD_DISABLE") && std::string(env("ECLIP_PRELOAD_DISABLE")) != "0") {
@@ -159,14 +163,29 @@ Engine* Engine::create(const VendorHooks& vendor) {
       else if (m != "count")
         say_once("ECLIP_REQUEST", fmt::format("ECLIP_REQUEST=\"{}\" is neither count nor api; using count", m));
     }
-    auto* e = new Engine(vendor, std::move(backend), std::move(plan), eager, count);  // lives until exit
+    std::unique_ptr<TraceObserver> trace;
     if (const char* t = env("ECLIP_TRACE")) {
+      std::string file = t;  // "%p" becomes the process id (one file per process under MPS)
+      for (auto at = file.find("%p"); at != std::string::npos; at = file.find("%p"))
+        file.replace(at, 2, std::to_string(::getpid()));
+      TraceObserver::Options o;
+      o.write_in_place = true;    // a process that is killed still leaves its trace
+      o.flush_each_event = true;  // ... with every event it traced
+      o.process_name = fmt::format("eclip-preload ({}) pid {}", vendor.name, ::getpid());
+      if (vendor.describe_stream)
+        o.describe_stream = [&vendor](StreamHandle s) {
+          InsideGuard guard;
+          return vendor.describe_stream(s.value);
+        };
       try {
-        e->open_trace(t);
+        trace = std::make_unique<TraceObserver>(file, std::move(o));
       } catch (const std::exception& ex) {
         say_once("trace", fmt::format("cannot trace to ECLIP_TRACE={}: {}; not tracing", t, ex.what()));
       }
     }
+    const bool traced = trace != nullptr;
+    auto* e = new Engine(vendor, std::move(backend), std::move(plan), eager, count, std::move(trace));  // lives until exit
+    if (traced) std::atexit(close_trace_at_exit);
     if (env("ECLIP_STATS")) {
       e->timing_ = true;
       std::atexit(print_stats);
@@ -181,8 +200,9 @@ Engine* Engine::create(const VendorHooks& vendor) {
   }
 }
 
-Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests)
-    : vendor_(vendor), backend_(std::move(backend)), plan_(std::move(plan)), eager_(eager),
+Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests,
+               std::unique_ptr<TraceObserver> trace)
+    : vendor_(vendor), backend_(std::move(backend)), plan_(std::move(plan)), trace_(std::move(trace)), eager_(eager),
       count_requests_(count_requests) {
   if (const char* m = env("ECLIP_MATCH")) {
     const std::string mode = m;
@@ -190,65 +210,48 @@ Engine::Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan
     else if (mode != "names")
       say_once("ECLIP_MATCH", fmt::format("ECLIP_MATCH=\"{}\" is neither names nor position; using names", mode));
   }
-  const Topology& topo = backend_->topology();
-  const auto specs = plan_.pool_specs(topo);
-  pool_ = std::make_unique<PartitionPool>(*backend_, static_cast<unsigned>(plan_.workers.size()), specs);
-  for (unsigned w = 0; w < plan_.workers.size(); ++w) {
-    auto ws = std::make_unique<WorkerState>();
-    for (PartitionConfig c : plan_.workers[w].per_kernel()) {
-      if (c.whole_device(topo)) {
-        ws->placement.push_back({kAppStream, topo.units()});
-        continue;
-      }
-      auto slot = pool_->find(w, c);
-      if (!slot) throw Error(Errc::invalid_argument, fmt::format("worker {}: no pool stream for {} groups", w, c.groups));
-      const PartitionPool::Slot& s = pool_->slots(w)[*slot];
-      ws->placement.push_back({s.stream.value, s.mask.count()});  // H100: 8 groups may hold 64 or 68 SMs
-    }
+  const auto workers = static_cast<unsigned>(plan_.workers.size());
+  pool_ = std::make_unique<PartitionPool>(*backend_, workers, plan_.pool_specs(backend_->topology()));
+  // The plan is enforced as made (its own budget); where each position runs, the order and the
+  // counters are the router's.
+  router_ = std::make_unique<KernelRouter>(*pool_, plan_, SwitchBudget::unlimited(), trace_.get());
+  for (unsigned w = 0; w < workers; ++w) {
+    auto wm = std::make_unique<WorkerMatch>();
     if (match_names_)
       for (const std::string& n : plan_.workers[w].kernel_names) {
         std::string compact;
         for (char c : n)
           if (!std::isspace(static_cast<unsigned char>(c))) compact.push_back(c);
-        ws->names.push_back(std::move(compact));
+        wm->names.push_back(std::move(compact));
       }
-    workers_.push_back(std::move(ws));
+    workers_.push_back(std::move(wm));
   }
 }
 
 Engine::~Engine() = default;
 
-Engine::StreamState* Engine::state_of(std::uint64_t stream, bool create) {
-  std::lock_guard lock(map_mutex_);
-  auto it = streams_.find(stream);
-  if (it != streams_.end()) return it->second.get();
-  if (!create) return nullptr;
-  auto st = std::make_unique<StreamState>();
-  st->tail = stream;
-  StreamState* p = st.get();
-  streams_.emplace(stream, std::move(st));
-  return p;
+void Engine::close_trace() noexcept {
+  if (!trace_) return;
+  try {
+    trace_->close();
+  } catch (const std::exception& e) {
+    try {
+      say_once("trace-close", e.what());
+    } catch (...) {
+    }
+  }
 }
 
-bool Engine::order(std::uint64_t from, std::uint64_t to, bool always, WorkerState* ws) noexcept {
-  try {
-    const MarkerHandle m = backend_->record_marker(StreamHandle{from});
-    bool wait = always;
+OrderedLane* Engine::lane_of(std::uint64_t stream) noexcept {
+  OrderedLane* lane = lanes_.find_or_insert(stream, [stream] { return std::make_unique<OrderedLane>(StreamHandle{stream}); });
+  if (!lane) {
     try {
-      if (!wait) wait = !backend_->marker_done(m);
-      if (wait) backend_->wait_marker(StreamHandle{to}, m);
+      say_once("lanes", "more application streams than eclip tracks (4096): launches into the others pass through "
+                        "unrouted (said once)");
     } catch (...) {
-      backend_->release_marker(m);
-      throw;
     }
-    backend_->release_marker(m);
-    if (wait && ws) bump(ws->barriers);
-    return true;
-  } catch (const std::exception& e) {
-    say_once("order", fmt::format("ordering a launch across streams failed ({}); such launches stay on the stream "
-                                  "that holds the application stream's work (said once)", e.what()));
-    return false;
   }
+  return lane;
 }
 
 std::string demangled(const char* symbol) {
@@ -270,23 +273,14 @@ bool name_matches(const std::string& planned, const std::string& launched) noexc
 
 const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
   if (!k.name || k.key == 0) return nullptr;
-  try {
-    {
-      std::shared_lock lock(names_mutex_);
-      if (auto it = kernel_names_.find(k.key); it != kernel_names_.end())
-        return it->second.empty() ? nullptr : &it->second;
-    }
-    std::string n;
-    {
-      InsideGuard guard;
-      n = k.name(k.key);
-    }
-    std::unique_lock lock(names_mutex_);
-    const std::string& cached = kernel_names_.emplace(k.key, std::move(n)).first->second;
-    return cached.empty() ? nullptr : &cached;  // the runtime could not name it
-  } catch (...) {
-    return nullptr;
-  }
+  const KernelName* e = kernel_names_.find_or_insert(k.key, [&k] {
+    auto n = std::make_unique<KernelName>();
+    n->key = k.key;
+    InsideGuard guard;
+    n->name = k.name(k.key);
+    return n;
+  });
+  return e && !e->name.empty() ? &e->name : nullptr;  // empty: the runtime could not name it
 }
 
 // How far past the expected position a launch is looked for: longer than any run of launches the
@@ -294,241 +288,222 @@ const std::string* Engine::kernel_name(const KernelRef& k) noexcept {
 // the plan does not know costs little.
 constexpr std::uint32_t kLookahead = 256;
 
-const Engine::WorkerState::KernelIndex* Engine::index_of(WorkerState& ws, const KernelRef& k) noexcept {
+const Engine::KernelIndex* Engine::index_of(WorkerMatch& wm, const KernelRef& k) noexcept {
   if (k.key == 0) return nullptr;
-  try {
-    std::lock_guard lock(ws.index_mutex);
-    auto it = ws.index.find(k.key);
-    if (it == ws.index.end()) {
-      WorkerState::KernelIndex e;
-      e.name = kernel_name(k);
-      if (e.name)
-        for (std::uint32_t p = 0; p < ws.names.size(); ++p)
-          if (!ws.names[p].empty() && name_matches(ws.names[p], *e.name)) e.positions.push_back(p);
-      it = ws.index.emplace(k.key, std::move(e)).first;  // node-based: the entry stays put
+  const KernelIndex* e = wm.index.find_or_insert(k.key, [&] {
+    auto entry = std::make_unique<KernelIndex>();
+    entry->key = k.key;
+    entry->name = kernel_name(k);
+    if (entry->name)
+      for (std::uint32_t p = 0; p < wm.names.size(); ++p)
+        if (!wm.names[p].empty() && name_matches(wm.names[p], *entry->name)) entry->positions.push_back(p);
+    return entry;
+  });
+  if (!e && !wm.said_full.exchange(true)) {
+    try {
+      say_once("index", "more distinct kernels than eclip indexes per worker (8192): the others are matched by "
+                        "position (said once)");
+    } catch (...) {
     }
-    return &it->second;
-  } catch (...) {
-    return nullptr;
   }
+  return e;
 }
 
-Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel) noexcept {
-  Launch l;
-  l.app = l.target = app;
-  l.worker = current_worker();
-  WorkerState* ws = worker_state(l.worker);
-  WorkerState& cs = ws ? *ws : unknown_;
-  bump(cs.launches);
-  if (vendor_.capturing && vendor_.capturing(app)) {
-    bump(cs.captured);
-    return l;  // passes through, unlocked: capture order is the stream's own
-  }
-  std::uint64_t target = app;
-  bool planned = false;
-  l.request = cs.requests.load(std::memory_order_relaxed);
-  if (!ws) {
-    bump(cs.unplanned);
-    say_once(fmt::format("worker{}", l.worker),
-             fmt::format("worker {} is not in the plan ({} workers): its launches pass through unchanged", l.worker,
-                         workers_.size()));
-  } else {
-    const auto n = static_cast<std::uint32_t>(ws->placement.size());
-    const WorkerState::KernelIndex* ki = ws->names.empty() ? nullptr : index_of(*ws, kernel);
-    const std::string* name = ki ? ki->name : nullptr;  // null: count positions for this launch
-    l.kernel = name;
-    if (!name && !ws->names.empty() && !ws->said_noname.exchange(true)) {
-      say_once(fmt::format("noname{}", l.worker),
+std::uint32_t Engine::position(unsigned w, const KernelRef& kernel, const std::string** name_out) noexcept {
+  WorkerMatch& wm = *workers_[w];
+  const std::uint32_t n = router_->kernel_count(w);
+  const KernelIndex* ki = wm.names.empty() ? nullptr : index_of(wm, kernel);
+  const std::string* name = ki ? ki->name : nullptr;  // null: count positions for this launch
+  *name_out = name;
+  if (!name && !wm.names.empty() && !wm.said_noname.exchange(true)) {
+    try {
+      say_once(fmt::format("noname{}", w),
                fmt::format("worker {}: a launched kernel has no name the runtime will tell (cuKernelGetName / "
                            "cuFuncGetName / cudaFuncGetName / hipKernelNameRef need CUDA 12.3 / ROCm 5.x): such "
                            "launches are matched by position (said once)",
-                           l.worker));
+                           w));
+    } catch (...) {
     }
-    // Decide against a snapshot of the cursor and publish it with one compare-exchange, so two
-    // threads launching as the same worker never take the same position (one retries).
-    std::uint32_t seen = ws->cursor.load(std::memory_order_relaxed), pos = 0, next = 0;
-    std::int64_t at = -1;
-    bool wrapped = false;
-    std::uint64_t skipped = 0;
-    for (;;) {
-      pos = seen;
-      wrapped = count_requests_ && pos >= n;
-      if (wrapped) pos = 0;
-      skipped = 0;
-      if (!name) {
-        at = pos < n ? static_cast<std::int64_t>(pos) : -1;
-      } else if (pos < n && ws->names[pos].empty()) {
-        at = pos;  // an unnamed plan position takes whatever comes at the cursor, never further on
-      } else {
-        at = -1;
-        const std::vector<std::uint32_t>& ps = ki->positions;
-        auto it = std::lower_bound(ps.begin(), ps.end(), pos);
-        if (it != ps.end() && *it < std::uint64_t{pos} + kLookahead) at = *it;
-        if (at < 0 && count_requests_ && pos > 0 && !ps.empty() && ps.front() == 0) {
-          // The request's remaining kernels never reached us: this launch begins the next one.
-          skipped = n - pos;
-          wrapped = true;
-          at = 0;
-        } else if (at > pos) {
-          skipped = static_cast<std::uint64_t>(at) - pos;
-        }
-      }
-      next = at >= 0 ? static_cast<std::uint32_t>(at) + 1 : (name ? seen : pos + 1);
-      if (next == seen || ws->cursor.compare_exchange_weak(seen, next, std::memory_order_relaxed)) break;
-    }
-    if (wrapped) ws->in_request.store(false, std::memory_order_relaxed);
-    if (skipped) ws->skipped.fetch_add(skipped, std::memory_order_relaxed);
-    if (at >= 0 && !ws->in_request.exchange(true, std::memory_order_relaxed))
-      l.request = ws->requests.fetch_add(1, std::memory_order_relaxed) + 1;
-    else
-      l.request = ws->requests.load(std::memory_order_relaxed);
-    l.position = at;
-    if (at >= 0) {
-      const auto p = static_cast<std::size_t>(at);
-      l.planned_units = ws->placement[p].units;
-      const std::uint64_t t = ws->placement[p].stream;
-      if (t == kAppStream) {
-        bump(ws->kept);
-      } else {
-        target = t;
-        planned = true;
-      }
+  }
+  // Decide against a snapshot of the cursor and publish it with one compare-exchange, so two
+  // threads launching as the same worker never take the same position (one retries).
+  std::uint32_t seen = wm.cursor.load(std::memory_order_relaxed), pos = 0, next = 0;
+  std::int64_t at = -1;
+  bool wrapped = false;
+  std::uint64_t skipped = 0;
+  for (;;) {
+    pos = seen;
+    wrapped = count_requests_ && pos >= n;
+    if (wrapped) pos = 0;
+    skipped = 0;
+    if (!name) {
+      at = pos < n ? static_cast<std::int64_t>(pos) : -1;
+    } else if (pos < n && wm.names[pos].empty()) {
+      at = pos;  // an unnamed plan position takes whatever comes at the cursor, never further on
     } else {
-      bump(ws->unplanned);
-      try {
-        if (name) {
-          if (!ws->said_nomatch.exchange(true))
-            say_once(fmt::format("nomatch{}", l.worker),
-                     fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on "
-                                 "(next: \"{}\"); launches that match nothing stay on the application's stream "
-                                 "(said once)",
-                                 l.worker, name->substr(0, 120), pos,
-                                 pos < n ? plan_.workers[l.worker].kernel_names[pos].substr(0, 120) : "end"));
-        } else if (!ws->ran_past.exchange(true)) {
-          say_once(fmt::format("past{}", l.worker),
-                   fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
-                               "plan pass through on the application's stream (said once)",
-                               l.worker, pos, n));
-        }
-      } catch (...) {  // out of memory formatting a message: the launch still goes ahead
+      at = -1;
+      const std::vector<std::uint32_t>& ps = ki->positions;
+      auto it = std::lower_bound(ps.begin(), ps.end(), pos);
+      if (it != ps.end() && *it < std::uint64_t{pos} + kLookahead) at = *it;
+      if (at < 0 && count_requests_ && pos > 0 && !ps.empty() && ps.front() == 0) {
+        // The request's remaining kernels never reached us: this launch begins the next one.
+        skipped = n - pos;
+        wrapped = true;
+        at = 0;
+      } else if (at > pos) {
+        skipped = static_cast<std::uint64_t>(at) - pos;
       }
     }
+    next = at >= 0 ? static_cast<std::uint32_t>(at) + 1 : (name ? seen : pos + 1);
+    if (next == seen || wm.cursor.compare_exchange_weak(seen, next, std::memory_order_relaxed)) break;
   }
-  StreamState* st = nullptr;
+  if (wrapped) wm.in_request.store(false, std::memory_order_relaxed);
+  if (skipped) wm.skipped.fetch_add(skipped, std::memory_order_relaxed);
+  if (at >= 0 && !wm.in_request.exchange(true, std::memory_order_relaxed)) router_->begin_request(w);
+  if (at >= 0) return static_cast<std::uint32_t>(at);
   try {
-    st = state_of(app, true);
-  } catch (...) {
-    return l;
+    if (name) {
+      if (!wm.said_nomatch.exchange(true))
+        say_once(fmt::format("nomatch{}", w),
+                 fmt::format("worker {}: kernel \"{}\" matches none of the plan's names from position {} on "
+                             "(next: \"{}\"); launches that match nothing stay on the application's stream "
+                             "(said once)",
+                             w, name->substr(0, 120), pos,
+                             pos < n ? plan_.workers[w].kernel_names[pos].substr(0, 120) : "end"));
+    } else if (!wm.ran_past.exchange(true)) {
+      say_once(fmt::format("past{}", w),
+               fmt::format("worker {} launched kernel {} of its request but the plan has {}: launches past the "
+                           "plan pass through on the application's stream (said once)",
+                           w, pos, n));
+    }
+  } catch (...) {  // out of memory formatting a message: the launch still goes ahead
   }
-  st->mutex.lock();
-  l.state = st;
-  if (st->tail != target) {
-    if (order(st->tail, target, false, ws)) bump(cs.switches);
-    else target = st->tail;  // keep the stream's order: launch where its work already is
+  return RouteDecision::kNoPosition;
+}
+
+Engine::Launch Engine::begin_launch(std::uint64_t app, const KernelRef& kernel, const char* entry) noexcept {
+  Launch l;
+  l.app = l.target = app;
+  l.worker = current_worker();
+  const bool known = l.worker < workers_.size();
+  try {
+    if (vendor_.capturing && vendor_.capturing(app)) {  // passes through: capture order is the stream's own
+      if (!known) {
+        unknown_launches_.fetch_add(1, std::memory_order_relaxed);
+        unknown_captured_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        const std::string* name = trace_ ? kernel_name(kernel) : nullptr;
+        router_->pass_through(l.worker, StreamHandle{app}, RouteStatus::captured,
+                              LaunchNote{name ? name->c_str() : nullptr, entry});
+      }
+      return l;
+    }
+    OrderedLane* lane = lane_of(app);
+    if (!known) {
+      unknown_launches_.fetch_add(1, std::memory_order_relaxed);
+      say_once(fmt::format("worker{}", l.worker),
+               fmt::format("worker {} is not in the plan ({} workers): its launches pass through unchanged", l.worker,
+                           workers_.size()));
+    }
+    if (!lane) return l;
+    if (!known) {  // in order behind the stream's routed work (another worker's, on a shared stream)
+      l.target = lane->enter(*backend_, lane->home()).stream.value;
+      l.lane = lane;
+      return l;
+    }
+    const std::string* name = nullptr;
+    const std::uint32_t at = position(l.worker, kernel, &name);
+    if (!name && trace_) name = kernel_name(kernel);
+    const RouteDecision d = router_->route_on(l.worker, at, *lane, LaunchNote{name ? name->c_str() : nullptr, entry});
+    l.target = d.stream.value;
+    l.lane = lane;
+  } catch (...) {  // cannot happen once the lane is entered (route_on throws only for a bad worker)
   }
-  l.target = target;
-  if (planned && target != app) bump(cs.routed);
-  else if (planned) bump(cs.unplanned);
   return l;
 }
 
 void Engine::end_launch(Launch& l, bool launched) noexcept {
-  StreamState* st = l.state;
-  if (!st) return;
-  if (launched) {
-    std::uint64_t tail = l.target;
-    if (eager_ && l.target != l.app && order(l.target, l.app, true, nullptr)) tail = l.app;
-    const bool was = st->tail != l.app, now = tail != l.app;
-    if (was != now) diverted_.fetch_add(now ? 1 : -1, std::memory_order_relaxed);
-    st->tail = tail;
+  OrderedLane* lane = l.lane;
+  if (!lane) return;
+  l.lane = nullptr;
+  lane->leave();
+  if (!eager_ || !launched || l.target == l.app) return;
+  // Eager join: the application's stream waits for this kernel at once (no query: it cannot have
+  // completed), so nothing else on it needs to be intercepted.
+  try {
+    if (l.worker < workers_.size()) router_->join_on(l.worker, *lane, /*always_wait=*/true);
+    else lane->enter(*backend_, lane->home(), nullptr, /*always_wait=*/true);
+  } catch (...) {
+    return;  // not entered
   }
-  l.state = nullptr;
-  st->mutex.unlock();
+  lane->leave();
 }
 
 void Engine::add_time(const Launch& l, std::uint64_t ns) noexcept {
-  WorkerState* ws = worker_state(l.worker);
-  (ws ? *ws : unknown_).eclip_ns.fetch_add(ns, std::memory_order_relaxed);
+  if (l.worker < workers_.size()) workers_[l.worker]->eclip_ns.fetch_add(ns, std::memory_order_relaxed);
 }
 
-void Engine::join(std::uint64_t app) noexcept {
-  if (diverted_.load(std::memory_order_relaxed) == 0) return;
-  StreamState* st = nullptr;
+Engine::Joined::Joined(OrderedLane* lane) noexcept : lane_(lane) { ++tl_inside; }
+Engine::Joined::~Joined() {
+  if (!lane_) return;
+  lane_->leave();
+  --tl_inside;
+}
+
+Engine::Joined Engine::join(std::uint64_t app) noexcept {
+  OrderedLane* lane = lanes_.find(app);
+  if (!lane) return Joined{};  // no launch ever reached this stream: nothing of eclip's to wait for
+  const unsigned w = current_worker();
   try {
-    st = state_of(app, false);
+    if (w < workers_.size()) router_->join_on(w, *lane);
+    else lane->enter(*backend_, lane->home());
   } catch (...) {
-    return;
+    return Joined{};  // not entered
   }
-  if (!st) return;
-  std::lock_guard lock(st->mutex);
-  if (st->tail == app) return;
-  WorkerState* ws = worker_state(current_worker());
-  if (order(st->tail, app, false, ws)) {
-    bump((ws ? *ws : unknown_).joins);
-    st->tail = app;
-    diverted_.fetch_sub(1, std::memory_order_relaxed);
-  }
+  return Joined{lane};
 }
 
-void Engine::open_trace(const char* pattern) {
-  std::string path = pattern;  // "%p" becomes the process id (one file per process under MPS)
-  for (auto at = path.find("%p"); at != std::string::npos; at = path.find("%p"))
-    path.replace(at, 2, std::to_string(::getpid()));
-  trace_ = std::fopen(path.c_str(), "w");
-  if (!trace_) {
-    say_once("trace", fmt::format("cannot write ECLIP_TRACE={}: {}; not tracing", path, std::strerror(errno)));
-    return;
-  }
-  std::setvbuf(trace_, nullptr, _IOLBF, 0);  // whole lines even if the process is killed
-  std::fputs("worker\trequest\tposition\tplanned_units\tapp_stream\tstream\tentry\tkernel\n", trace_);
+void Engine::forget(std::uint64_t app) noexcept {
+  const Joined joined = join(app);
 }
-
-void Engine::trace(const Launch& l, const char* entry, const char* kernel) noexcept {
-  if (!trace_) return;
-  try {
-    std::lock_guard lock(trace_mutex_);
-    auto name = [this](std::uint64_t s) -> const std::string& {
-      auto it = stream_names_.find(s);
-      if (it == stream_names_.end()) {
-        InsideGuard guard;
-        it = stream_names_.emplace(s, vendor_.describe_stream ? vendor_.describe_stream(s) : fmt::format("{:#x}", s))
-                 .first;
-      }
-      return it->second;
-    };
-    const std::string& app = name(l.app);
-    const std::string& on = name(l.target);
-    std::fprintf(trace_, "%u\t%llu\t%lld\t%u\t%s\t%s\t%s\t%s\n", l.worker,
-                 static_cast<unsigned long long>(l.request), static_cast<long long>(l.position), l.planned_units,
-                 app.c_str(), on.c_str(), entry, kernel ? kernel : "?");
-  } catch (...) {
-  }
-}
-
-// The state stays (a handle may be reused by a later stream; its tail is the stream itself then).
-void Engine::forget(std::uint64_t app) noexcept { join(app); }
 
 void Engine::begin_request(unsigned worker) noexcept {
-  if (WorkerState* ws = worker_state(worker)) {
-    ws->cursor.store(0, std::memory_order_relaxed);
-    ws->in_request.store(false, std::memory_order_relaxed);
-  }
+  if (worker >= workers_.size()) return;
+  WorkerMatch& wm = *workers_[worker];
+  wm.cursor.store(0, std::memory_order_relaxed);
+  wm.in_request.store(false, std::memory_order_relaxed);
 }
 
 bool Engine::counters(std::int32_t worker, eclip_preload_counters* out) const noexcept {
   if (!out || worker < -1 || (worker >= 0 && static_cast<size_t>(worker) >= workers_.size())) return false;
   *out = eclip_preload_counters{};
-  auto add = [out](const WorkerState& s) {
-    out->launches += s.launches.load(), out->routed += s.routed.load(), out->kept += s.kept.load();
-    out->unplanned += s.unplanned.load(), out->captured += s.captured.load(), out->switches += s.switches.load();
-    out->barriers += s.barriers.load(), out->joins += s.joins.load(), out->requests += s.requests.load();
-    out->skipped += s.skipped.load(), out->eclip_ns += s.eclip_ns.load();
+  try {
+    const RouterCounters c = worker >= 0 ? router_->counters(static_cast<unsigned>(worker)) : router_->totals();
+    out->launches = c.launches;
+    out->routed = c.partitioned();
+    out->kept = c.whole_device;
+    out->unplanned = c.unrouted + c.backend_errors;
+    out->captured = c.captured;
+    out->switches = c.switches;
+    out->barriers = c.barriers;
+    out->joins = c.joins;
+    out->requests = c.requests;
+  } catch (...) {
+    return false;
+  }
+  auto add = [out](const WorkerMatch& m) {
+    out->skipped += m.skipped.load(std::memory_order_relaxed);
+    out->eclip_ns += m.eclip_ns.load(std::memory_order_relaxed);
   };
   if (worker >= 0) {
     add(*workers_[static_cast<size_t>(worker)]);
   } else {
     for (const auto& w : workers_) add(*w);
-    add(unknown_);
+    const std::uint64_t unknown = unknown_launches_.load(std::memory_order_relaxed);
+    const std::uint64_t captured = unknown_captured_.load(std::memory_order_relaxed);
+    out->launches += unknown;
+    out->captured += captured;
+    out->unplanned += unknown - captured;
   }
   return true;
 }

@@ -1,32 +1,33 @@
 #pragma once
-// The vendor-neutral core of the preload interposers (docs/transparent.md): which worker a launch
-// belongs to, its position in the worker's request, the planned partition stream, and the order of
-// every application stream kept across the streams its kernels are moved to.
+// The vendor-neutral core of the preload interposers (docs/transparent.md). What is specific to
+// transparent mode lives here: which worker a launch belongs to, its position in the worker's
+// request (matching launched kernels to the plan by name or by count), whole-device kernels and
+// unplanned ones staying on the application's stream, capture passing through, and joins before
+// non-kernel operations on an application stream. Where a position runs, the order across streams,
+// the counters and the trace are the library's: eclip::KernelRouter::route_on on one
+// eclip::OrderedLane per application stream (ordered_lane.hpp states the rule and why it needs no
+// lock while a launch stays on the lane's stream), counted by the router, traced by
+// eclip::TraceObserver (ECLIP_TRACE).
 //
-// Order (per application stream S, "tail" = the stream holding S's latest work):
-//   kernel planned on partition P: if tail(S) != P, record a marker on tail(S) and make P wait on
-//     it unless it has already completed; launch on P; tail(S) = P (lazy join) or, with
-//     ECLIP_JOIN=eager, record a marker on P and make S wait on it at once (tail(S) = S).
-//   kernel planned on the whole device, not in the plan, or captured: the same with P = S.
-//   any other operation on S (copy, memset, event record, stream wait, sync, query, callback,
-//     graph launch, capture begin, destroy): join() first, so S waits on tail(S) (tail(S) = S).
-// A launch holds S's state locked from routing to the real launch call, so two threads launching
-// into one S keep one order.
+// Launch path, when nothing switches: a lock-free lookup of the application stream's lane, a
+// lock-free lookup of the kernel's plan positions (names), a compare-exchange on the worker's
+// cursor, and the lane's two atomic increments; no mutex.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "eclip/runtime/backend.hpp"
+#include "eclip/runtime/kernel_router.hpp"
+#include "eclip/runtime/ordered_lane.hpp"
 #include "eclip/runtime/partition_pool.hpp"
+#include "eclip/runtime/trace_observer.hpp"
 #include "eclip/plan/plan.hpp"
 #include "eclip/preload.h"
+#include "insert_only_table.hpp"
 
 namespace eclip::preload {
 
@@ -74,40 +75,47 @@ class Engine {
   /// The engine if one was created and is active (null otherwise); never creates one.
   static Engine* current() noexcept;
 
-  struct StreamState {
-    std::mutex mutex;
-    std::uint64_t tail = 0;  ///< stream that holds the app stream's latest work
-  };
   struct Launch {
-    std::uint64_t app = 0;     ///< the stream the application asked for
-    std::uint64_t target = 0;  ///< where to launch
-    StreamState* state = nullptr;  ///< locked while the launch is in flight (null: pass through)
+    std::uint64_t app = 0;        ///< the stream the application asked for
+    std::uint64_t target = 0;     ///< where to launch
+    OrderedLane* lane = nullptr;  ///< entered until end_launch (null: passed through)
     unsigned worker = 0;
-    std::int64_t position = -1;    ///< kernel index in the worker's request (-1: none, e.g. captured)
-    std::uint64_t request = 0;     ///< the worker's request number (1 = first)
-    unsigned planned_units = 0;    ///< units of the partition the plan gives this kernel (0: none)
-    const std::string* kernel = nullptr;  ///< the kernel's name, when it was looked up
   };
 
   /// Decides where the launch goes and orders it; the caller launches on .target and then calls
-  /// end_launch. Never throws; on any eclip failure the launch goes to the app stream in order.
-  Launch begin_launch(std::uint64_t app_stream, const KernelRef& kernel = {}) noexcept;
+  /// end_launch. Never throws; on any eclip failure the launch goes where the app stream's work is.
+  /// `entry`: the API entry point (for the trace; a string literal).
+  Launch begin_launch(std::uint64_t app_stream, const KernelRef& kernel = {}, const char* entry = nullptr) noexcept;
   void end_launch(Launch& l, bool launched) noexcept;
   /// ECLIP_STATS=1: the front end times its begin_launch and end_launch calls and adds them here.
   bool timing() const noexcept { return timing_; }
   void add_time(const Launch& l, std::uint64_t ns) noexcept;
-  /// Before a non-kernel operation on `app_stream`: it waits for the stream's routed work.
-  void join(std::uint64_t app_stream) noexcept;
-  /// The application destroys `app_stream`: join, then drop its state.
+
+  /// Held while a non-kernel operation on an application stream is issued: the stream's lane is
+  /// home (the operation comes after the stream's routed work) and stays there until the operation
+  /// is enqueued; eclip's own guard is up meanwhile, so calls the runtime makes inside pass through.
+  class Joined {
+   public:
+    Joined() noexcept = default;
+    explicit Joined(OrderedLane* lane) noexcept;
+    ~Joined();
+    Joined(const Joined&) = delete;
+    Joined& operator=(const Joined&) = delete;
+
+   private:
+    OrderedLane* lane_ = nullptr;
+  };
+  /// Before a non-kernel operation on `app_stream`: it waits for the stream's routed work. Keep the
+  /// result alive while issuing the operation (a blocking call may drop it first).
+  [[nodiscard]] Joined join(std::uint64_t app_stream) noexcept;
+  /// The application destroys `app_stream`: join. (Its lane stays: a handle may be reused by a
+  /// later stream, whose lane is then home, as a new stream's is.)
   void forget(std::uint64_t app_stream) noexcept;
 
-  /// ECLIP_TRACE=path: one line per launch (worker, request, position, planned units, app stream,
-  /// stream launched on, entry point, kernel name). The front end asks tracing() before looking up
-  /// a kernel's name, which costs a runtime call.
+  /// ECLIP_TRACE=path: a Perfetto trace of every launch (eclip::TraceObserver).
   bool tracing() const noexcept { return trace_ != nullptr; }
-  /// The kernel's name from the cache, looked up on first sight; null when the front end has none.
-  const std::string* kernel_name(const KernelRef& k) noexcept;
-  void trace(const Launch& l, const char* entry, const char* kernel) noexcept;
+  /// Writes the trace's closing bracket (at exit); later launches are not traced.
+  void close_trace() noexcept;
 
   void begin_request(unsigned worker) noexcept;
   unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
@@ -116,59 +124,64 @@ class Engine {
   ~Engine();
 
  private:
-  struct alignas(64) WorkerState {
-    struct Placement {
-      std::uint64_t stream;  ///< kAppStream = stay on the app stream (whole device)
-      std::uint32_t units;   ///< the stream's units (for the trace)
-    };
-    std::vector<Placement> placement;             ///< per plan position
-    std::vector<std::string> names;               ///< plan kernel names, whitespace removed (may be empty)
-    std::atomic<std::uint32_t> cursor{0};         ///< next plan position (advanced by compare-exchange)
-    std::atomic<bool> in_request{false};          ///< a launch of the current request was placed
-    std::atomic<std::uint64_t> launches{0}, routed{0}, kept{0}, unplanned{0}, captured{0}, switches{0},
-        barriers{0}, joins{0}, requests{0}, skipped{0}, eclip_ns{0};
-    std::atomic<bool> ran_past{false}, said_nomatch{false}, said_noname{false};
-    /// A kernel as this worker's named plan sees it: its name (null: the runtime has none) and the
-    /// plan positions whose name matches, ascending.
-    struct KernelIndex {
-      const std::string* name = nullptr;
-      std::vector<std::uint32_t> positions;
-    };
-    std::mutex index_mutex;
-    std::unordered_map<std::uint64_t, KernelIndex> index;  ///< kernel key -> entry, never erased
+  /// A kernel as a worker's named plan sees it: its name (null: the runtime has none) and the plan
+  /// positions whose name matches, ascending.
+  struct KernelIndex {
+    std::uint64_t key = 0;
+    const std::string* name = nullptr;
+    std::vector<std::uint32_t> positions;
+  };
+  struct IndexKey {
+    std::uint64_t operator()(const KernelIndex& k) const noexcept { return k.key; }
+  };
+  struct KernelName {
+    std::uint64_t key = 0;
+    std::string name;  ///< "": the runtime could not name it
+  };
+  struct NameKey {
+    std::uint64_t operator()(const KernelName& k) const noexcept { return k.key; }
+  };
+  struct LaneKey {
+    std::uint64_t operator()(const OrderedLane& l) const noexcept { return l.home().value; }
+  };
+  /// Per worker: what matching launches to plan positions needs (the rest is the router's).
+  struct alignas(64) WorkerMatch {
+    std::vector<std::string> names;              ///< plan kernel names, whitespace removed (may be empty)
+    std::atomic<std::uint32_t> cursor{0};        ///< next plan position (advanced by compare-exchange)
+    std::atomic<bool> in_request{false};         ///< a launch of the current request was placed
+    std::atomic<std::uint64_t> skipped{0}, eclip_ns{0};
+    std::atomic<bool> ran_past{false}, said_nomatch{false}, said_noname{false}, said_full{false};
+    InsertOnlyTable<KernelIndex, IndexKey> index{8192};  ///< kernel key -> entry, never erased
   };
 
-  Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests);
+  Engine(const VendorHooks& vendor, std::unique_ptr<Backend> backend, Plan plan, bool eager, bool count_requests,
+         std::unique_ptr<TraceObserver> trace);
   static Engine* create(const VendorHooks& vendor);
-  void open_trace(const char* pattern);
-  /// Kernel `k`'s entry for `ws`, built on its first launch (name lookup, index over the plan's
-  /// names), so matching a launch costs one lock, one hash lookup and a binary search. Null when
-  /// there is no key or memory ran out.
-  const WorkerState::KernelIndex* index_of(WorkerState& ws, const KernelRef& k) noexcept;
-  StreamState* state_of(std::uint64_t stream, bool create);
-  /// Makes `to` wait for everything on `from` (skipped when already complete unless `always`).
-  /// Returns false if a backend call failed.
-  bool order(std::uint64_t from, std::uint64_t to, bool always, WorkerState* ws) noexcept;
-  WorkerState* worker_state(unsigned w) noexcept { return w < workers_.size() ? workers_[w].get() : nullptr; }
+  /// The kernel's name from the cache, looked up on first sight; null when the front end has none.
+  const std::string* kernel_name(const KernelRef& k) noexcept;
+  /// Kernel `k`'s entry for `wm`, built on its first launch (name lookup, index over the plan's
+  /// names). Null when there is no key or the table is full.
+  const KernelIndex* index_of(WorkerMatch& wm, const KernelRef& k) noexcept;
+  /// The plan position of worker `w`'s launch of `kernel` (RouteDecision::kNoPosition: none), the
+  /// cursor advanced and a new request begun where one starts. `name` receives the kernel's name
+  /// when it was looked up.
+  std::uint32_t position(unsigned w, const KernelRef& kernel, const std::string** name) noexcept;
+  OrderedLane* lane_of(std::uint64_t stream) noexcept;
 
   const VendorHooks& vendor_;
   std::unique_ptr<Backend> backend_;
   Plan plan_;
+  std::unique_ptr<TraceObserver> trace_;  ///< before router_: the router reports to it
   std::unique_ptr<PartitionPool> pool_;
+  std::unique_ptr<KernelRouter> router_;
   bool eager_;
   bool count_requests_;
-  std::vector<std::unique_ptr<WorkerState>> workers_;
-  WorkerState unknown_;  ///< counters of launches by workers the plan lacks
-  std::mutex map_mutex_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<StreamState>> streams_;
-  std::atomic<int> diverted_{0};  ///< app streams whose tail is another stream (lazy join)
-  bool match_names_ = true;        ///< ECLIP_MATCH=names (default when the plan names kernels)
-  bool timing_ = false;            ///< ECLIP_STATS: time eclip's own share of every launch
-  std::shared_mutex names_mutex_;
-  std::unordered_map<std::uint64_t, std::string> kernel_names_;  ///< key -> name, never erased
-  std::FILE* trace_ = nullptr;     ///< ECLIP_TRACE, open for the process's life
-  std::mutex trace_mutex_;
-  std::unordered_map<std::uint64_t, std::string> stream_names_;  ///< guarded by trace_mutex_
+  bool match_names_ = true;  ///< ECLIP_MATCH=names (default when the plan names kernels)
+  bool timing_ = false;      ///< ECLIP_STATS: time eclip's own share of every launch
+  std::vector<std::unique_ptr<WorkerMatch>> workers_;
+  std::atomic<std::uint64_t> unknown_launches_{0}, unknown_captured_{0};  ///< workers the plan lacks
+  InsertOnlyTable<OrderedLane, LaneKey> lanes_{4096};                     ///< app stream -> lane
+  InsertOnlyTable<KernelName, NameKey> kernel_names_{16384};              ///< kernel key -> name
 };
 
 using Clock = std::chrono::steady_clock;
@@ -190,8 +203,8 @@ struct InsideGuard {
 
 /// One intercepted launch, for either front end: decides with the engine, issues it with
 /// `issue(target_stream)` (inside the guard, so the vendor's nested calls pass through), orders it,
-/// and times and traces it when asked. `ok` is the vendor's success code. Without an engine (no
-/// plan) or inside eclip's own calls, `issue(app)` runs as the application asked.
+/// and times it when asked. `ok` is the vendor's success code. Without an engine (no plan) or
+/// inside eclip's own calls, `issue(app)` runs as the application asked.
 template <class R, class F>
 R route_launch(std::uint64_t app, R ok, const char* entry, const KernelRef& kernel, F&& issue) {
   if (InsideGuard::active()) return issue(app);
@@ -199,7 +212,7 @@ R route_launch(std::uint64_t app, R ok, const char* entry, const KernelRef& kern
   if (!e) return issue(app);
   const bool timed = e->timing();
   const auto t0 = timed ? Clock::now() : Clock::time_point{};
-  Engine::Launch l = e->begin_launch(app, kernel);
+  Engine::Launch l = e->begin_launch(app, kernel, entry);
   const auto t1 = timed ? Clock::now() : Clock::time_point{};
   R r;
   {
@@ -209,10 +222,6 @@ R route_launch(std::uint64_t app, R ok, const char* entry, const KernelRef& kern
   const auto t2 = timed ? Clock::now() : Clock::time_point{};
   e->end_launch(l, r == ok);
   if (timed) e->add_time(l, elapsed_ns(t0, t1) + elapsed_ns(t2, Clock::now()));
-  if (e->tracing()) {
-    const std::string* name = l.kernel ? l.kernel : e->kernel_name(kernel);
-    e->trace(l, entry, name ? name->c_str() : "?");
-  }
   return r;
 }
 

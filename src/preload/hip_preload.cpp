@@ -203,9 +203,11 @@ std::string name_of(std::uint64_t f) {
 KernelRef host_ref(const void* f) { return {reinterpret_cast<std::uint64_t>(f), &name_by_ptr}; }
 KernelRef function_ref(hipFunction_t f) { return {reinterpret_cast<std::uint64_t>(f), &name_of}; }
 
-void join(hipStream_t s) {
-  if (InsideGuard::active()) return;
-  if (Engine* e = Engine::current()) e->join(h(s));
+/// Before a non-kernel operation on `s`: keep the result alive while issuing it (see Engine::join).
+Engine::Joined join(hipStream_t s) {
+  if (InsideGuard::active()) return Engine::Joined{};
+  if (Engine* e = Engine::current()) return e->join(h(s));
+  return Engine::Joined{};
 }
 
 }  // namespace
@@ -265,12 +267,23 @@ ECLIP_EXPORT hipError_t hipHccModuleLaunchKernel(hipFunction_t f, std::uint32_t 
 }
 
 // ---- Operations that stay on the application's stream, after its routed work. ---------------------
+// The join is held while the operation is enqueued, so a kernel another thread routes off the
+// stream meanwhile is ordered after it (ordered_lane.hpp).
 #define ECLIP_JOINED(ret, fn, stream, params, args) \
   ECLIP_EXPORT ret fn params {                      \
     auto real = ECLIP_REAL(fn);                     \
     if (!real) return missing(#fn);                 \
-    join(stream);                                   \
+    const auto joined = join(stream);               \
     return real args;                               \
+  }
+// A call that blocks or only asks (sync, query) enqueues nothing: it needs the routed work before
+// it, not the lane held while it waits (that would stall other threads' switches on the stream).
+#define ECLIP_JOINED_BLOCKING(ret, fn, stream, params, args) \
+  ECLIP_EXPORT ret fn params {                               \
+    auto real = ECLIP_REAL(fn);                              \
+    if (!real) return missing(#fn);                          \
+    { const auto joined = join(stream); }                    \
+    return real args;                                        \
   }
 
 // A cooperative grid needs the whole device resident: never moved to a partition.
@@ -309,8 +322,8 @@ ECLIP_JOINED(hipError_t, hipFreeAsync, stream, (void* p, hipStream_t stream), (p
 ECLIP_JOINED(hipError_t, hipEventRecord, stream, (hipEvent_t event, hipStream_t stream), (event, stream))
 ECLIP_JOINED(hipError_t, hipStreamWaitEvent, stream, (hipStream_t stream, hipEvent_t event, unsigned int flags),
              (stream, event, flags))
-ECLIP_JOINED(hipError_t, hipStreamSynchronize, stream, (hipStream_t stream), (stream))
-ECLIP_JOINED(hipError_t, hipStreamQuery, stream, (hipStream_t stream), (stream))
+ECLIP_JOINED_BLOCKING(hipError_t, hipStreamSynchronize, stream, (hipStream_t stream), (stream))
+ECLIP_JOINED_BLOCKING(hipError_t, hipStreamQuery, stream, (hipStream_t stream), (stream))
 ECLIP_JOINED(hipError_t, hipStreamAddCallback, stream,
              (hipStream_t stream, hipStreamCallback_t cb, void* user, unsigned int flags), (stream, cb, user, flags))
 ECLIP_JOINED(hipError_t, hipLaunchHostFunc, stream, (hipStream_t stream, hipHostFn_t fn, void* user),
@@ -321,7 +334,7 @@ ECLIP_EXPORT hipError_t hipStreamBeginCapture(hipStream_t stream, hipStreamCaptu
   auto real = ECLIP_REAL(hipStreamBeginCapture);
   if (!real) return missing("hipStreamBeginCapture");
   eclip::preload::g_capture_seen.store(true, std::memory_order_relaxed);
-  join(stream);
+  const auto joined = join(stream);
   return real(stream, mode);
 }
 ECLIP_EXPORT hipError_t hipStreamDestroy(hipStream_t stream) {

@@ -217,3 +217,114 @@ TEST_CASE("workers route concurrently from their own threads", "[router][threads
   CHECK(t.switches == 4 * 20 * per_request);
   CHECK(t.unrouted == 0);
 }
+
+TEST_CASE("route_on routes explicit plan positions on a caller's lane, with the router's rule and counters",
+          "[router][route_on]") {
+  FakeBackend be(presets::mi50());
+  // Worker 0: positions 0-1 on 1 SE, 2 on the whole device, 3 on 2 SEs.
+  Plan plan{"MI50", "t", {}, {WorkerPlan{"m", {{0, 2, {1}}, {2, 1, {4}}, {3, 1, {2}}}}}};
+  PartitionPool pool(be, 1, plan.pool_specs(be.topology()));
+  RouteLog log(1);
+  KernelRouter router(pool, plan, SwitchBudget::unlimited(), &log);
+  be.done_answer = [](std::uint64_t) { return false; };
+  const StreamHandle app{777};  // the application's stream: the lane's home
+  OrderedLane lane(app);
+  const StreamHandle one = pool.slots(0)[*pool.find(0, PartitionConfig{1})].stream;
+  const StreamHandle two = pool.slots(0)[*pool.find(0, PartitionConfig{2})].stream;
+  router.begin_request(0);
+  auto at = [&](std::uint32_t k) {
+    RouteDecision d = router.route_on(0, k, lane, LaunchNote{"k", "entry"});
+    lane.leave();
+    return d;
+  };
+  // Out of order on purpose: the position, not a cursor, decides.
+  RouteDecision d = at(3);
+  CHECK(d.stream == two);
+  CHECK(d.units == 30);
+  CHECK(d.switched);
+  CHECK(d.barrier);
+  CHECK(d.lane == app);
+  CHECK(d.request == 1);
+  d = at(0);
+  CHECK(d.stream == one);
+  CHECK(d.units == 15);
+  CHECK(d.switched);
+  d = at(1);
+  CHECK(d.stream == one);
+  CHECK_FALSE(d.switched);
+  d = at(2);  // whole device: the lane's home stands in for the fallback stream
+  CHECK(d.stream == app);
+  CHECK(d.slot == PartitionPool::kFallbackSlot);
+  CHECK(d.units == 60);
+  CHECK(d.status == RouteStatus::routed);
+  CHECK(d.switched);
+  d = at(RouteDecision::kNoPosition);  // a launch the plan does not place: stays home
+  CHECK(d.stream == app);
+  CHECK(d.status == RouteStatus::no_plan_entry);
+  CHECK_FALSE(d.switched);
+  d = at(9);  // past the plan: the same
+  CHECK(d.status == RouteStatus::no_plan_entry);
+  d = at(0);
+  LaneStep j = router.join_on(0, lane);  // a copy on the app stream after routed work
+  lane.leave();
+  CHECK(j.switched);
+  CHECK(j.barrier);
+  CHECK(j.stream == app);
+  j = router.join_on(0, lane);  // already home: nothing
+  lane.leave();
+  CHECK_FALSE(j.switched);
+  d = router.pass_through(0, app, RouteStatus::captured);
+  CHECK(d.kernel == RouteDecision::kNoPosition);
+
+  const RouterCounters c = router.counters(0);
+  CHECK(c.launches == 8);
+  CHECK(c.switches == 4);  // ->two, ->one, ->app, ->one
+  CHECK(c.barriers == 5);  // each switch and the join
+  CHECK(c.whole_device == 1);
+  CHECK(c.unrouted == 2);
+  CHECK(c.captured == 1);
+  CHECK(c.joins == 1);
+  CHECK(c.partitioned() == 4);
+  CHECK(c.requests == 1);
+  REQUIRE(log.worker(0).size() == 8);
+  CHECK(log.worker(0)[0].name == std::string("k"));
+  CHECK(log.worker(0)[7].status == RouteStatus::captured);
+  CHECK(be.released == be.recorded());
+}
+
+TEST_CASE("route_on on one lane decides as route() on the worker's lane", "[router][route_on]") {
+  // The same plan, the same completion answers: the same switches and barriers, so the library
+  // and the interposer follow one rule.
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 50; ++trial) {
+    FakeBackend a(presets::mi50()), b(presets::mi50());
+    Plan plan = random_plan(rng, a.topology(), 1, 1 + rng() % 30);
+    for (auto& wp : plan.workers)  // no whole-device positions: there route_on uses the lane's home
+      for (auto& g : wp.groups)
+        if (g.config.groups == 4) g.config.groups = 2;
+    PartitionPool pa(a, 1, plan.pool_specs(a.topology())), pb(b, 1, plan.pool_specs(b.topology()));
+    KernelRouter ra(pa, plan), rb(pb, plan);
+    const StreamHandle fallback = pb.fallback(0);
+    OrderedLane lane(fallback);
+    std::vector<bool> answers;
+    for (int i = 0; i < 200; ++i) answers.push_back(rng() % 2);
+    std::size_t qa = 0, qb = 0;
+    ra.begin_request(0);
+    rb.begin_request(0);
+    const std::uint32_t n = ra.kernel_count(0);
+    // route() starts with no predecessor; route_on's lane starts home: align them with a first launch.
+    RouteDecision x = ra.route(0);
+    RouteDecision y = rb.route_on(0, 0, lane);
+    lane.leave();
+    a.done_answer = [&](std::uint64_t) { return answers[qa++ % answers.size()]; };
+    b.done_answer = [&](std::uint64_t) { return answers[qb++ % answers.size()]; };
+    for (std::uint32_t k = 1; k < n; ++k) {
+      x = ra.route(0);
+      y = rb.route_on(0, k, lane);
+      lane.leave();
+      REQUIRE(x.slot == y.slot);
+      REQUIRE(x.switched == y.switched);
+      REQUIRE(x.barrier == y.barrier);
+    }
+  }
+}

@@ -1,7 +1,11 @@
+#include <cstdio>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "eclip/experiments/colocation.hpp"
+#include "eclip/runtime/trace_observer.hpp"
 
 using namespace eclip;
 
@@ -143,4 +147,47 @@ TEST_CASE("bad options and mismatched plans are clear errors", "[colocation]") {
   CHECK_THROWS_WITH(strategy_from_string("magic"), Catch::Contains("unknown strategy \"magic\""));
   CHECK(jain_index({1, 1, 1}) == Approx(1));
   CHECK(jain_index({1, 0, 0}) == Approx(1.0 / 3));
+}
+
+TEST_CASE("simulate traces every routed launch in simulated time (eclip simulate --trace)", "[colocation][trace]") {
+  const SimDeviceModel dm = SimDeviceModel::mi50();
+  const Topology& t = dm.topology;
+  const Profile p = synthetic(t);
+  const Mix mix{"m", {"a", "b"}};
+  const std::string path = "colocation_test_trace.json";
+  RunOptions o;
+  o.duration_ms = 20;
+  o.warmup_ms = 2;
+  std::uint64_t launched = 0;
+  {
+    TraceObserver trace(path);
+    o.observer = &trace;
+    for (Strategy s : {Strategy::kernel_wise, Strategy::baseline}) {
+      const RunResult r = simulate(dm, p, mix, make_strategy_plan(s, mix, p, t), o);
+      launched += r.kernels_launched;
+    }
+    trace.close();
+  }
+  std::ifstream in(path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  std::map<int, std::string> runs;
+  std::map<int, std::uint64_t> launches, switches;
+  double max_ts = 0;
+  for (const auto& e : j) {
+    if (e["ph"] == "M" && e["name"] == "process_name") runs[e["pid"]] = e["args"]["name"];
+    if (e.value("cat", "") != "launch") continue;
+    ++launches[e["pid"]];
+    switches[e["pid"]] += e["args"]["switch"].get<bool>();
+    max_ts = std::max(max_ts, e["ts"].get<double>());
+    CHECK((e["name"] == "big" || e["name"] == "small"));
+    CHECK(e["args"]["units"].get<unsigned>() > 0);
+  }
+  CHECK(runs[1] == "MI50 m kernel-wise");
+  CHECK(runs[2] == "MI50 m baseline");
+  CHECK(launches[1] + launches[2] == launched);  // every launch of both runs, no solo reference run
+  CHECK(switches[1] > 0);
+  CHECK(switches[2] == 0);
+  CHECK(max_ts <= o.duration_ms * 1000);  // simulated microseconds, not host time
+  CHECK(max_ts > o.duration_ms * 500);
+  std::remove(path.c_str());
 }

@@ -11,9 +11,12 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "eclip/preload.h"
 #include "fake_hip.h"
@@ -154,38 +157,95 @@ std::string name_at(const void* f) {
   return b;
 }
 
-// ECLIP_TRACE of route(): one line per launch with the worker, request, position, planned units,
-// app stream, the stream the stand-in saw, the entry point and the kernel's name.
-void check_route_trace(const char* path, std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t s0,
-                       std::uint64_t s1) {
-  std::string file = path;  // "%p" is the process id
+std::string trace_file() {
+  std::string file = std::getenv("ECLIP_TRACE");  // "%p" is the process id
   if (auto at = file.find("%p"); at != std::string::npos) file.replace(at, 2, std::to_string(getpid()));
-  std::ifstream in(file);
+  return file;
+}
+/// The trace as JSON. `closed`: the file must be complete; otherwise (the process still runs) the
+/// closing bracket is added, as a trace viewer does.
+nlohmann::json read_trace(bool closed) {
+  std::ifstream in(trace_file());
   CHECK(in.good());
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  const std::string k = name_at(kfn), m = name_at(mfn);
-  const std::string S0 = hex(s0), S1 = hex(s1), A = hex(a), B = hex(b), Cs = hex(c);
-  const std::vector<std::string> want = {
-      "worker\trequest\tposition\tplanned_units\tapp_stream\tstream\tentry\tkernel",
-      "0\t1\t0\t15\t" + S0 + "\t" + A + "\thipLaunchKernel\t" + k,
-      "0\t1\t1\t15\t" + S0 + "\t" + A + "\thipExtLaunchKernel\t" + k,
-      "0\t1\t2\t30\t" + S0 + "\t" + B + "\thipModuleLaunchKernel\t" + m,
-      "0\t1\t3\t30\t" + S0 + "\t" + B + "\thipExtModuleLaunchKernel\t" + m,
-      "0\t1\t4\t60\t" + S0 + "\t" + S0 + "\thipLaunchKernel\t" + k,
-      "0\t2\t0\t15\t" + S0 + "\t" + A + "\thipLaunchKernel\t" + k,
-      "1\t1\t0\t15\t" + S1 + "\t" + Cs + "\thipModuleLaunchKernel\t" + m,
-      "1\t1\t1\t15\t" + S1 + "\t" + Cs + "\thipExtModuleLaunchKernel\t" + m,
-      "1\t1\t2\t15\t" + S1 + "\t" + Cs + "\thipLaunchKernel\t" + k,
-      "0\t2\t1\t15\t" + S0 + "\t" + A + "\thipLaunchKernel\t" + k,
-      "0\t2\t2\t30\t" + S0 + "\t" + B + "\thipLaunchKernel\t" + k,
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  if (!closed && s.find(']', s.size() > 3 ? s.size() - 3 : 0) == std::string::npos) s += "]";
+  nlohmann::json j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
+  CHECK(!j.is_discarded());
+  CHECK(j.is_array());
+  return j;
+}
+
+// ECLIP_TRACE of route(): a Perfetto trace (JSON array of trace events); per launch its worker
+// (tid), request, plan position, the partition's units, app stream (lane), stream launched on,
+// switch and barrier, entry point and kernel name; request boundaries; joins.
+void check_route_trace(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t s0, std::uint64_t s1) {
+  const nlohmann::json j = read_trace(false);
+  if (!j.is_array()) return;
+  struct Want {
+    unsigned worker;
+    std::uint64_t request;
+    int position;
+    unsigned units;
+    std::uint64_t lane, stream;
+    const char* entry;
+    std::string name;
+    bool switched, barrier;
   };
-  CHECK(lines.size() == want.size());
-  for (size_t i = 0; i < lines.size() && i < want.size(); ++i)
-    if (lines[i] != want[i]) {
-      std::fprintf(stderr, "trace line %zu:\n  got  %s\n  want %s\n", i, lines[i].c_str(), want[i].c_str());
+  const std::string k = name_at(kfn), m = name_at(mfn);
+  const std::vector<Want> want = {
+      {0, 1, 0, 15, s0, a, "hipLaunchKernel", k, true, true},
+      {0, 1, 1, 15, s0, a, "hipExtLaunchKernel", k, false, false},
+      {0, 1, 2, 30, s0, b, "hipModuleLaunchKernel", m, true, true},
+      {0, 1, 3, 30, s0, b, "hipExtModuleLaunchKernel", m, false, false},
+      {0, 1, 4, 60, s0, s0, "hipLaunchKernel", k, false, false},
+      {0, 2, 0, 15, s0, a, "hipLaunchKernel", k, true, true},
+      {1, 1, 0, 15, s1, c, "hipModuleLaunchKernel", m, true, true},
+      {1, 1, 1, 15, s1, c, "hipExtModuleLaunchKernel", m, false, false},
+      {1, 1, 2, 15, s1, c, "hipLaunchKernel", k, false, false},
+      {0, 2, 1, 15, s0, a, "hipLaunchKernel", k, true, false},  // predecessors complete: no barrier
+      {0, 2, 2, 30, s0, b, "hipLaunchKernel", k, true, false},
+  };
+  std::vector<nlohmann::json> launches;
+  int requests = 0, joins = 0, join_barriers = 0, threads = 0;
+  for (const auto& e : j) {
+    CHECK(e.contains("ph") && e.contains("pid"));
+    const std::string cat = e.value("cat", "");
+    if (cat == "launch") launches.push_back(e);
+    if (cat == "request") ++requests;
+    if (cat == "join") ++joins, join_barriers += e["args"]["barrier"].get<bool>();
+    if (e.value("name", "") == "thread_name") ++threads;
+  }
+  CHECK(requests == 3);  // worker 0: 2, worker 1: 1
+  CHECK(joins == 5);     // copies 100, 200, 300, 400 and the sync of S0 after routed work
+  CHECK(join_barriers == 4);
+  CHECK(threads == 2);
+  CHECK(launches.size() == want.size());
+  for (size_t i = 0; i < launches.size() && i < want.size(); ++i) {
+    const nlohmann::json& e = launches[i];
+    const nlohmann::json& g = e["args"];
+    const Want& w = want[i];
+    const bool ok = e["ph"] == "i" && e["tid"] == w.worker && e["ts"].is_number() && g["worker"] == w.worker &&
+                    g["request"] == w.request && g["position"] == w.position && g["units"] == w.units &&
+                    g["lane"] == hex(w.lane) && g["stream"] == hex(w.stream) && g["entry"] == w.entry &&
+                    e["name"] == w.name && g["switch"] == w.switched && g["barrier"] == w.barrier &&
+                    g["status"] == "routed";
+    if (!ok) {
+      std::fprintf(stderr, "trace launch %zu: %s\n", i, e.dump().c_str());
       ++failures;
     }
+  }
+}
+
+/// Registered before the first launch, so it runs after the interposer's own exit handler closed
+/// the trace: the whole file is valid JSON then.
+void check_trace_closed_at_exit() {
+  const nlohmann::json j = read_trace(true);
+  if (failures) {
+    std::fprintf(stderr, "preload_test: the trace is not valid JSON at exit\n");
+    std::_Exit(1);
+  }
 }
 
 // Worker 0 (ECLIP_WORKER unset) on S0, worker 1 on its own thread (eclip_set_worker) on S1.
@@ -261,7 +321,7 @@ int route() {
   CHECK(stream_of_launch(7) == a && stream_of_launch(8) == b);
   CHECK(count_kind(FAKEHIP_WAIT, mark) == 0);
   CHECK(counters(0).barriers == c0.barriers);
-  if (const char* path = std::getenv("ECLIP_TRACE")) check_route_trace(path, a, b, c, h(s0), h(s1));
+  if (std::getenv("ECLIP_TRACE")) check_route_trace(a, b, c, h(s0), h(s1));
   return failures;
 }
 
@@ -447,10 +507,45 @@ int threads() {
   CHECK(counters(-1).routed > 0);
   return failures;
 }
+// Two threads of one worker launching into ONE application stream, with copies: the stream's work
+// stays one chain (each launch or copy ordered after the one the stand-in saw before it), and the
+// final sync comes after all of it.
+int shared_stream() {
+  hipStream_t s;
+  hipStreamCreate(&s);
+  constexpr int kItems = 600;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t)
+    ts.emplace_back([t, s] {
+      for (int k = 0; k < kItems; ++k) {
+        const int tag = 10000 * (t + 1) + k;
+        if (k % 5 == 4) copy(tag, s);
+        else launch(tag, s);
+      }
+    });
+  for (auto& t : ts) t.join();
+  CHECK(hipStreamSynchronize(s) == hipSuccess);
+  auto o = ops();
+  std::vector<long> items;
+  long sync = -1;
+  for (size_t i = 0; i < o.size(); ++i) {
+    if (o[i].kind == L || o[i].kind == C) items.push_back(static_cast<long>(i));
+    if (o[i].kind == FAKEHIP_SYNC) sync = static_cast<long>(i);
+  }
+  CHECK(items.size() == 2 * kItems);
+  long broken = 0, moved = 0;
+  for (size_t i = 1; i < items.size(); ++i) broken += !ordered(o, items[i - 1], items[i]);
+  for (long i : items) moved += o[static_cast<size_t>(i)].stream != h(s);
+  CHECK(broken == 0);
+  CHECK(moved > 0);
+  CHECK(ordered(o, items.back(), sync));
+  return failures;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string s = argc > 1 ? argv[1] : "";
+  if (std::getenv("ECLIP_TRACE")) std::atexit(check_trace_closed_at_exit);
   int rc = -1;
   if (s == "route") rc = route();
   else if (s == "capture") rc = capture();
@@ -459,11 +554,12 @@ int main(int argc, char** argv) {
   else if (s == "passthrough") rc = passthrough(false);
   else if (s == "passthrough-active") rc = passthrough(true);
   else if (s == "threads") rc = threads();
+  else if (s == "shared-stream") rc = shared_stream();
   else if (s == "names") rc = names(false);
   else if (s == "names-by-position") rc = names(true);
   else if (s == "names-edge") rc = names_edge();
   if (rc < 0) {
-    std::fprintf(stderr, "usage: preload_test route|capture|past-plan|env-worker|passthrough|passthrough-active|threads|names|names-by-position|names-edge\n");
+    std::fprintf(stderr, "usage: preload_test route|capture|past-plan|env-worker|passthrough|passthrough-active|threads|shared-stream|names|names-by-position|names-edge\n");
     return 2;
   }
   std::fprintf(stderr, "preload_test %s: %s\n", s.c_str(), rc == 0 ? "ok" : "FAILED");

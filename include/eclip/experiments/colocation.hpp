@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "eclip/backend/sim.hpp"
+#include "eclip/runtime/observer.hpp"
 #include "eclip/plan/plan.hpp"
 #include "eclip/plan/profile.hpp"
 
@@ -66,6 +67,11 @@ struct RunOptions {
   double warmup_ms = 100;     ///< requests completing before this are not counted
   std::uint64_t seed = 1;     ///< start offsets and kernel-time jitter
   double jitter = 0.05;       ///< each kernel's time is scaled by a uniform factor in [1-j, 1+j]
+  /// Sees every routing decision of the run (e.g. an eclip::TraceObserver for `eclip simulate
+  /// --trace FILE`): the run is announced by on_run_begin with the name "<device> <mix>
+  /// <strategy>" and the simulator's clock (events carry simulated microseconds). Not owned; the
+  /// solo reference runs of alone_throughputs are not observed.
+  Observer* observer = nullptr;
 };
 
 struct WorkerResult {
