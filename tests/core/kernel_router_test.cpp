@@ -327,4 +327,78 @@ TEST_CASE("route_on on one lane decides as route() on the worker's lane", "[rout
       REQUIRE(x.barrier == y.barrier);
     }
   }
+
+namespace {
+/// A backend that gives worker threads no happens-before edge with each other: no mutex, only
+/// relaxed atomics (which ThreadSanitizer does not treat as synchronisation), so under TSan the
+/// workers are ordered by the router's own synchronisation alone (FakeBackend's one mutex adds
+/// edges between every worker's switches). Every marker is incomplete: each switch needs a barrier.
+class UnsynchronisedBackend final : public Backend {
+ public:
+  explicit UnsynchronisedBackend(Topology t) : topo_(std::move(t)) {}
+  std::string_view name() const noexcept override { return "unsynchronised"; }
+  const Topology& topology() const noexcept override { return topo_; }
+  StreamHandle create_stream(const CuMask&) override { return StreamHandle{++streams_}; }  // pool: one thread
+  void destroy_stream(StreamHandle) noexcept override {}
+  MarkerHandle record_marker(StreamHandle) override {
+    return MarkerHandle{records.fetch_add(1, std::memory_order_relaxed) + 1};
+  }
+  bool marker_done(MarkerHandle) override { return false; }
+  void wait_marker(StreamHandle, MarkerHandle) override { waits.fetch_add(1, std::memory_order_relaxed); }
+  void release_marker(MarkerHandle) noexcept override { releases.fetch_add(1, std::memory_order_relaxed); }
+  std::atomic<std::uint64_t> records{0}, waits{0}, releases{0};
+
+ private:
+  Topology topo_;
+  std::uint64_t streams_ = 0;
+};
+}  // namespace
+
+TEST_CASE("concurrent workers: exact counters per worker, no shared unsynchronised state (TSan)", "[router][threads]") {
+  // Run under ThreadSanitizer by .ci/run: 8 threads, one worker each, routing at once.
+  constexpr unsigned kWorkers = 8, kRequests = 25, kKernels = 400;
+  UnsynchronisedBackend be(presets::h100());
+  std::vector<WorkerPlan> wps;
+  for (unsigned w = 0; w < kWorkers; ++w) {
+    // Worker w: whole device every (w + 2)th kernel and at both ends of a request (so the seam
+    // between requests adds no switch), 2 groups otherwise: a different switch count per worker.
+    std::vector<PartitionConfig> cfg;
+    for (unsigned k = 0; k < kKernels; ++k)
+      cfg.push_back(PartitionConfig{k % (w + 2) == 0 || k + 1 == kKernels ? 16U : 2U});
+    wps.push_back(WorkerPlan::from_per_kernel("m" + std::to_string(w), cfg));
+  }
+  const Plan plan{"H100", "t", {}, wps};
+  PartitionPool pool(be, kWorkers, plan.pool_specs(be.topology()));
+  KernelRouter router(pool, plan);
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < kWorkers; ++w)
+    threads.emplace_back([&router, w] {
+      for (unsigned r = 0; r < kRequests; ++r) {
+        router.begin_request(w);
+        for (unsigned k = 0; k < kKernels; ++k) (void)router.route(w);
+      }
+    });
+  for (auto& t : threads) t.join();
+
+  std::uint64_t switches = 0;
+  for (unsigned w = 0; w < kWorkers; ++w) {
+    INFO("worker " << w);
+    const RouterCounters c = router.counters(w);
+    const std::uint64_t want_switches = std::uint64_t{kRequests} * plan.workers[w].switches();
+    CHECK(c.requests == kRequests);
+    CHECK(c.launches == std::uint64_t{kRequests} * kKernels);
+    CHECK(c.switches == want_switches);
+    CHECK(c.barriers == want_switches);  // every marker is incomplete
+    CHECK(c.unrouted == 0);
+    CHECK(c.backend_errors == 0);
+    CHECK(c.budget_held == 0);
+    switches += want_switches;
+  }
+  CHECK(plan.workers[0].switches() != plan.workers[1].switches());
+  const RouterCounters t = router.totals();
+  CHECK(t.launches == std::uint64_t{kWorkers} * kRequests * kKernels);
+  CHECK(t.switches == switches);
+  CHECK(be.records.load() == switches);
+  CHECK(be.waits.load() == switches);
+  CHECK(be.releases.load() == switches);
 }

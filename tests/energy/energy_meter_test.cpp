@@ -1,5 +1,8 @@
 #include <cmath>
+#include <cstdlib>
 #include <string>
+
+#include <dlfcn.h>
 
 #include <catch2/catch.hpp>
 
@@ -187,18 +190,44 @@ TEST_CASE("NVML: a missing library or a wrong one is Errc::unavailable with the 
     CHECK(e.code() == Errc::unavailable);
     CHECK(contains(e.what(), "libm.so.6 has no nvmlInit_v2"));
   }
-  // The real one: here (no NVIDIA driver) unavailable with the dlopen reason; on a GPU machine a
-  // working counter.
-  try {
+}
+
+TEST_CASE("NVML: a working library gives a counter in joules, the device's name and its power", "[energy][nvml]") {
+  auto c = open_nvml_counter(NvmlOptions{0, ECLIP_FAKE_NVML});
+  CHECK(c->kind() == "nvml");
+  CHECK(c->device() == "Stand-in GPU");
+  CHECK(c->energy_j() == Approx(1234.5));
+  CHECK(c->power_w() == Approx(250.0));
+  CHECK_THROWS_WITH(open_nvml_counter(NvmlOptions{1, ECLIP_FAKE_NVML}),
+                    Catch::Contains("nvml: device 1 out of range: NVML reports 1 device(s)"));
+  setenv("FAKE_NVML_NO_ENERGY", "1", 1);
+  CHECK_THROWS_WITH(open_nvml_counter(NvmlOptions{0, ECLIP_FAKE_NVML}),
+                    Catch::Contains("device 0 (Stand-in GPU) has no total-energy counter") &&
+                        Catch::Contains("Not Supported (NVML error 3) (needs Volta or newer)"));
+  unsetenv("FAKE_NVML_NO_ENERGY");
+}
+
+TEST_CASE("NVML: the default library works where the NVIDIA driver is installed, else says why", "[energy][nvml]") {
+  // Which case applies is decided independently of eclip: can the dynamic loader open the driver's
+  // libnvidia-ml.so.1? If so, this is an NVIDIA machine and the counter must work.
+  dlerror();
+  void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+  const std::string dlopen_error = lib ? "" : dlerror();
+  if (lib) {
     auto c = open_nvml_counter();
     CHECK(c->kind() == "nvml");
     const double j0 = c->energy_j();
     CHECK(j0 > 0);
     WARN("NVML available: " << c->device() << ", counter " << j0 << " J");
-  } catch (const Error& e) {
-    CHECK(e.code() == Errc::unavailable);
-    CHECK(contains(e.what(), "nvml: "));
-    WARN("NVML unavailable here: " << e.what());
+    dlclose(lib);
+  } else {
+    try {
+      open_nvml_counter();
+      FAIL("libnvidia-ml.so.1 does not load here (" << dlopen_error << "), yet open_nvml_counter() succeeded");
+    } catch (const Error& e) {
+      CHECK(e.code() == Errc::unavailable);
+      CHECK(std::string(e.what()) == "nvml: dlopen libnvidia-ml.so.1: " + dlopen_error);
+    }
   }
 }
 

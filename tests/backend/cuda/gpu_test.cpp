@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -289,27 +290,65 @@ TEST_CASE("ordering: small chain for compute-sanitizer") {
   check_chain(a, kSteps);
 }
 
-TEST_CASE("ordering control: the same chain on two partitions without barriers") {
-  // Not a check of eclip: shows the chain test can see misordering (expected to differ, though
-  // timing may hide it). Printed for the results README.
+namespace {
+/// Holds a stream shut until the host opens it: a host function enqueued on the stream waits for
+/// `open`, and the stream's later work cannot start before it returns. It gives up after 10 s so a
+/// stream that (wrongly) waits for the other cannot hang the test; `timed_out` says so.
+struct StreamGate {
+  std::atomic<bool> open{false}, timed_out{false};
+  static void CUDART_CB wait(void* self) {
+    auto* g = static_cast<StreamGate*>(self);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!g->open.load(std::memory_order_acquire)) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        g->timed_out.store(true);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("ordering control: the same chain on two partitions without barriers is misordered") {
+  // Not a check of eclip: shows the chain check sees misordering. Steps k % 3 == 0 go to s1, the
+  // others to s0, with no barrier; s0 is held shut by a host gate until every s1 step has finished,
+  // so the order is certain (all of s1's steps, then all of s0's) and the result is known exactly.
+  // Few steps: s0 holds its steps queued while the host waits, and its launch queue must not fill.
   require_gpu();
   cuda::GreenContextBackend& b = backend();
   const eclip::Topology& t = b.topology();
   constexpr unsigned kN = 4096;
-  constexpr std::uint32_t kSteps = 20000;
+  constexpr std::uint32_t kSteps = 30;
   const StreamHandle s0 = b.create_stream(t.grow_from(0, 1)), s1 = b.create_stream(t.grow_from(8, 2));
   DeviceBuffer<std::uint32_t> a(kN);
   ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  kt::raw_launch(cuda::stream_of(s0), kt::spin_kernel(), dim3(1), dim3(32), 300000ULL,
-                 static_cast<unsigned long long*>(nullptr), 0U);
-  for (std::uint32_t k = 0; k < kSteps; ++k)
-    kt::raw_launch(cuda::stream_of(k % 3 == 0 ? s1 : s0), kt::chain_step_kernel(), dim3((kN + 255) / 256), dim3(256), a.p, k, kN);
+  StreamGate gate;
+  ok(cudaLaunchHostFunc(cuda::stream_of(s0), &StreamGate::wait, &gate), "cudaLaunchHostFunc");
+  std::vector<std::uint32_t> order;  // the steps in the order they will run
+  for (std::uint32_t k = 0; k < kSteps; k += 3) order.push_back(k);
+  for (std::uint32_t k = 0; k < kSteps; ++k) {
+    if (k % 3 != 0) order.push_back(k);
+    kt::raw_launch(cuda::stream_of(k % 3 == 0 ? s1 : s0), kt::chain_step_kernel(), dim3((kN + 255) / 256), dim3(256),
+                   a.p, k, kN);
+  }
+  ok(cudaStreamSynchronize(cuda::stream_of(s1)), "cudaStreamSynchronize(s1)");
+  gate.open.store(true, std::memory_order_release);
   ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  CHECK_FALSE(gate.timed_out.load());  // s1 finished while s0 was shut: the streams are independent
+
   const auto got = a.read();
-  unsigned wrong = 0;
-  for (unsigned i = 0; i < kN; ++i) wrong += got[i] != kt::chain_expected(0, i, 0, kSteps);
-  std::printf("ordering control (same chain behind a 300 us kernel, no barriers): %u of %u elements wrong\n", wrong, kN);
-  CHECK(wrong > 0);  // the chain test can see misordering
+  unsigned misordered = 0, in_order = 0;
+  for (unsigned i = 0; i < kN; ++i) {
+    std::uint32_t v = 0;
+    for (std::uint32_t k : order) v = kt::chain_expected(v, i, k, 1);
+    misordered += got[i] == v;
+    in_order += got[i] == kt::chain_expected(0, i, 0, kSteps);
+  }
+  std::printf("ordering control (s0 held until s1 finished, no barriers): %u of %u elements as the misordered "
+              "prediction, %u as the in-order chain\n", misordered, kN, in_order);
+  CHECK(misordered == kN);  // every step ran, in the order the gate forced
+  CHECK(in_order == 0);     // and the chain check tells that order from the right one
   b.destroy_stream(s1);
   b.destroy_stream(s0);
 }
