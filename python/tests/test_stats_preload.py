@@ -28,3 +28,29 @@ def test_preload_absent_without_the_interposer():
         assert e.code == 5 and "LD_PRELOAD" in e.message
     else:
         raise AssertionError("set_worker without the interposer must say so")
+
+
+def _profile_cli(*args):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([sys.executable, "-m", "eclip.torch.profile", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_profiler_refuses_bad_arguments_before_needing_torch():
+    out = _profile_cli("--models", "albert,gpt5")
+    assert out.returncode == 2 and "unknown model 'gpt5'" in out.stderr
+    out = _profile_cli("--batches", "0")
+    assert out.returncode == 2 and "--batches" in out.stderr
+
+
+def test_profiler_says_what_is_missing():
+    import importlib.util
+
+    import pytest
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed: the no-torch message cannot be seen here")
+    out = _profile_cli("--models", "alexnet", "--out", "/nonexistent/should-not-be-made")
+    assert out.returncode == 1 and "PyTorch is not importable" in out.stderr

@@ -21,9 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .model_names import PAPER_MODELS  # noqa: F401  (torchvision names; "albert": AlbertModel(AlbertConfig()))
+
 SEQ_LEN = 128
-# What build() knows (torchvision names; "albert" is transformers' AlbertModel(AlbertConfig())).
-PAPER_MODELS = ["albert", "densenet201", "alexnet", "resnet152", "resnext101_32x8d", "shufflenet_v2_x1_0", "vgg19"]
 
 
 def _first(out):

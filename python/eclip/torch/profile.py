@@ -155,7 +155,7 @@ def write_json(path, obj):
 
 
 def main(argv=None):
-    from .models import PAPER_MODELS
+    from .model_names import PAPER_MODELS
     ap = argparse.ArgumentParser(prog="eclip profile", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="profile_h100", help="output folder")
@@ -181,7 +181,10 @@ def main(argv=None):
     torch, backend = check_environment(args.lib)
     from .capture import PartitionCapture
     torch.backends.cudnn.benchmark = False
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        die(f"cannot create the output folder {args.out!r}: {e.strerror}", 2)
     classes = backend.size_classes()
     plan = size_class_plan(backend, classes)
     pool = Pool(backend, plan)
