@@ -13,8 +13,18 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import plans  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+from eclip import stats  # noqa: E402  (pure Python: needs neither libeclip_c nor torch)
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def mix_order(names):
+    """mix1, mix2, ..., mix10: by number, then other names."""
+    return sorted(names, key=lambda m: (0, int(m[3:]), m) if m[3:].isdigit() else (1, 0, m))
 
 ORDER = ["baseline", "model-wise", "model-wise-overlap", "kernel-wise", "eclip"]
 STATIC = ("model-wise", "model-wise-overlap")
@@ -45,26 +55,26 @@ def summarise(runs, alone):
         models = rs[0]["models"]
         workers = []
         for i, m in enumerate(models):
-            thr = plans.mean(r["workers"][i]["throughput_rps"] for r in rs)
+            thr = stats.mean(r["workers"][i]["throughput_rps"] for r in rs)
             workers.append({"model": m, "throughput_rps": thr,
-                            "p95_ms": plans.mean(r["workers"][i]["p95_ms"] for r in rs),
+                            "p95_ms": stats.mean(r["workers"][i]["p95_ms"] for r in rs),
                             "normalized": thr / alone[m] if alone.get(m) else None,
-                            "switches_per_request": plans.mean(r["workers"][i].get("switches_per_request", 0)
+                            "switches_per_request": stats.mean(r["workers"][i].get("switches_per_request", 0)
                                                                for r in rs),
-                            "barriers_per_request": plans.mean(r["workers"][i].get("barriers_per_request", 0)
+                            "barriers_per_request": stats.mean(r["workers"][i].get("barriers_per_request", 0)
                                                                for r in rs)})
         ipj = [r.get("inferences_per_j") for r in rs if r.get("inferences_per_j")]
         out[(mix, s)] = {
             "mix": mix, "strategy": s, "reps": len(rs), "models": models,
-            "throughput_rps": plans.mean(r["throughput_rps"] for r in rs),
+            "throughput_rps": stats.mean(r["throughput_rps"] for r in rs),
             "throughput_min": min(r["throughput_rps"] for r in rs),
             "throughput_max": max(r["throughput_rps"] for r in rs),
-            "inferences_per_j": plans.mean(ipj) if ipj else None,
+            "inferences_per_j": stats.mean(ipj) if ipj else None,
             "ipj_min": min(ipj) if ipj else None, "ipj_max": max(ipj) if ipj else None,
-            "inferences_per_j_active": plans.mean(r["inferences_per_j_active"] for r in rs
+            "inferences_per_j_active": stats.mean(r["inferences_per_j_active"] for r in rs
                                                   if r.get("inferences_per_j_active")) if ipj else None,
-            "avg_power_w": plans.mean(r["avg_power_w"] for r in rs if r.get("avg_power_w")) if ipj else None,
-            "jain": plans.jain([w["normalized"] for w in workers]) if all(w["normalized"] for w in workers) else None,
+            "avg_power_w": stats.mean(r["avg_power_w"] for r in rs if r.get("avg_power_w")) if ipj else None,
+            "jain": stats.jain([w["normalized"] for w in workers]) if all(w["normalized"] for w in workers) else None,
             "max_p95_ms": max(w["p95_ms"] for w in workers),
             "workers": workers,
             "errors": sum(len(r.get("errors", [])) for r in rs),
@@ -88,8 +98,8 @@ def targets(summary, mixes):
     res = {}
     e_thr = thr.get("eclip", {})
     e_ipj = ipj.get("eclip", {})
-    res["throughput_gain_mean"] = plans.mean(e_thr.values()) - 1 if e_thr else None
-    res["ipj_gain_mean"] = plans.mean(e_ipj.values()) - 1 if e_ipj else None
+    res["throughput_gain_mean"] = stats.mean(e_thr.values()) - 1 if e_thr else None
+    res["ipj_gain_mean"] = stats.mean(e_ipj.values()) - 1 if e_ipj else None
     per_mix = {}
     for mix in mixes:
         e = summary.get((mix, "eclip"))
@@ -145,9 +155,9 @@ def write_tables(summary, alone, mixes, strategies, tg, sim, path):
         jains = [summary[(m, s)]["jain"] for m in mixes if (m, s) in summary and summary[(m, s)]["jain"]]
         p95 = [summary[(m, s)]["max_p95_ms"] / summary[(m, "baseline")]["max_p95_ms"] for m in mixes
                if (m, s) in summary and (m, "baseline") in summary]
-        lines.append(f"| {s} | {fmt(100 * (plans.mean(t.values()) - 1), '+.1f') if t else '-'}% | "
-                     f"{fmt(100 * (plans.mean(j.values()) - 1), '+.1f') if j else '-'}% | "
-                     f"{fmt(plans.mean(jains), '.3f') if jains else '-'} | {fmt(plans.mean(p95)) if p95 else '-'} | "
+        lines.append(f"| {s} | {fmt(100 * (stats.mean(t.values()) - 1), '+.1f') if t else '-'}% | "
+                     f"{fmt(100 * (stats.mean(j.values()) - 1), '+.1f') if j else '-'}% | "
+                     f"{fmt(stats.mean(jains), '.3f') if jains else '-'} | {fmt(stats.mean(p95)) if p95 else '-'} | "
                      f"{len(t)} |")
     lines.append("")
     for mix in mixes:
@@ -203,10 +213,10 @@ def write_tables(summary, alone, mixes, strategies, tg, sim, path):
             ms = [m for m in sim[s] if m in thr.get(s, {})]
             if not ms:
                 continue
-            st = plans.mean(sim[s][m][0] for m in ms)
-            sj = plans.mean(sim[s][m][1] for m in ms)
-            mt = plans.mean(thr[s][m] for m in ms)
-            mj = plans.mean(ipj[s][m] for m in ms) if s in ipj else None
+            st = stats.mean(sim[s][m][0] for m in ms)
+            sj = stats.mean(sim[s][m][1] for m in ms)
+            mt = stats.mean(thr[s][m] for m in ms)
+            mj = stats.mean(ipj[s][m] for m in ms) if s in ipj else None
             lines.append(f"| {s} | {st:.2f} | {mt:.2f} | {st / mt:.2f} | {sj:.2f} | {fmt(mj)} | "
                          f"{fmt(sj / mj if mj else None)} |")
         lines.append("")
@@ -303,19 +313,19 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     runs, alone = [], {}
     for p in args.inproc:
-        d = plans.load_json(p)
+        d = load_json(p)
         runs += d["runs"]
         alone.update(alone_rps(d))
     for p in args.alone:
-        for m, v in alone_rps(plans.load_json(p)).items():
+        for m, v in alone_rps(load_json(p)).items():
             alone.setdefault(m, v)
     for p in args.mps:
-        runs += plans.load_json(p)["runs"]
+        runs += load_json(p)["runs"]
     summary = summarise(runs, alone)
-    mixes = [m for m in plans.mixes() if any(k[0] == m for k in summary)]
+    mixes = mix_order({k[0] for k in summary})
     strategies = strategy_order({k[1] for k in summary})
     tg = targets(summary, mixes)
-    sim = sim_ratios(plans.load_json(args.sim)) if args.sim else None
+    sim = sim_ratios(load_json(args.sim)) if args.sim else None
     text = write_tables(summary, alone, mixes, strategies, tg, sim, os.path.join(args.out, "tables.md"))
     write_csv(summary, strategies, mixes, os.path.join(args.out, "summary.csv"))
     with open(os.path.join(args.out, "summary.json"), "w") as f:

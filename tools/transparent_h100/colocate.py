@@ -4,7 +4,7 @@
 Unmodified eager PyTorch models (the same construction as smoke.py: seeded random weights, fp16,
 batch 1, torch.inference_mode) serve requests in a closed loop, several at once on one GPU. The
 only eclip-aware line is `eclip_begin_request()` before each request, looked up with
-ctypes.CDLL(None) (absent without the preload). Placement comes from the environment alone:
+eclip.preload (absent without the preload). Placement comes from the environment alone:
 LD_PRELOAD=libeclip_preload_cuda.so ECLIP_PLAN=<plan> ECLIP_WORKER=<i>.
 
   colocate.py run --models a,b,c,d --mode procs|threads --seconds S --out X.json [--env K=V ...]
@@ -13,14 +13,13 @@ LD_PRELOAD=libeclip_preload_cuda.so ECLIP_PLAN=<plan> ECLIP_WORKER=<i>.
       threads: one process, one thread per model, each on its own torch.cuda.Stream and
                eclip_set_worker(i) (the per-thread identity of docs/transparent.md)
   The window starts when every worker is warm (ready files) and ends when every worker has finished
-  its last request (done files), so neither start-up nor teardown is measured. Energy: NVML's
-  total-energy counter over that window (nvidia-ml-py); wall_s is its length.
+  its last request (done files), so neither start-up nor teardown is measured. Energy: eclip's
+  EnergyMeter (NVML) over that window, edges aligned to counter updates; wall_s is its length.
 
 Prints one JSON line "COLO {...}" with per-worker requests, req/s, p95 latency, the window's energy
 and average power, and the interposer's counters per request where the preload is loaded.
 """
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -99,10 +98,6 @@ def after_all(n, fn):
 def worker_main(a):
     import torch
     api = eclip_api()
-    if api:
-        set_worker = ctypes.CDLL(None).eclip_set_worker
-        set_worker.argtypes = [ctypes.c_int]
-        api["set_worker"] = set_worker
     touch, _ = file_barrier(a.ready)
     _, wait = file_barrier(a.go)
     finished, _ = file_barrier(a.done)
@@ -126,11 +121,11 @@ def worker_main(a):
         json.dump({"workers": recs, "preload_loaded": bool(api), "preload_active": active}, f)
 
 
-def energy_mj():
-    import pynvml
-    pynvml.nvmlInit()
-    h = pynvml.nvmlDeviceGetHandleByIndex(0)
-    return pynvml.nvmlDeviceGetTotalEnergyConsumption(h)
+def energy_meter():
+    """eclip's EnergyMeter over NVML; no synchronise hook: the workers are other processes (or this
+    process's threads) and each synchronised its last request before saying done."""
+    import eclip
+    return eclip.EnergyMeter("nvml")
 
 
 def run_main(a):
@@ -164,14 +159,16 @@ def run_main(a):
         time.sleep(0.01)
     # The energy window is the serving window: from go until every worker's last request ended
     # (done files), not until the processes exit (their teardown is not serving).
-    e0 = energy_mj()
+    meter = energy_meter()
+    meter.begin()
     t0 = time.time()
     open(go, "w").close()
     while not all(os.path.exists(d) for d in dones):
         if any(p.poll() not in (None, 0) for p in procs):
             break
         time.sleep(0.002)
-    e1, t1 = energy_mj(), time.time()
+    t1 = time.time()
+    window = meter.end()
     rcs = [p.wait() for p in procs]
     workers, flags = [], []
     for o in outs:
@@ -182,11 +179,12 @@ def run_main(a):
             flags.append((d["preload_loaded"], d["preload_active"]))
         except (OSError, ValueError):
             pass
-    joules = (e1 - e0) / 1e3
+    joules = window.joules
     total = sum(w["requests"] for w in workers)
     window = a.seconds
     rec = {"config": a.config, "mode": a.mode, "models": models, "seconds": window, "rcs": rcs,
-           "wall_s": t1 - t0, "energy_j": joules, "avg_w": joules / (t1 - t0), "requests": total,
+           "wall_s": t1 - t0, "energy_j": joules, "avg_w": window.avg_power_w, "energy_window": window.as_dict(),
+           "energy_meter": meter.description, "requests": total,
            "req_per_s": total / window, "req_per_j": total / joules if joules > 0 else None,
            "preload": flags, "workers": workers,
            "env": {k: v for k, v in extra.items()},

@@ -21,6 +21,7 @@ S=$(cd "$S" && pwd)
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 LOG=$OUT/log.txt
 export PYTHONUNBUFFERED=1
+export ECLIP_LIBRARY=$S/libeclip_c.so.0  # the eclip package staged beside the scripts finds it here
 T=$S
 P=$S/libeclip_preload_cuda.so
 T0=$(date +%s)

@@ -3,8 +3,8 @@
 
 An unmodified torchvision / transformers model (random weights, seeded, fp16, batch 1, eager)
 runs `--iters` inferences. The model code is untouched; the only eclip-aware line is an optional
-`eclip_begin_request()` before each inference, looked up with ctypes.CDLL(None) so the script
-runs the same without the preload (docs/transparent.md: the documented request boundary).
+`eclip_begin_request()` before each inference, through eclip.preload (absent without the
+interposer) so the script runs the same without the preload (docs/transparent.md: the documented request boundary).
 
   --save REF   write the first and last outputs (torch.save) as the reference
   --check REF  compare this run's outputs with REF bit for bit (torch.equal on the raw bits)
@@ -17,7 +17,6 @@ runs the same without the preload (docs/transparent.md: the documented request b
 Prints one line per fact, "key: value"; a final JSON line "RESULT {...}".
 """
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -25,33 +24,17 @@ import sys
 import time
 
 
-class Counters(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_uint64) for n in (
-        "launches", "routed", "kept", "unplanned", "captured", "switches", "barriers", "joins", "requests",
-        "skipped", "eclip_ns")]  # include/eclip/preload.h's eclip_preload_counters, field for field
-
-
 def eclip_api():
-    """eclip's C calls when the preload is loaded, else None."""
-    try:
-        lib = ctypes.CDLL(None)
-        begin = lib.eclip_begin_request
-        get = lib.eclip_preload_get_counters
-        active = lib.eclip_preload_active
-    except (AttributeError, OSError):
+    """eclip's transparent-mode calls (eclip.preload) when the preload is loaded, else None."""
+    import eclip.preload
+    if not eclip.preload.available():
         return None
-    get.argtypes = [ctypes.c_int32, ctypes.POINTER(Counters)]
-    get.restype = ctypes.c_int
-    return {"begin": begin, "get": get, "active": active}
+    return {"begin": eclip.preload.begin_request, "active": eclip.preload.active,
+            "set_worker": eclip.preload.set_worker, "counters": eclip.preload.counters}
 
 
 def counters(api, worker):
-    if api is None:
-        return None
-    c = Counters()
-    if api["get"](worker, ctypes.byref(c)) != 0:
-        return None
-    return {n: int(getattr(c, n)) for n, _ in Counters._fields_}
+    return api["counters"](worker) if api else None
 
 
 def build(torch, name):

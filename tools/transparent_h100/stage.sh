@@ -2,7 +2,7 @@
 # Stages what run_h100.sh needs into an ignored folder of the repo (the device tool's carry):
 #   cmake -S . -B build-transparent-h100 -G Ninja -DCMAKE_BUILD_TYPE=Release -DECLIP_WITH_HIP=OFF \
 #         -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
-#   cmake --build build-transparent-h100 --target eclip_preload_cuda eclip_cli eclip_launch_loop eclip_context_handoff
+#   cmake --build build-transparent-h100 --target eclip_preload_cuda eclip_c eclip_cli eclip_launch_loop eclip_context_handoff
 #   tools/transparent_h100/stage.sh build-transparent-h100 .devcarry/transparent
 # The plans: a two-worker mix (resnet152 = worker 0, albert = worker 1) from the bundled H100
 # workloads, ECLIP and Baseline (whole device) strategies.
@@ -22,35 +22,35 @@ MIX
 # tolerance 0.5, unlimited budget: both workers get a 64-SM partition and many switches (stress).
 "$build"/eclip plan --device h100 --mix-file "$dest"/mix.json --tolerance 0.5 --budget unlimited \
   -o "$dest"/plan_eclip.json | tee "$dest"/plan_eclip.txt
-# Baseline: the same workers, every kernel on the whole device, no pool (eclip plan has no strategy flag).
-python3 - "$dest"/plan_eclip.json "$dest"/plan_baseline.json <<'PY'
+# Baseline (every kernel on the whole device) and Model-wise plans of the same workers, from the
+# library's planner (eclip.Plan.make over the profile `eclip plan` used), on the simulated H100.
+plan_like() {  # plan_like <profile> <eclip plan> <strategy> <out>
+  PYTHONPATH="$repo"/python ECLIP_LIBRARY="$build"/src/c_api/libeclip_c.so python3 - "$@" <<'PY'
 import json, sys
-p = json.load(open(sys.argv[1]))
-p["strategy"], p["pool"] = "baseline", []
-for w in p["workers"]:
-    w["groups"] = [{"config": 16, "count": w["kernels"], "first": 0, "units": 132}]
-    w["switches"] = 0
-json.dump(p, open(sys.argv[2], "w"), indent=1)
-for w in json.load(open(sys.argv[1]))["workers"]:
-    routed = sum(g["count"] for g in w["groups"] if g["units"] != 132)
-    print("%s: %d kernels, %d planned on partitions, %d groups" % (w["model"], w["kernels"], routed, len(w["groups"])))
+import eclip
+profile_path, eclip_plan, strategy, out = sys.argv[1:]
+models = [w["model"] for w in json.load(open(eclip_plan))["workers"]]
+with eclip.Backend("sim:h100") as be, eclip.Profile.from_file(profile_path) as prof, \
+        eclip.Plan.make(be, prof, models, strategy) as plan:
+    plan.write(out)
+    for w in plan.to_dict()["workers"]:
+        print("%s %s: %d groups" % (strategy, w["model"], len(w["groups"])))
 PY
+}
+"$build"/eclip plan --device h100 --mix-file "$dest"/mix.json --tolerance 0.5 --budget unlimited \
+  --save-profile "$dest"/profile_transparent.json -o /dev/null > /dev/null
+plan_like "$dest"/profile_transparent.json "$dest"/plan_eclip.json baseline "$dest"/plan_baseline.json
 # Co-location (issue 9 item 5): mixes of the graph-based harness (docs/results/h100-colocation-*),
-# ECLIP at tolerance 0.25 (its best setting there) and Model-wise (32 SMs per worker, disjoint).
+# ECLIP at tolerance 0.25 (its best setting there) and Model-wise (the library's: disjoint partitions).
 for mix in ${MIXES:-mix2 mix4 mix7}; do
   "$build"/eclip plan --device h100 --mix $mix --tolerance 0.25 -o "$dest"/plan_${mix}_eclip.json \
-    | tee "$dest"/plan_${mix}_eclip.txt
-  python3 - "$dest"/plan_${mix}_eclip.json "$dest"/plan_${mix}_modelwise.json <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["strategy"], p["switch_budget"] = "model-wise", 0
-p["pool"] = [{"config": 4, "units": 32, "worker": i} for i in range(len(p["workers"]))]
-for w in p["workers"]:
-    w["groups"] = [{"config": 4, "count": w["kernels"], "first": 0, "units": 32}]
-    w["switches"] = 0
-json.dump(p, open(sys.argv[2], "w"), indent=1)
-PY
+    --save-profile "$dest"/profile_${mix}.json | tee "$dest"/plan_${mix}_eclip.txt
+  plan_like "$dest"/profile_${mix}.json "$dest"/plan_${mix}_eclip.json model-wise "$dest"/plan_${mix}_modelwise.json
 done
+# The eclip package and libeclip_c, for colocate.py's energy window (eclip.EnergyMeter over NVML) and
+# smoke.py's transparent-mode calls (eclip.preload).
+cp -r "$repo"/python/eclip "$dest"/
+cp -L "$build"/src/c_api/libeclip_c.so.0 "$dest"/
 cp "$repo"/tools/transparent_h100/colocate.py "$dest"/
 cp "$repo"/tools/transparent_h100/smoke.py "$repo"/tools/transparent_h100/run_h100.sh "$dest"/
 git -C "$repo" rev-parse HEAD > "$dest"/COMMIT

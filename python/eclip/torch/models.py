@@ -1,5 +1,5 @@
-"""The paper's seven models split into kernel groups (their top-level blocks), for profiling and for
-the co-location harness. Each group is a callable from one tensor to one tensor, so a group can be
+"""The paper's seven models split into kernel groups (their top-level blocks), for the profiler
+(python3 -m eclip.torch.profile) and co-location runs. Each group is a callable from one tensor to one tensor, so a group can be
 captured as a CUDA graph that reads a static input buffer and writes the next group's.
 
 Models: torchvision get_model(name, weights=None) on a Bx3x224x224 input, and
@@ -20,6 +20,8 @@ whole block: the same arithmetic, one extra concatenation at each chunk boundary
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .model_names import PAPER_MODELS  # noqa: F401  (torchvision names; "albert": AlbertModel(AlbertConfig()))
 
 SEQ_LEN = 128
 
@@ -163,6 +165,8 @@ class GroupedModel:
 
 def build(name, batch, device="cuda", seed=0):
     """The model with random weights in fp16 on `device`, split into groups."""
+    if name not in PAPER_MODELS:
+        raise ValueError(f"unknown model {name!r} (known: {', '.join(PAPER_MODELS)})")
     torch.manual_seed(seed)
     if name == "albert":
         from transformers import AlbertConfig, AlbertModel
@@ -191,7 +195,7 @@ def build(name, batch, device="cuda", seed=0):
     elif name == "shufflenet_v2_x1_0":
         groups = _shufflenet(model)
     else:
-        raise ValueError(f"unknown model {name!r}")
+        raise ValueError(f"unknown model {name!r} (known: {', '.join(PAPER_MODELS)})")
     return GroupedModel(name, batch, groups, example, model)
 
 

@@ -1,0 +1,238 @@
+"""eclip profile: each model's kernel groups timed at every partition size on the NVIDIA GPU.
+
+    python3 -m eclip.torch.profile [--models a,b] [--batches 1,8] [--reps 10] [--out DIR] [--lib PATH]
+(`eclip profile` runs this with the same flags.)
+
+For each model and batch: the model is split into its top-level blocks (eclip.torch.models), each
+block is captured as a CUDA graph on a partition of every size class of the device (the topology's
+size classes, grown from group 0: on an H100/H200 8/16/32/64 SMs and the whole device, 132 SMs),
+each slot's graphs captured with that partition's context current, and the chain of graphs is
+replayed `reps` times per size behind a sleep kernel (so the host is ahead and the groups run back
+to back, as in a request), with a CUDA event between groups. A group's time at a size is the median
+over the repetitions of its event interval.
+
+Output (--out): profile_b<batch>.json, an "eclip.profile" (device: the backend's topology name,
+configs: the size classes in groups, units: their SMs) whose "kernels" are the groups, for
+`eclip plan --profile`, `eclip simulate --profile` and eclip.Plan.make; profile_b<batch>_details.json
+with the request latency per size, the grouped-vs-whole correctness check, the spread of every
+group, and the host cost of launching a group through eclip. Exit 0, or 1 when a model failed (the
+others are still written), 2 on bad arguments."""
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+import traceback
+
+from .. import stats
+from ..backend import Backend
+from ..errors import EclipError
+from ..plan import Plan
+from ..pool import Pool
+from ..profile import Profile
+from ..router import Router, exec_array, route_array
+
+SM_CLOCK_HZ = 1.98e9  # H100/H200 SM clock under load: converts --sleep-ms into torch.cuda._sleep cycles
+
+
+def die(msg, code=1):
+    print(f"eclip profile: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def check_environment(lib_path):
+    try:
+        import torch
+    except ImportError as e:
+        die(f"PyTorch is not importable by {sys.executable} ({e}); the profiler needs Python 3 with PyTorch "
+            "(a CUDA build), torchvision and transformers, and an NVIDIA GPU (pass --python to eclip profile)")
+    if not torch.cuda.is_available():
+        die(f"no CUDA GPU visible to PyTorch {torch.__version__} (built for CUDA {torch.version.cuda}); "
+            "profiling needs an NVIDIA GPU")
+    from .. import _loader
+    try:
+        lib = _loader.load(lib_path)
+    except EclipError as e:
+        die(f"cannot use libeclip_c: {e}")
+    try:
+        backend = Backend("cuda")
+    except EclipError as e:
+        die(f"libeclip_c ({lib.path}) cannot open the cuda backend: {e}")
+    return torch, backend
+
+
+def size_class_plan(backend, classes):
+    """One worker with one unit per size class, so that the pool holds a stream of every size (grown
+    from worker 0's home group): {groups: slot}."""
+    doc = {"format": "eclip.plan", "version": 1, "device": backend.name, "strategy": "profile",
+           "workers": [{"model": "profile", "groups": [{"first": i, "count": 1, "config": c.groups}
+                                                       for i, c in enumerate(classes)]}]}
+    return Plan.from_json(backend, doc)
+
+
+def time_chain(torch, graphs, stream, reps, sleep_cycles):
+    """Per-group medians (us), spreads, and the request's median (us) of `reps` back-to-back replays."""
+    G = len(graphs)
+    evs = [[torch.cuda.Event(enable_timing=True) for _ in range(G + 1)] for _ in range(reps + 1)]
+    with torch.cuda.stream(stream):
+        for r in range(reps + 1):  # repetition 0 is a warm-up
+            torch.cuda._sleep(sleep_cycles)
+            for g in range(G):
+                evs[r][g].record(stream)
+                graphs[g].replay()
+            evs[r][G].record(stream)
+    stream.synchronize()
+    per = [[evs[r][g].elapsed_time(evs[r][g + 1]) * 1000.0 for r in range(1, reps + 1)] for g in range(G)]
+    req = [evs[r][0].elapsed_time(evs[r][G]) * 1000.0 for r in range(1, reps + 1)]
+    med = [stats.percentile(x, 0.5) for x in per]
+    spread = [(max(x) - min(x)) / max(stats.percentile(x, 0.5), 1e-9) for x in per]
+    return med, spread, stats.percentile(req, 0.5)
+
+
+def launch_cost_us(torch, backend, model_profile, execs, requests=8):
+    """Host microseconds per group launched through eclip (route + graph launch, one C call per
+    request), on the library's baseline plan for this model alone."""
+    with Profile.from_json(model_profile) as prof, \
+            Plan.make(backend, prof, [model_profile["models"][0]["model"]], "baseline") as plan, \
+            Pool(backend, plan) as pool, Router(pool, plan) as router:
+        arr = exec_array(execs)
+        routes = route_array(len(execs))
+        costs = []
+        for _ in range(requests):
+            torch.cuda.synchronize()
+            router.begin_request(0)
+            t0 = time.perf_counter()
+            router.launch_graphs(0, arr, len(execs), 1, routes)
+            costs.append((time.perf_counter() - t0) * 1e6 / len(execs))
+        torch.cuda.synchronize()
+        return stats.percentile(costs[1:], 0.5)
+
+
+def profile_model(torch, backend, classes, pool, slot_of, capture, name, batch, args, sleep_cycles):
+    from . import models as zoo
+    from .chain import ChainedModel
+    gm = zoo.build(name, batch)
+    chk = zoo.check(gm)
+    chained = ChainedModel.of(gm)
+    per_cfg, spreads, req, whole_graphs = [], [], [], None
+    mempool = torch.cuda.graph_pool_handle()
+    for c in classes:
+        slot = slot_of[c.groups]
+        graphs = [capture.capture(0, slot, fn, mempool=mempool) for fn in chained.units()]
+        med, spread, r = time_chain(torch, graphs, capture.streams.stream(0, slot), args.reps, sleep_cycles)
+        per_cfg.append(med)
+        spreads.append(spread)
+        req.append(r)
+        if c is classes[-1]:
+            whole_graphs = graphs
+        else:
+            del graphs
+    kernels = [{"name": gname, "us": [round(max(per_cfg[i][g], 0.01), 2) for i in range(len(classes))]}
+               for g, (gname, _) in enumerate(gm.groups)]
+    model = {"model": name, "host_gap_us": 0.0, "kernels": kernels}
+    one = {"format": "eclip.profile", "version": 1, "device": backend.name, "configs": [c.groups for c in classes],
+           "units": [c.units for c in classes], "models": [model]}
+    host_us = launch_cost_us(torch, backend, one, [g.raw_cuda_graph_exec() for g in whole_graphs])
+    model["host_gap_us"] = round(host_us, 2)
+    details = {"groups": len(chained), "check": chk, "request_us": [round(x, 1) for x in req],
+               "group_sum_us": [round(sum(per_cfg[i]), 1) for i in range(len(classes))],
+               "max_spread": [round(max(s), 3) for s in spreads], "host_us_per_group_launch": host_us}
+    del whole_graphs, chained, gm
+    return model, details
+
+
+def write_json(path, obj):
+    """Written whole or not at all: a temporary file renamed over the old one."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv=None):
+    from .model_names import PAPER_MODELS
+    ap = argparse.ArgumentParser(prog="eclip profile", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="profile_h100", help="output folder")
+    ap.add_argument("--models", default=",".join(PAPER_MODELS), help="comma-separated models")
+    ap.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
+    ap.add_argument("--reps", type=int, default=10, help="timed repetitions per size")
+    ap.add_argument("--sleep-ms", type=float, default=2.0, help="sleep kernel ahead of each repetition")
+    ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend (default: the package's search)")
+    args = ap.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    for m in models:
+        if m not in PAPER_MODELS:
+            die(f"unknown model {m!r} (known: {', '.join(PAPER_MODELS)})", 2)
+    try:
+        batches = [int(b) for b in args.batches.split(",") if b]
+    except ValueError:
+        die(f"--batches {args.batches!r}: expected comma-separated positive integers", 2)
+    if not batches or any(b <= 0 for b in batches):
+        die(f"--batches {args.batches!r}: expected comma-separated positive integers", 2)
+    if args.reps <= 0:
+        die(f"--reps {args.reps}: expected a positive count", 2)
+
+    torch, backend = check_environment(args.lib)
+    from .capture import PartitionCapture
+    torch.backends.cudnn.benchmark = False
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        die(f"cannot create the output folder {args.out!r}: {e.strerror}", 2)
+    classes = backend.size_classes()
+    plan = size_class_plan(backend, classes)
+    pool = Pool(backend, plan)
+    slot_of = {s.groups: s.slot for s in pool.slots(0)}
+    capture = PartitionCapture(pool)
+    sleep_cycles = int(args.sleep_ms * 1e-3 * SM_CLOCK_HZ)
+    print(f"device {backend.topology.device} ({backend.name}): sizes " +
+          ", ".join(f"{c.groups} groups = {c.units} SMs" for c in classes), flush=True)
+    t_start = time.time()
+    failed = []
+    for batch in batches:
+        prof = {"format": "eclip.profile", "version": 1, "device": backend.name, "configs": [c.groups for c in classes],
+                "units": [c.units for c in classes], "models": []}
+        details = {"batch": batch, "device": backend.topology.device, "torch": torch.__version__,
+                   "date": datetime.date.today().isoformat(), "reps": args.reps, "models": {}}
+        for name in models:
+            t0 = time.time()
+            try:
+                model, det = profile_model(torch, backend, classes, pool, slot_of, capture, name, batch, args,
+                                           sleep_cycles)
+                det["seconds"] = round(time.time() - t0, 1)
+                prof["models"].append(model)
+                details["models"][name] = det
+                chk = det["check"]
+                print(f"b{batch} {name:20s} {det['groups']:3d} groups  request us " +
+                      " / ".join(f"{x:.0f}" for x in det["request_us"]) +
+                      f"  check {'ok' if chk['ok'] else 'MISMATCH'} ({chk.get('max_abs_diff', chk.get('why'))})  "
+                      f"launch {det['host_us_per_group_launch']:.2f} us/group  {det['seconds']:.1f} s", flush=True)
+            except Exception as e:  # keep going: one model's failure must not lose the others
+                traceback.print_exc()
+                details["models"][name] = {"error": f"{type(e).__name__}: {e}"}
+                failed.append(f"b{batch} {name}")
+                print(f"b{batch} {name}: FAILED: {e}", flush=True)
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+        for suffix, obj in (("", prof), ("_details", details)):
+            path = os.path.join(args.out, f"profile_b{batch}{suffix}.json")
+            write_json(path, obj)
+            print(f"wrote {path}", flush=True)
+    print(f"done in {time.time() - t_start:.1f} s", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    # The parked capture threads hold library handles of green contexts; leave without running
+    # PyTorch's handle destructors on them (they would run after the contexts are gone).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

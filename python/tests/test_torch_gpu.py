@@ -1,0 +1,114 @@
+"""eclip.torch on an NVIDIA GPU: partitions as torch streams, per-partition graph capture, the
+co-location runner. Skipped, with the reason, without torch, a CUDA GPU or a libeclip_c with the
+cuda backend (ctest reports the entry as skipped)."""
+import pytest
+
+torch = pytest.importorskip("torch", reason="SKIPPED: no torch")
+if not torch.cuda.is_available():
+    pytest.skip("SKIPPED: no CUDA GPU (torch sees none)", allow_module_level=True)
+
+import eclip  # noqa: E402
+from eclip.torch.chain import ChainedModel  # noqa: E402
+from eclip.torch.runner import Colocation  # noqa: E402
+from eclip.torch.streams import PartitionStreams  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cuda(lib):
+    try:
+        be = eclip.Backend("cuda")
+    except eclip.EclipError as e:
+        pytest.skip(f"SKIPPED: no CUDA GPU usable by libeclip_c ({e})")
+    yield be
+    be.close()
+
+
+def matmul_units(n, size=512, seed=0):
+    """n dependent tanh(x @ w) steps as a chained model (fp32, no TF32: comparable across partitions)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    w = torch.randn(size, size, device="cuda", generator=g) / size ** 0.5
+    x = torch.randn(size, size, device="cuda", generator=g)
+    return ChainedModel(f"matmul{n}", [(f"step{i}", lambda t: torch.tanh(t @ w)) for i in range(n)], x)
+
+
+def plan_of(backend, configs_per_worker):
+    """A plan with the given per-unit sizes (a test input; the planner is tested on sim)."""
+    workers = []
+    for w, cfgs in enumerate(configs_per_worker):
+        groups = []
+        for i, c in enumerate(cfgs):
+            if groups and groups[-1]["config"] == c:
+                groups[-1]["count"] += 1
+            else:
+                groups.append({"first": i, "count": 1, "config": c})
+        workers.append({"model": f"w{w}", "groups": groups})
+    return eclip.Plan.from_json(backend, {"format": "eclip.plan", "version": 1, "device": backend.name,
+                                          "strategy": "test", "workers": workers})
+
+
+def test_routed_chain_on_partition_streams_matches_one_stream(cuda):
+    """Each unit on the stream the router gives it (two partitions and the whole device): the result
+    equals the chain on one stream, and the counters add up."""
+    classes = cuda.size_classes()
+    small, mid, whole = classes[0].groups, classes[1].groups, classes[-1].groups
+    cfgs = [small, small, mid, whole, mid, small, whole, mid] * 4
+    model = matmul_units(len(cfgs))
+    ref = model.bufs[0].clone()
+    with torch.inference_mode():
+        for fn in model._fns:
+            ref = fn(ref)
+    with plan_of(cuda, [cfgs]) as plan, eclip.Pool(cuda, plan) as pool, eclip.Router(pool) as router:
+        streams = PartitionStreams(pool)
+        x = model.bufs[0].clone()
+        torch.cuda.synchronize()
+        router.begin_request(0)
+        with torch.inference_mode():
+            for fn in model._fns:
+                r = router.route(0)
+                s = streams.for_route(r)
+                with torch.cuda.stream(s):
+                    y = fn(x)
+                x.record_stream(s)
+                x = y
+                x.record_stream(s)
+        torch.cuda.synchronize()
+        c = router.counters(0)
+        assert c.launches == len(cfgs) and c.backend_errors == 0 and c.switches > 0
+        # Partitions may lead cuBLAS to other algorithms: a tolerance; misordering gives O(1) errors.
+        assert (x - ref).abs().max().item() < 1e-3
+
+
+def test_capture_runs_in_the_partition_and_the_runner_counts(cuda):
+    classes = cuda.size_classes()
+    a, b = matmul_units(6, seed=1), matmul_units(6, seed=2)
+    expect = []
+    for m in (a, b):
+        with torch.inference_mode():
+            for fn in m.units():
+                fn()
+        torch.cuda.synchronize()
+        expect.append(m.output.clone())
+    cfg = [[classes[0].groups] * 3 + [classes[2].groups] * 3, [classes[1].groups] * 6]
+    with plan_of(cuda, cfg) as plan, Colocation(cuda, plan, [a.units(), b.units()], ["a", "b"]) as run:
+        for w in range(2):  # each unit captured on the slot of its planned size
+            assert [run.pool.slot(w, s).groups for s in run.placements[w]] == cfg[w]
+        rec = run.run(window_s=0.5, warmup_s=0.2, alone_rps={"a": 1000.0, "b": 1000.0})
+    assert not rec["errors"]
+    for w in rec["workers"]:
+        assert w["requests"] > 0 and w["requests"] == w["timed_requests"]
+        assert w["p50_ms"] <= w["p95_ms"] and w["unrouted"] == 0 and w["backend_errors"] == 0
+    assert rec["workers"][0]["switches_per_request"] > 0
+    assert 0 < rec["jain"] <= 1 and rec["slowest_p95_ms"] > 0
+    for m, e in zip((a, b), expect):
+        assert (m.output - e).abs().max().item() < 1e-3
+
+
+def test_energy_window_with_torch_sync(cuda):
+    try:
+        meter = eclip.EnergyMeter("nvml")
+    except eclip.EclipError as e:
+        pytest.skip(f"SKIPPED: no NVML ({e})")
+    with meter:
+        w = meter.idle(0.3, torch.cuda.synchronize)
+        assert w.seconds > 0 and w.joules > 0
