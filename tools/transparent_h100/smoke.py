@@ -28,7 +28,7 @@ import time
 class Counters(ctypes.Structure):
     _fields_ = [(n, ctypes.c_uint64) for n in (
         "launches", "routed", "kept", "unplanned", "captured", "switches", "barriers", "joins", "requests",
-        "skipped", "eclip_ns")]  # include/eclip/preload.h's eclip_preload_counters, field for field
+        "skipped", "eclip_ns")]  # include/eclip/eclip_c.h's eclip_preload_counters, field for field
 
 
 def eclip_api():
@@ -42,7 +42,13 @@ def eclip_api():
         return None
     get.argtypes = [ctypes.c_int32, ctypes.POINTER(Counters)]
     get.restype = ctypes.c_int
-    return {"begin": begin, "get": get, "active": active}
+    active.argtypes = [ctypes.POINTER(ctypes.c_int)]
+
+    def is_active():
+        on = ctypes.c_int(0)
+        return on.value if active(ctypes.byref(on)) == 0 else 0
+
+    return {"begin": begin, "get": get, "active": is_active}
 
 
 def counters(api, worker):
