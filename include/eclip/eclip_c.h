@@ -1,19 +1,26 @@
-/* eclip_c.h: the C ABI of eclip (libeclip_c.so), for Python ctypes and other languages.
+/* eclip_c.h: the one C ABI of eclip, for C programs, Python ctypes and other languages.
  *
- * The objects are the C++ ones: a backend (the device), a plan (per worker, the partition each
- * kernel group runs on), a pool (every partition's stream, created once, up front) and a router
- * (per launch, the stream to use, with a barrier only when the worker's previous launch is on
- * another stream and not complete). Streams and graphs cross the ABI as raw handles in uint64_t:
- * for the "cuda" backend a stream is a CUstream / cudaStream_t (in PyTorch:
- * torch.cuda.ExternalStream(handle)), a graph exec a CUgraphExec / cudaGraphExec_t.
+ * libeclip_c.so implements everything here except the last section ("Transparent mode"), which
+ * the preload interposers libeclip_preload.so (AMD) and libeclip_preload_cuda.so (NVIDIA)
+ * export. Check the version at run time: eclip_abi_version() == ECLIP_C_ABI_VERSION.
  *
- * Errors: every function returns 0 (ECLIP_OK) or an eclip_status code (the values of C++
+ * The objects are the C++ ones: a backend (the device: "sim", "cuda" or "hip"), a plan (per
+ * worker, the partition each kernel group runs on; loaded from JSON or made by the planner from a
+ * profile), a pool (every partition's stream, created once, up front) and a router (per launch,
+ * the stream to use, with a barrier only when the worker's previous launch is on another stream
+ * and not complete). Streams and graphs cross the ABI as raw handles in uint64_t: for "cuda" a
+ * stream is a CUstream / cudaStream_t (in PyTorch: torch.cuda.ExternalStream(handle)) and a graph
+ * exec a CUgraphExec / cudaGraphExec_t; for "hip" a hipStream_t and a hipGraphExec_t.
+ *
+ * Errors: every function returns ECLIP_OK (0) or an eclip_status code (the values of C++
  * eclip::Errc), and eclip_last_error() gives the calling thread's message for its last failed
- * call, e.g. "PartitionPool: the plan needs 16 CU-masked streams but H100 holds at most 15 ...".
+ * call, naming the value at fault, e.g. "PartitionPool: the plan needs 16 CU-masked streams but
+ * H100 holds at most 15 ...". A success clears it. The message is one per thread for the whole
+ * process: a preload library and libeclip_c.so loaded together share it.
  *
  * Lifetime: handles may be destroyed in any order; an object lives until the last handle that
  * uses it is destroyed (a router keeps its pool, a pool its backend). Destroying NULL is a no-op.
- * Threads: route/begin_request/launch_graph for one worker from one thread at a time; different
+ * Threads: route/begin_request/launch_* for one worker from one thread at a time; different
  * workers may run concurrently on the "cuda" and "hip" backends. The "sim" backend (and a "sim"
  * energy meter on it) is a single-threaded event loop: drive everything on it from one thread.
  *
@@ -29,14 +36,16 @@
  *       check(lib.eclip_router_route(rt, 0, ctypes.byref(r)))
  *       with torch.cuda.stream(torch.cuda.ExternalStream(r.stream)): layer(x)
  * where check(rc) raises RuntimeError(lib.eclip_last_error()) when rc != 0.
- * In C:
+ * In C (AMD: "hip" instead of "cuda"; the launch is the same call):
  *   eclip_backend* be; eclip_plan* plan; eclip_pool* pool; eclip_router* rt; eclip_route r;
  *   if (eclip_backend_create("cuda", &be) != ECLIP_OK) { fprintf(stderr, "%s\n", eclip_last_error()); return 1; }
  *   eclip_plan_from_file(be, "plan.json", &plan);
  *   eclip_pool_create(be, plan, &pool);
  *   eclip_router_create(pool, plan, -1, &rt);
  *   eclip_router_begin_request(rt, 0);
- *   eclip_router_route(rt, 0, &r);            // launch the next kernel on (cudaStream_t)r.stream
+ *   void* args[] = {&d_x, &n};
+ *   const uint32_t grid[3] = {64, 1, 1}, block[3] = {256, 1, 1};
+ *   eclip_router_launch_kernel(rt, 0, (const void*)my_kernel, grid, block, 0, args, &r);
  *   eclip_router_destroy(rt); eclip_pool_destroy(pool); eclip_plan_destroy(plan); eclip_backend_destroy(be);
  */
 #ifndef ECLIP_ECLIP_C_H
@@ -55,8 +64,10 @@
 extern "C" {
 #endif
 
-/* Bumped when a signature or struct layout changes. */
-#define ECLIP_C_ABI_VERSION 1
+/* Bumped when a signature or struct layout changes. 2: the planner, kernel launch, graph launch
+ * for "hip", partition contexts, and the preload's calls (formerly preload.h, with status codes);
+ * include/eclip/backend/hip_c.h is gone (use eclip_backend_create("hip") and the launch calls). */
+#define ECLIP_C_ABI_VERSION 2
 
 /* Return codes: ECLIP_OK or an eclip::Errc value; ECLIP_E_INTERNAL for anything unexpected. */
 enum eclip_status {
@@ -82,7 +93,7 @@ enum eclip_route_status {
 };
 
 typedef struct eclip_route {
-  uint64_t stream; /* raw stream to launch on (CUstream for "cuda", a queue id for "sim") */
+  uint64_t stream; /* raw stream to launch on (CUstream for "cuda", hipStream_t for "hip", a queue id for "sim") */
   uint32_t kernel; /* position of this unit in the worker's current request */
   uint16_t slot;   /* pool slot of the stream (0 = the worker's whole-device fallback) */
   uint16_t status; /* enum eclip_route_status */
@@ -109,24 +120,66 @@ typedef struct eclip_plan eclip_plan;
 typedef struct eclip_pool eclip_pool;
 typedef struct eclip_router eclip_router;
 
+/* ECLIP_C_ABI_VERSION of the library loaded (compare with the header's). */
 ECLIP_C_API int eclip_abi_version(void);
+/* The library's version, e.g. "0.2.0". */
+ECLIP_C_API const char* eclip_version(void);
 /* The calling thread's message for its last failed call ("" after a success). Valid until the
- * thread's next eclip call. */
+ * thread's next eclip call. Exported by libeclip_c.so and by the preload libraries; in a process
+ * with several of them every one reads and writes the same per-thread message. */
 ECLIP_C_API const char* eclip_last_error(void);
 /* "ok", "invalid_argument", "capacity", "parse", "backend", "unavailable", "internal". */
 ECLIP_C_API const char* eclip_status_name(int code);
 
-/* spec: "cuda" or "cuda:<ordinal>" (green contexts, needs the NVIDIA driver), "sim" or
- * "sim:<preset>" (the simulated device, e.g. "sim:h100", "sim:mi50"; "sim" is "sim:h100"). */
+/* spec: "cuda" or "cuda:<ordinal>" (NVIDIA green contexts, needs the NVIDIA driver), "hip" or
+ * "hip:<ordinal>" (AMD CU-masked streams, needs ROCm and an AMD GPU), "sim" or "sim:<preset>"
+ * (the simulated device, e.g. "sim:h100", "sim:mi50"; "sim" is "sim:h100"). A vendor this library
+ * was built without, or whose device is missing, is ECLIP_E_UNAVAILABLE with the reason. */
 ECLIP_C_API int eclip_backend_create(const char* spec, eclip_backend** out);
 ECLIP_C_API void eclip_backend_destroy(eclip_backend* backend);
 ECLIP_C_API int eclip_backend_topology(const eclip_backend* backend, eclip_topology_info* out);
 
-/* A plan (format "eclip.plan", version 1) validated against the backend's topology. */
+/* A plan (format "eclip.plan", version 1) validated against the backend's topology. A file that
+ * cannot be read is ECLIP_E_INVALID_ARGUMENT naming the path and the reason. */
 ECLIP_C_API int eclip_plan_from_json(const eclip_backend* backend, const char* json_text, eclip_plan** out);
 ECLIP_C_API int eclip_plan_from_file(const eclip_backend* backend, const char* path, eclip_plan** out);
 ECLIP_C_API void eclip_plan_destroy(eclip_plan* plan);
 ECLIP_C_API int eclip_plan_workers(const eclip_plan* plan, uint32_t* out);
+/* The plan's JSON text (format "eclip.plan"), NUL-terminated. buf may be NULL (with size 0): then
+ * only *needed is set, to the size including the NUL. A buf smaller than that is
+ * ECLIP_E_INVALID_ARGUMENT with *needed set and buf untouched. needed may be NULL. */
+ECLIP_C_API int eclip_plan_to_json(const eclip_plan* plan, char* buf, size_t size, size_t* needed);
+/* Writes the plan's JSON to `path` atomically: a temporary file next to it, then rename. On any
+ * failure (ECLIP_E_INVALID_ARGUMENT naming the path and the reason, e.g. "No space left on
+ * device") the old file is intact and no temporary file is left behind. */
+ECLIP_C_API int eclip_plan_write(const eclip_plan* plan, const char* path);
+
+/* ---- Planner: profile + mix -> plan ------------------------------------------------------------
+ * A profile (format "eclip.profile", written by `eclip plan --save-profile` or `eclip profile`)
+ * holds, per model and kernel, its time on each size class of one device.
+ *
+ *   eclip_profile* prof; eclip_plan* plan;
+ *   const char* models[] = {"albert", "vgg19"};
+ *   eclip_profile_from_file("profile.json", &prof);
+ *   eclip_plan_make(be, prof, models, 2, "eclip", -1, -1.0, &plan);   // default budget, tolerance
+ *   eclip_plan_write(plan, "plan.json");
+ */
+typedef struct eclip_profile eclip_profile;
+ECLIP_C_API int eclip_profile_from_json(const char* json_text, eclip_profile** out);
+ECLIP_C_API int eclip_profile_from_file(const char* path, eclip_profile** out);
+ECLIP_C_API void eclip_profile_destroy(eclip_profile* profile);
+/* strategy: "baseline" (every worker on the whole device), "model-wise" (an equal static share
+ * each), "kernel-wise" (each kernel on its minimum-threshold partition) or "eclip" (the optimizer
+ * under the switch budget). models: one worker each, names in the profile. switch_budget: most
+ * switches per request for "eclip", -1 for the default (14); ignored by the others. tolerance:
+ * the minimum-threshold tolerance (a kernel's partition may be this fraction slower than on the
+ * whole device), < 0 for the default (0.10); NaN or infinite is ECLIP_E_INVALID_ARGUMENT. The
+ * profile's device must be the backend's, and the plan is validated against its topology (e.g.
+ * more masked streams than the device holds is ECLIP_E_CAPACITY or ECLIP_E_INVALID_ARGUMENT
+ * with the count). */
+ECLIP_C_API int eclip_plan_make(const eclip_backend* backend, const eclip_profile* profile, const char* const* models,
+                                size_t model_count, const char* strategy, int64_t switch_budget, double tolerance,
+                                eclip_plan** out);
 
 /* Creates every stream the plan needs (one pool worker per plan worker), or none: on failure
  * nothing is left behind. */
@@ -136,6 +189,14 @@ ECLIP_C_API int eclip_pool_slot_count(const eclip_pool* pool, uint32_t worker, u
 /* Slot `slot` of `worker`: its raw stream and partition size in groups (slot 0: whole device). */
 ECLIP_C_API int eclip_pool_slot(const eclip_pool* pool, uint32_t worker, uint32_t slot, uint64_t* stream,
                                 uint32_t* groups);
+/* Makes slot `slot` of `worker`'s context current on the calling thread. "cuda": the slot's green
+ * context (the primary context for slot 0) is pushed with cuCtxPushCurrent, so that work the
+ * caller issues in between (graph capture, cuDNN/cuBLAS internal streams) stays inside the
+ * partition; pop restores the previous context (cuCtxPopCurrent). Pair every push with a pop on
+ * the same thread. "sim" and "hip" (a CU-masked stream has no context of its own): no-ops that
+ * succeed. */
+ECLIP_C_API int eclip_pool_slot_push_context(eclip_pool* pool, uint32_t worker, uint32_t slot);
+ECLIP_C_API int eclip_pool_slot_pop_context(eclip_pool* pool);
 
 /* switch_budget: most switches per request enforced online, or -1 for none (the plan's own). */
 ECLIP_C_API int eclip_router_create(eclip_pool* pool, const eclip_plan* plan, int64_t switch_budget,
@@ -145,10 +206,29 @@ ECLIP_C_API int eclip_router_begin_request(eclip_router* router, uint32_t worker
 /* Routes the worker's next unit. Backend failures do not fail the call: the unit stays on the
  * previous stream (order kept) and out->status says so. */
 ECLIP_C_API int eclip_router_route(eclip_router* router, uint32_t worker, eclip_route* out);
-/* Routes the worker's next unit and launches a graph exec on its stream (cuGraphLaunch). A graph's
- * kernels run where they were captured, so pass either one exec per pool slot of the worker
- * (count = eclip_pool_slot_count; execs[i] captured on slot i's stream), launched by slot, or
- * count = 1 for one exec launched whatever the slot. "cuda" backend only. */
+/* Kernel launch, both vendors: routes the worker's next unit and launches one kernel on the
+ * routed stream. grid and block: x, y, z. args: one pointer per kernel parameter.
+ *   kernel: a __global__ function's host address. "cuda": cudaLaunchKernel of the CUDA runtime
+ *     the process has loaded globally (libcudart.so; the runtime that registered the kernel: a
+ *     program linked with the static runtime must use eclip_router_launch_function);
+ *     "hip": hipLaunchKernel.
+ *   function: a CUfunction (cuLaunchKernel) or hipFunction_t (hipModuleLaunchKernel); extra is
+ *     its CU_LAUNCH_PARAM_* / HIP_LAUNCH_PARAM_* array, or NULL.
+ * Like route: a unit the router cannot place still runs (on the fallback or previous stream, as
+ * out->status says). Arguments are checked before routing; once routed, *out (may be NULL) holds
+ * the decision even when the launch itself fails (ECLIP_E_BACKEND naming the call). On "sim":
+ * ECLIP_E_UNAVAILABLE ("the sim backend runs no kernels"), nothing routed. */
+ECLIP_C_API int eclip_router_launch_kernel(eclip_router* router, uint32_t worker, const void* kernel,
+                                           const uint32_t grid[3], const uint32_t block[3], size_t shared_bytes,
+                                           void** args, eclip_route* out);
+ECLIP_C_API int eclip_router_launch_function(eclip_router* router, uint32_t worker, void* function,
+                                             const uint32_t grid[3], const uint32_t block[3], uint32_t shared_bytes,
+                                             void** args, void** extra, eclip_route* out);
+/* Routes the worker's next unit and launches a graph exec on its stream ("cuda": cuGraphLaunch,
+ * "hip": hipGraphLaunch). A graph's kernels run where they were captured, so pass either one exec
+ * per pool slot of the worker (count = eclip_pool_slot_count; execs[i] captured on slot i's
+ * stream, with the slot's context pushed), launched by slot, or count = 1 for one exec launched
+ * whatever the slot. "sim": ECLIP_E_UNAVAILABLE. */
 ECLIP_C_API int eclip_router_launch_graph(eclip_router* router, uint32_t worker, const uint64_t* graph_execs,
                                           size_t count, eclip_route* out);
 /* Launches a whole request (or any run of units) in one call: for unit i = 0 .. units-1, routes the
@@ -156,9 +236,9 @@ ECLIP_C_API int eclip_router_launch_graph(eclip_router* router, uint32_t worker,
  * stream. stride = 1: one exec per unit, whatever the slot; stride = eclip_pool_slot_count: one exec
  * per unit and slot (captured on that slot's partition). routes, if not NULL, receives the units'
  * decisions (units entries). Validates every argument before routing anything; a failed launch stops
- * the run there (the units before it are launched) and is returned as ECLIP_E_BACKEND. "cuda" only.
- * One FFI call per request instead of one per unit: from Python the host cost per unit is the
- * router's and the driver's alone, and the GIL is not held while it runs (ctypes.CDLL). */
+ * the run there (the units before it are launched) and is returned as ECLIP_E_BACKEND. "cuda" and
+ * "hip" only. One FFI call per request instead of one per unit: from Python the host cost per unit
+ * is the router's and the driver's alone, and the GIL is not held while it runs (ctypes.CDLL). */
 ECLIP_C_API int eclip_router_launch_graphs(eclip_router* router, uint32_t worker, const uint64_t* graph_execs,
                                            size_t units, size_t stride, eclip_route* routes);
 /* worker = -1: the sum over all workers. */
@@ -210,6 +290,56 @@ ECLIP_C_API int eclip_energy_end(eclip_energy_meter* meter, eclip_sync_fn sync, 
 /* A window of about `seconds` in which the caller launches nothing: idle power. */
 ECLIP_C_API int eclip_energy_idle(eclip_energy_meter* meter, double seconds, eclip_sync_fn sync, void* user,
                                   eclip_energy_window* out);
+
+/* ---- Transparent mode (docs/transparent.md) --------------------------------------------------------
+ * Exported by the preload interposers libeclip_preload.so (AMD) and libeclip_preload_cuda.so
+ * (NVIDIA), NOT by libeclip_c.so; same status codes, and eclip_last_error() (which the preload
+ * libraries export too) gives the message. An unmodified application needs none of them:
+ * ECLIP_WORKER gives the process's worker and each worker's request restarts when its launches
+ * reach the plan's kernel count (ECLIP_REQUEST=count). A server that runs several workers as
+ * threads in one process, or wants exact request boundaries, calls them; find them at run time so
+ * the program still runs without the preload:
+ *
+ *   typedef int (*set_worker_fn)(int);
+ *   set_worker_fn set_worker = (set_worker_fn)dlsym(RTLD_DEFAULT, "eclip_set_worker");
+ *   if (set_worker && set_worker(1) != ECLIP_OK) puts(eclip_last_error());   // this thread is worker 1
+ *
+ * or from Python: lib = ctypes.CDLL(None); lib.eclip_set_worker(1) (AttributeError without the
+ * preload); lib.eclip_last_error.restype = ctypes.c_char_p. */
+typedef struct eclip_preload_counters {
+  uint64_t launches;    /* launches seen (captured ones included) */
+  uint64_t routed;      /* sent to a planned partition stream */
+  uint64_t kept;        /* planned on the whole device: left on the application's stream */
+  uint64_t unplanned;   /* beyond the plan, worker unknown, or not routable: on the app's stream */
+  uint64_t captured;    /* issued into a stream capture: passed through, no request position */
+  uint64_t switches;    /* the application stream's work moved to another stream */
+  uint64_t barriers;    /* of those, a wait was enqueued (the predecessor had not completed) */
+  uint64_t joins;       /* non-kernel operations that had to wait for routed work first */
+  uint64_t requests;    /* requests begun (eclip_begin_request or the plan's kernel count) */
+  uint64_t skipped;     /* plan positions passed over: kernels the plan names that never reached the
+                           interposer (launched by a library's own static runtime) */
+  uint64_t eclip_ns;    /* with ECLIP_STATS=1: host time spent in eclip's own code around these launches
+                           (deciding, ordering, the eager join; the vendor's launch call and AMD's lazy
+                           joins of non-kernel calls excluded), in ns */
+} eclip_preload_counters;
+/* Fields are only ever appended: build against the eclip_c.h of the library you load (a caller
+   compiled against an older, shorter struct would be written past its end). */
+
+/* The calling thread's worker (0-based plan worker), or -1 to go back to ECLIP_WORKER;
+ * < -1 is ECLIP_E_INVALID_ARGUMENT. A worker the plan does not have passes through (said once
+ * on stderr). */
+ECLIP_C_API int eclip_set_worker(int worker);
+/* *out = the calling thread's worker (eclip_set_worker, else ECLIP_WORKER, else 0). */
+ECLIP_C_API int eclip_get_worker(int* out);
+/* The calling thread's worker starts a new request: its next launch is the plan's kernel 0.
+ * ECLIP_E_UNAVAILABLE when no plan is active (launches pass through). */
+ECLIP_C_API int eclip_begin_request(void);
+/* *out = 1 when launches are routed by a plan, 0 when everything passes through (the reason
+ * was said once on stderr). */
+ECLIP_C_API int eclip_preload_active(int* out);
+/* worker = -1: the sum over all workers. ECLIP_E_UNAVAILABLE when no plan is active,
+ * ECLIP_E_INVALID_ARGUMENT for a worker the plan does not have. */
+ECLIP_C_API int eclip_preload_get_counters(int32_t worker, eclip_preload_counters* out);
 
 #ifdef __cplusplus
 }

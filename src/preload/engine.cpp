@@ -100,6 +100,7 @@ InsideGuard::~InsideGuard() { --tl_inside; }
 bool InsideGuard::active() noexcept { return tl_inside != 0; }
 
 unsigned current_worker() noexcept { return tl_worker >= 0 ? static_cast<unsigned>(tl_worker) : env_worker(); }
+void set_current_worker(int worker) noexcept { tl_worker = worker; }
 
 Engine* Engine::current() noexcept { return g_engine.load(std::memory_order_acquire); }
 
@@ -509,25 +510,3 @@ bool Engine::counters(std::int32_t worker, eclip_preload_counters* out) const no
 }
 
 }  // namespace eclip::preload
-
-using eclip::preload::Engine;
-
-extern "C" {
-__attribute__((visibility("default"))) int eclip_set_worker(int worker) {
-  if (worker < -1) return -1;
-  eclip::preload::tl_worker = worker;
-  return 0;
-}
-__attribute__((visibility("default"))) int eclip_get_worker(void) {
-  return static_cast<int>(eclip::preload::current_worker());
-}
-__attribute__((visibility("default"))) int eclip_begin_request(void) {
-  if (Engine* e = Engine::get()) e->begin_request(eclip::preload::current_worker());
-  return 0;
-}
-__attribute__((visibility("default"))) int eclip_preload_active(void) { return Engine::get() ? 1 : 0; }
-__attribute__((visibility("default"))) int eclip_preload_get_counters(int32_t worker, eclip_preload_counters* out) {
-  Engine* e = Engine::current();
-  return e && e->counters(worker, out) ? 0 : -1;
-}
-}

@@ -26,7 +26,7 @@
 #include "eclip/runtime/partition_pool.hpp"
 #include "eclip/runtime/trace_observer.hpp"
 #include "eclip/plan/plan.hpp"
-#include "eclip/preload.h"
+#include "eclip/eclip_c.h"
 #include "insert_only_table.hpp"
 
 namespace eclip::preload {
@@ -191,6 +191,8 @@ inline std::uint64_t elapsed_ns(Clock::time_point a, Clock::time_point b) {
 
 /// The calling thread's worker (eclip_set_worker, else ECLIP_WORKER, else 0).
 unsigned current_worker() noexcept;
+/// eclip_set_worker (c_entry.cpp): the calling thread's worker, or -1 for ECLIP_WORKER's.
+void set_current_worker(int worker) noexcept;
 
 /// Set while eclip itself calls the vendor runtime, so interposed entry points pass through.
 struct InsideGuard {

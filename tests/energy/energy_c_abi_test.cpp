@@ -116,7 +116,7 @@ TEST_CASE("C ABI launch_graphs: argument checks, and sim cannot launch graphs", 
   const uint64_t execs[6] = {1, 2, 3, 4, 5, 6};
   eclip_route routes[3];
   CHECK(eclip_router_launch_graphs(rt, 0, execs, 3, 2, routes) == ECLIP_E_UNAVAILABLE);
-  CHECK(last() == "backend \"sim\" cannot launch CUDA graphs");
+  CHECK(last() == "the sim backend cannot launch CUDA graphs or HIP graphs (graphs need the \"cuda\" or \"hip\" backend)");
   CHECK(eclip_router_launch_graphs(rt, 0, nullptr, 3, 1, routes) == ECLIP_E_INVALID_ARGUMENT);
   eclip_counters c{};
   REQUIRE(eclip_router_counters(rt, -1, &c) == ECLIP_OK);

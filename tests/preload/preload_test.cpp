@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eclip/preload.h"
+#include "eclip/eclip_c.h"
 #include "fake_hip.h"
 
 namespace {
@@ -267,7 +267,18 @@ int route() {
 
   std::thread t([s1] {
     auto set_worker = lookup<int (*)(int)>("eclip_set_worker");
-    CHECK(set_worker && set_worker(1) == 0);
+    auto get_worker = lookup<int (*)(int*)>("eclip_get_worker");
+    auto message = lookup<const char* (*)(void)>("eclip_last_error");
+    CHECK(set_worker && get_worker && message);
+    if (!set_worker || !get_worker || !message) return;
+    int w = -1;
+    CHECK(get_worker(&w) == ECLIP_OK && w == 0);
+    CHECK(set_worker(-2) == ECLIP_E_INVALID_ARGUMENT);
+    CHECK(std::strstr(message(), "worker -2") != nullptr);
+    CHECK(get_worker(nullptr) == ECLIP_E_INVALID_ARGUMENT);
+    CHECK(set_worker(1) == ECLIP_OK);
+    CHECK(std::string(message()).empty());
+    CHECK(get_worker(&w) == ECLIP_OK && w == 1);
     module_launch(11, s1);
     ext_module_launch(12, s1);
     launch(13, s1);
@@ -308,6 +319,14 @@ int route() {
   CHECK(c0.launches == 6 && c0.routed == 5 && c0.kept == 1 && c0.unplanned == 0 && c0.requests == 2);
   CHECK(c0.switches == 3 && c0.joins == 3 && c0.barriers == 6);
   CHECK(c1.launches == 3 && c1.routed == 3 && c1.switches == 1 && c1.joins == 1);
+  {
+    auto get = lookup<int (*)(int32_t, eclip_preload_counters*)>("eclip_preload_get_counters");
+    auto message = lookup<const char* (*)(void)>("eclip_last_error");
+    eclip_preload_counters none{};
+    CHECK(get && message && get(7, &none) == ECLIP_E_INVALID_ARGUMENT);
+    if (message) CHECK(std::strstr(message(), "worker 7 out of range: the plan has 2 workers") != nullptr);
+    CHECK(get && get(0, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  }
   // eclip's own host time per launch is measured only under ECLIP_STATS.
   CHECK((c0.eclip_ns > 0 && c1.eclip_ns > 0) == (std::getenv("ECLIP_STATS") != nullptr));
   CHECK(fakehip_masked_streams() == 3);
@@ -473,9 +492,24 @@ int passthrough(bool expect_active) {
   for (int k : {1, 2, 5, 6}) CHECK(stream_of_launch(k) == h(s0));
   for (int k : {3, 4}) CHECK(stream_of_launch(k) == h(s1));
   CHECK(count_kind(FAKEHIP_WAIT) == 0 && count_kind(FAKEHIP_RECORD) == 0);
-  auto active = lookup<int (*)(void)>("eclip_preload_active");
-  if (active) CHECK(active() == (expect_active ? 1 : 0));
-  if (!expect_active) CHECK(fakehip_masked_streams() == 0);
+  auto active = lookup<int (*)(int*)>("eclip_preload_active");
+  int on = -1;
+  if (active) CHECK(active(&on) == ECLIP_OK && on == (expect_active ? 1 : 0));
+  if (!expect_active) {
+    CHECK(fakehip_masked_streams() == 0);
+    // Without a plan the calls say so, through eclip_last_error like libeclip_c's.
+    auto begin = lookup<int (*)(void)>("eclip_begin_request");
+    auto get = lookup<int (*)(int32_t, eclip_preload_counters*)>("eclip_preload_get_counters");
+    auto message = lookup<const char* (*)(void)>("eclip_last_error");
+    CHECK((begin && get && message) == (active != nullptr));  // all of them with the preload, none without
+    if (begin && get && message) {
+      CHECK(begin() == ECLIP_E_UNAVAILABLE);
+      CHECK(std::strstr(message(), "no plan is active") != nullptr);
+      eclip_preload_counters c{};
+      CHECK(get(-1, &c) == ECLIP_E_UNAVAILABLE);
+      CHECK(std::strstr(message(), "eclip_preload_get_counters: no plan is active") != nullptr);
+    }
+  }
   return failures;
 }
 

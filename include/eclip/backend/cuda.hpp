@@ -131,6 +131,16 @@ class GreenContextBackend final : public Backend {
   void synchronize(StreamHandle stream);
   /// cuGraphLaunch of an instantiated graph (a CUgraphExec / cudaGraphExec_t) on `stream`.
   void launch_graph(StreamHandle stream, std::uint64_t graph_exec);
+  /// cuLaunchKernel of a module function (a CUfunction) on `stream`; `extra` may be null.
+  void launch_function(StreamHandle stream, CUfunction function, dim3 grid, dim3 block, unsigned shared_bytes,
+                       void** args, void** extra);
+  /// Makes `stream`'s context current on the calling thread (cuCtxPushCurrent): its green context
+  /// (cuCtxFromGreenCtx), or the primary context for a whole-device stream. Work issued while it
+  /// is current (graph capture, a library's internal streams) stays inside the partition. Throws
+  /// Errc::invalid_argument for a stream this backend did not create.
+  void push_context(StreamHandle stream);
+  /// cuCtxPopCurrent: restores the context current before the matching push_context.
+  void pop_context();
 
  private:
   struct Impl;

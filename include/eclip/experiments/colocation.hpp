@@ -13,6 +13,7 @@
 #include "eclip/runtime/observer.hpp"
 #include "eclip/plan/plan.hpp"
 #include "eclip/plan/profile.hpp"
+#include "eclip/planner/strategy.hpp"
 
 namespace eclip {
 
@@ -37,27 +38,7 @@ struct Mix {
   static std::vector<Mix> list_from_json(const nlohmann::json& j);
 };
 
-enum class Strategy {
-  baseline,     ///< no partitioning: every worker on its whole-device stream
-  model_wise,   ///< one static partition per worker (the MIG/MPS analogue): an equal share
-  kernel_wise,  ///< each kernel on its minimum-threshold partition, switching whenever it changes
-  remask,       ///< kernel-wise choices, but one stream remasked by an IOCTL before every kernel
-  eclip,        ///< the optimizer's plan under the switch budget
-};
-const char* to_string(Strategy s);
-Strategy strategy_from_string(const std::string& s);
-
-/// A strategy's routing: the plan for the router, and (remask only) each kernel's mask config.
-struct StrategyPlan {
-  Strategy strategy = Strategy::baseline;
-  Plan plan;
-  std::vector<std::vector<PartitionConfig>> remask;  ///< [worker][kernel], remask strategy only
-};
-
-/// Builds a strategy's plan. Kernel-wise: if the per-kernel choices need more masked streams than
-/// the topology holds, the least-used partitions (by kernel time) are merged into the next larger
-/// partition the worker already has, until the pool fits. ECLIP: the Optimizer's plan under
-/// `budget` (the other strategies ignore it).
+/// make_strategy_plan (eclip/planner/strategy.hpp) for a mix's models.
 StrategyPlan make_strategy_plan(Strategy s, const Mix& mix, const Profile& profile, const Topology& topo,
                                 SwitchBudget budget = SwitchBudget::per_request(SwitchBudget::kEclipDefault),
                                 double threshold_tolerance = kDefaultThresholdTolerance);

@@ -42,7 +42,9 @@ namespace eclip::cuda::detail {
   X(cuEventRecord)                     \
   X(cuEventQuery)                      \
   X(cuStreamWaitEvent)                 \
-  X(cuGraphLaunch)
+  X(cuGraphLaunch)                     \
+  X(cuLaunchKernel)                    \
+  X(cuCtxFromGreenCtx)
 
 struct DriverApi {
 #define ECLIP_CUDA_MEMBER(fn) decltype(&::fn) fn = nullptr;

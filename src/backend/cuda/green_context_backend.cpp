@@ -357,4 +357,32 @@ void GreenContextBackend::launch_graph(StreamHandle stream, std::uint64_t graph_
                   "cuGraphLaunch");
 }
 
+void GreenContextBackend::launch_function(StreamHandle stream, CUfunction function, dim3 grid, dim3 block,
+                                          unsigned shared_bytes, void** args, void** extra) {
+  impl_->ensure_context();
+  impl_->cu.check(impl_->cu.cuLaunchKernel(function, grid.x, grid.y, grid.z, block.x, block.y, block.z, shared_bytes,
+                                           reinterpret_cast<CUstream>(stream.value), args, extra),
+                  "cuLaunchKernel");
+}
+
+void GreenContextBackend::push_context(StreamHandle stream) {
+  Impl& m = *impl_;
+  CUgreenCtx green = nullptr;
+  {
+    std::lock_guard lock(m.streams_mu);
+    auto it = m.streams.find(stream.value);
+    if (it == m.streams.end())
+      throw Error(Errc::invalid_argument, fmt::format("cuda: stream {:#x} was not created by this backend", stream.value));
+    green = it->second.green;
+  }
+  CUcontext ctx = m.primary;
+  if (green != nullptr) m.cu.check(m.cu.cuCtxFromGreenCtx(&ctx, green), "cuCtxFromGreenCtx");
+  m.cu.check(m.cu.cuCtxPushCurrent(ctx), "cuCtxPushCurrent");
+}
+
+void GreenContextBackend::pop_context() {
+  CUcontext popped = nullptr;
+  impl_->cu.check(impl_->cu.cuCtxPopCurrent(&popped), "cuCtxPopCurrent");
+}
+
 }  // namespace eclip::cuda

@@ -8,6 +8,7 @@ int main(void) {
   eclip_backend* be = NULL;
   eclip_topology_info info;
   if (eclip_abi_version() != ECLIP_C_ABI_VERSION) return 1;
+  if (eclip_version() == NULL || eclip_version()[0] == '\0') return 1;
   if (eclip_backend_create("no-such-backend", &be) != ECLIP_E_INVALID_ARGUMENT || be != NULL) return 2;
   if (strstr(eclip_last_error(), "no-such-backend") == NULL) return 3;
   if (eclip_backend_create("sim:mi50", &be) != ECLIP_OK) {
@@ -15,7 +16,8 @@ int main(void) {
     return 4;
   }
   if (eclip_backend_topology(be, &info) != ECLIP_OK || info.units != 60 || info.groups != 4) return 5;
-  printf("eclip C ABI %d: %s, %u units in %u groups\n", eclip_abi_version(), info.name, info.units, info.groups);
+  printf("eclip %s, C ABI %d: %s, %u units in %u groups\n", eclip_version(), eclip_abi_version(), info.name, info.units,
+         info.groups);
   eclip_backend_destroy(be);
   return 0;
 }

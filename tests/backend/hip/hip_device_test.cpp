@@ -9,9 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "device_kernels.hpp"
 #include "eclip/backend/hip.hpp"
-#include "eclip/backend/hip_c.h"
+#include "eclip/eclip_c.h"
 #include "eclip/backend/hsa/queue.hpp"
 #include "eclip/backend/hsa/signal.hpp"
 #include "eclip/eclip.hpp"
@@ -218,39 +220,79 @@ TEST_CASE("an eclip-owned HSA queue: barrier-AND waits for its dependency and th
   }
 }
 
-TEST_CASE("C ABI: create, topology, launch through a router", "[hip][gpu][c_api]") {
+TEST_CASE("C ABI: create, topology, kernel and graph launch through a router", "[hip][gpu][c_api]") {
   require_amd_gpu();
-  eclip_hip_backend* b = nullptr;
-  REQUIRE(eclip_hip_backend_create(0, &b) == 0);
-  unsigned cus = 0, ses = 0;
-  char name[32];
-  REQUIRE(eclip_hip_backend_topology(b, &cus, &ses, name, sizeof name) == 0);
-  CHECK(cus > 0);
-  CHECK(ses > 0);
-  Backend& base = *static_cast<Backend*>(eclip_hip_backend_base(b));
+  eclip_backend* b = nullptr;
+  REQUIRE(eclip_backend_create("hip:0", &b) == ECLIP_OK);
+  eclip_topology_info info{};
+  REQUIRE(eclip_backend_topology(b, &info) == ECLIP_OK);
+  CHECK(info.units > 0);
+  CHECK(info.groups > 0);
+  CHECK(info.vendor == 0);
+  const Topology topo = hip::HipBackend().topology();
+  Plan plan;
+  plan.device = topo.name;
+  plan.strategy = "test";
+  plan.workers.push_back(WorkerPlan::from_per_kernel("one", {PartitionConfig{1}, PartitionConfig{topo.group_count()}}));
+  eclip_plan* p = nullptr;
+  REQUIRE(eclip_plan_from_json(b, plan.to_json(topo).dump().c_str(), &p) == ECLIP_OK);
+  eclip_pool* pool = nullptr;
+  REQUIRE(eclip_pool_create(b, p, &pool) == ECLIP_OK);
+  eclip_router* router = nullptr;
+  REQUIRE(eclip_router_create(pool, p, -1, &router) == ECLIP_OK);
+  CHECK(eclip_pool_slot_push_context(pool, 0, 1) == ECLIP_OK);  // no-ops on AMD
+  CHECK(eclip_pool_slot_pop_context(pool) == ECLIP_OK);
   {
-    Plan plan;
-    plan.device = base.topology().name;
-    plan.strategy = "test";
-    plan.workers.push_back(WorkerPlan::from_per_kernel("one", {PartitionConfig{1}, PartitionConfig{base.topology().group_count()}}));
-    PartitionPool pool(base, 1, plan.pool_specs(base.topology()));
-    KernelRouter router(pool, plan);
     DeviceBuffer<unsigned> x(256);
     ok(hipMemset(x.ptr, 0, 256 * sizeof(unsigned)), "hipMemset");
-    router.begin_request(0);
+    REQUIRE(eclip_router_begin_request(router, 0) == ECLIP_OK);
+    std::set<std::uint64_t> streams;
     for (unsigned k = 0; k < 2; ++k) {
       unsigned* px = x.ptr;
       unsigned n = 256, step = k;
       void* args[] = {&px, &n, &step};
-      const unsigned grid[3] = {1, 1, 1}, block[3] = {256, 1, 1};
-      std::uint64_t stream = 0;
-      CHECK(eclip_hip_launch(&router, 0, testing::step_kernel_address(), grid, block, 0, args, &stream) == 0);
-      CHECK(stream != 0);
+      const uint32_t grid[3] = {1, 1, 1}, block[3] = {256, 1, 1};
+      eclip_route r{};
+      CHECK(eclip_router_launch_kernel(router, 0, testing::step_kernel_address(), grid, block, 0, args, &r) == ECLIP_OK);
+      CHECK(r.status == ECLIP_ROUTED);
+      CHECK(r.slot == k + 1);
+      streams.insert(r.stream);
     }
+    CHECK(streams.size() == 2);
     ok(hipDeviceSynchronize(), "hipDeviceSynchronize");
     std::vector<unsigned> host(256);
     ok(hipMemcpy(host.data(), x.ptr, 256 * sizeof(unsigned), hipMemcpyDeviceToHost), "hipMemcpy");
     CHECK(host[255] == (0U * 3U + 1U) * 3U + 2U);
+
+    // A graph per slot, captured on that slot's stream, launched by the router's choice.
+    uint32_t slots = 0;
+    REQUIRE(eclip_pool_slot_count(pool, 0, &slots) == ECLIP_OK);
+    std::vector<std::uint64_t> execs(slots);
+    for (uint32_t i = 0; i < slots; ++i) {
+      std::uint64_t s = 0;
+      REQUIRE(eclip_pool_slot(pool, 0, i, &s, nullptr) == ECLIP_OK);
+      hipStream_t stream = reinterpret_cast<hipStream_t>(s);
+      ok(hipStreamBeginCapture(stream, hipStreamCaptureModeThreadLocal), "hipStreamBeginCapture");
+      unsigned* px = x.ptr;
+      unsigned n = 256, step = 7;
+      void* args[] = {&px, &n, &step};
+      ok(hipLaunchKernel(testing::step_kernel_address(), dim3(1), dim3(256), args, 0, stream), "hipLaunchKernel");
+      hipGraph_t graph = nullptr;
+      ok(hipStreamEndCapture(stream, &graph), "hipStreamEndCapture");
+      hipGraphExec_t exec = nullptr;
+      ok(hipGraphInstantiate(&exec, graph, nullptr, nullptr, 0), "hipGraphInstantiate");
+      (void)hipGraphDestroy(graph);
+      execs[i] = reinterpret_cast<std::uint64_t>(exec);
+    }
+    REQUIRE(eclip_router_begin_request(router, 0) == ECLIP_OK);
+    eclip_route r{};
+    CHECK(eclip_router_launch_graph(router, 0, execs.data(), execs.size(), &r) == ECLIP_OK);
+    CHECK(r.slot == 1);
+    ok(hipDeviceSynchronize(), "hipDeviceSynchronize");
+    for (std::uint64_t e : execs) (void)hipGraphExecDestroy(reinterpret_cast<hipGraphExec_t>(e));
   }
-  eclip_hip_backend_destroy(b);
+  eclip_router_destroy(router);
+  eclip_pool_destroy(pool);
+  eclip_plan_destroy(p);
+  eclip_backend_destroy(b);
 }

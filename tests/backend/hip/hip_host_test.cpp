@@ -5,7 +5,7 @@
 #include <string>
 
 #include "eclip/backend/hip.hpp"
-#include "eclip/backend/hip_c.h"
+#include "eclip/eclip_c.h"
 
 using namespace eclip;
 
@@ -49,27 +49,33 @@ TEST_CASE("HipBackend agrees with unavailable_reason(): unavailable without a GP
   }
 }
 
-TEST_CASE("C ABI: probe, create and launch report codes and thread-local messages", "[hip][c_api]") {
+TEST_CASE("C ABI: the hip backend reports codes and thread-local messages", "[hip][c_api]") {
   const std::string why = hip::unavailable_reason();
-  const int probe = eclip_hip_probe();
+  eclip_backend* b = reinterpret_cast<eclip_backend*>(0x1);
+  const int rc = eclip_backend_create("hip", &b);
   if (!why.empty()) {
-    CHECK(probe == static_cast<int>(Errc::unavailable));
-    CHECK(std::string(eclip_hip_last_error()) == why);
-    eclip_hip_backend* b = reinterpret_cast<eclip_hip_backend*>(0x1);
-    CHECK(eclip_hip_backend_create(0, &b) == static_cast<int>(Errc::unavailable));
+    CHECK(rc == ECLIP_E_UNAVAILABLE);
+    CHECK(std::string(eclip_last_error()) == why);
     CHECK(b == nullptr);
-    CHECK(std::string(eclip_hip_last_error()) == why);
   } else {
-    CHECK(probe == 0);
-    CHECK(std::string(eclip_hip_last_error()).empty());
+    REQUIRE(rc == ECLIP_OK);
+    CHECK(std::string(eclip_last_error()).empty());
+    eclip_topology_info info{};
+    REQUIRE(eclip_backend_topology(b, &info) == ECLIP_OK);
+    CHECK(info.vendor == 0);
+    CHECK(info.units > 0);
+    CHECK(std::string(info.device).size() > 0);
+    eclip_backend_destroy(b);
   }
-  CHECK(eclip_hip_backend_create(0, nullptr) == static_cast<int>(Errc::invalid_argument));
-  CHECK_THAT(eclip_hip_last_error(), Catch::Contains("out is NULL"));
-  const unsigned grid[3] = {1, 1, 1}, block[3] = {64, 1, 1};
-  CHECK(eclip_hip_launch(nullptr, 0, reinterpret_cast<const void*>(0x1), grid, block, 0, nullptr, nullptr) ==
-        static_cast<int>(Errc::invalid_argument));
-  CHECK_THAT(eclip_hip_last_error(), Catch::Contains("router is NULL"));
-  CHECK(eclip_hip_backend_topology(nullptr, nullptr, nullptr, nullptr, 0) == static_cast<int>(Errc::invalid_argument));
-  CHECK(eclip_hip_backend_base(nullptr) == nullptr);
-  eclip_hip_backend_destroy(nullptr);
+  CHECK(eclip_backend_create("hip:zero", &b) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(eclip_last_error(), Catch::Contains("\"hip:zero\""));
+  CHECK(eclip_backend_create("hip", nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(eclip_last_error(), Catch::Contains("out is NULL"));
+  const uint32_t grid[3] = {1, 1, 1}, block[3] = {64, 1, 1};
+  CHECK(eclip_router_launch_kernel(nullptr, 0, reinterpret_cast<const void*>(0x1), grid, block, 0, nullptr, nullptr) ==
+        ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(eclip_last_error(), Catch::Contains("router is NULL"));
+  CHECK(eclip_router_launch_function(nullptr, 0, nullptr, grid, block, 0, nullptr, nullptr, nullptr) ==
+        ECLIP_E_INVALID_ARGUMENT);
+  eclip_backend_destroy(nullptr);
 }

@@ -1,0 +1,73 @@
+#pragma once
+// The C ABI's opaque handles (eclip_c.h) and what they share, for the translation units of
+// libeclip_c.so (eclip_c.cpp, launch.cpp, planner.cpp, energy.cpp).
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "eclip/core/topology.hpp"
+#include "eclip/eclip_c.h"
+#include "eclip/energy/energy_meter.hpp"
+#include "eclip/plan/plan.hpp"
+#include "eclip/plan/profile.hpp"
+#include "eclip/runtime/backend.hpp"
+#include "eclip/runtime/kernel_router.hpp"
+#include "eclip/runtime/partition_pool.hpp"
+#include "last_error.hpp"
+#include "vendor.hpp"
+
+namespace eclip::c_abi {
+
+struct BackendState {
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<VendorOps> ops;  ///< declared after the backend: destroyed first. Null for "sim".
+  std::string device;              ///< full device name ("" for sim)
+};
+
+struct PoolState {
+  std::shared_ptr<BackendState> backend;  ///< declared first: outlives the pool
+  std::unique_ptr<PartitionPool> pool;
+};
+
+/// Throws unless a plan validated against `plan_topology` fits `t` (same name and groups).
+void same_topology(const Topology& plan_topology, const Topology& t);
+
+/// The spec "kind:arg" split at the first ':' ("cuda:0" -> "cuda", "0").
+struct Spec {
+  std::string text, kind, arg;
+};
+Spec split_spec(const char* spec);
+
+/// The device ordinal of a "kind:N" spec (0 when absent): decimal digits only (no sign, no
+/// spaces), at most INT_MAX; never silently truncated.
+int ordinal_of(const std::string& spec, const std::string& arg, const char* kind);
+
+/// The router's decision as the C struct.
+void fill_route(eclip_route* out, const RouteDecision& d);
+
+/// Copies `src` into `dst` (size > 0), truncated to size - 1 characters, NUL-terminated.
+void copy_string(char* dst, std::size_t size, const std::string& src);
+
+}  // namespace eclip::c_abi
+
+struct eclip_backend {
+  std::shared_ptr<eclip::c_abi::BackendState> state;
+};
+struct eclip_plan {
+  eclip::Plan plan;
+  eclip::Topology topology;  // the plan was validated against this
+};
+struct eclip_profile {
+  eclip::Profile profile;
+};
+struct eclip_pool {
+  std::shared_ptr<eclip::c_abi::PoolState> state;
+};
+struct eclip_router {
+  std::shared_ptr<eclip::c_abi::PoolState> pool;  // declared first: outlives the router
+  std::unique_ptr<eclip::KernelRouter> router;
+};
+struct eclip_energy_meter {
+  std::shared_ptr<eclip::c_abi::BackendState> backend;  // "sim": the simulated device the meter reads and advances
+  std::unique_ptr<eclip::EnergyMeter> meter;
+};
