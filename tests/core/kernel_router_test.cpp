@@ -327,6 +327,7 @@ TEST_CASE("route_on on one lane decides as route() on the worker's lane", "[rout
       REQUIRE(x.barrier == y.barrier);
     }
   }
+}
 
 namespace {
 /// A backend that gives worker threads no happens-before edge with each other: no mutex, only
