@@ -34,6 +34,7 @@ namespace eclip::cuda::detail {
   X(cuGreenCtxCreate)                  \
   X(cuGreenCtxDestroy)                 \
   X(cuGreenCtxStreamCreate)            \
+  X(cuCtxFromGreenCtx)                 \
   X(cuStreamCreate)                    \
   X(cuStreamDestroy)                   \
   X(cuStreamSynchronize)               \

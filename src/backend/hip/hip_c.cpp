@@ -6,7 +6,7 @@
 #include <new>
 #include <string>
 
-#include "eclip/backend/hip.hpp"
+#include "eclip/backend/hip_launch.hpp"
 
 struct eclip_hip_backend {
   eclip::hip::HipBackend backend;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "device_kernels.hpp"
-#include "eclip/backend/hip.hpp"
+#include "eclip/backend/hip_launch.hpp"
 #include "eclip/backend/hip_c.h"
 #include "eclip/backend/hsa/queue.hpp"
 #include "eclip/backend/hsa/signal.hpp"
