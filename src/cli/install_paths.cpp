@@ -1,6 +1,7 @@
 #include "install_paths.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -9,8 +10,8 @@
 #include "errors.hpp"
 
 // Set by CMake (src/cli/CMakeLists.txt): paths from the install's bin folder to its data, Python
-// and library folders, and the build tree this executable was built in. The build-tree paths are
-// used only while the executable runs from that build folder.
+// and library folders, relative. No absolute path is compiled in: in the build tree a file beside
+// the executable, eclip.source-dir, names the source tree (it is not installed).
 #ifndef ECLIP_BIN_TO_DATA
 #error "ECLIP_BIN_TO_DATA must be defined (bin -> share/eclip, relative)"
 #endif
@@ -20,12 +21,15 @@ namespace fs = std::filesystem;
 namespace eclip::cli {
 namespace {
 
-bool same_folder(const fs::path& a, const fs::path& b) {
-  std::error_code ec;
-  return !a.empty() && fs::equivalent(a, b, ec);
+/// The source tree, when this executable runs from its build folder (eclip.source-dir beside it).
+std::optional<fs::path> source_tree() {
+  const fs::path here = executable_dir();
+  if (here.empty()) return std::nullopt;
+  std::ifstream in(here / "eclip.source-dir");
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) return std::nullopt;
+  return fs::path(line);
 }
-
-bool running_from_build_tree() { return same_folder(executable_dir(), ECLIP_BUILD_BIN_DIR); }
 
 }  // namespace
 
@@ -43,7 +47,7 @@ fs::path bundled_workloads() {
   }
   const fs::path here = executable_dir();
   if (!here.empty()) tried.push_back((here / ECLIP_BIN_TO_DATA / "workloads").lexically_normal());
-  if (running_from_build_tree()) tried.push_back(fs::path(ECLIP_SOURCE_DIR) / "workloads");
+  if (const auto src = source_tree()) tried.push_back(*src / "workloads");
   for (const fs::path& p : tried)
     if (fs::is_directory(p)) return p;
   std::vector<std::string> names;
@@ -56,7 +60,7 @@ std::optional<fs::path> python_package_dir() {
   const fs::path here = executable_dir();
   if (here.empty()) return std::nullopt;
   std::vector<fs::path> tried{(here / ECLIP_BIN_TO_PYTHON).lexically_normal()};
-  if (running_from_build_tree()) tried.push_back(fs::path(ECLIP_SOURCE_DIR) / "python");
+  if (const auto src = source_tree()) tried.push_back(*src / "python");
   for (const fs::path& p : tried)
     if (fs::is_directory(p / "eclip")) return p;
   return std::nullopt;
@@ -66,7 +70,7 @@ std::optional<fs::path> c_library() {
   const fs::path here = executable_dir();
   if (here.empty()) return std::nullopt;
   std::vector<fs::path> tried{(here / ECLIP_BIN_TO_LIB / "libeclip_c.so").lexically_normal()};
-  if (running_from_build_tree()) tried.push_back(here / "src" / "c_api" / "libeclip_c.so");
+  if (source_tree()) tried.push_back(here / "src" / "c_api" / "libeclip_c.so");
   for (const fs::path& p : tried)
     if (fs::exists(p)) return p;
   return std::nullopt;

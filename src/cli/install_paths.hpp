@@ -3,8 +3,8 @@
 // path fixed when eclip was configured: an installed prefix can be moved or copied and still works.
 //   installed:   <prefix>/bin/eclip  ->  <prefix>/share/eclip/workloads,
 //                <prefix>/lib/python3/dist-packages (the eclip Python package), <prefix>/<libdir>/libeclip_c.so
-//   build tree:  the executable in its build folder -> the source tree's workloads/ and python/,
-//                the build's src/c_api/libeclip_c.so
+//   build tree:  eclip.source-dir beside the executable (written by CMake, never installed) names
+//                the source tree -> its workloads/ and python/, the build's src/c_api/libeclip_c.so
 #include <filesystem>
 #include <optional>
 #include <string>

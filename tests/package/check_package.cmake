@@ -18,11 +18,20 @@ endfunction()
 
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR}/elsewhere)
-run_checked("install" ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${WORK_DIR}/installed)
+# --strip: debug information names the source files; the check below is about what the tool uses.
+run_checked("install" ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${WORK_DIR}/installed --strip)
 file(RENAME ${WORK_DIR}/installed ${WORK_DIR}/moved)
 set(P ${WORK_DIR}/moved)
 
-# 2. The moved tool, from another folder, with no hint where its workloads are.
+# 2. The moved tool, from another folder, with no hint where its workloads are. It may hold no
+#    path of the source or build tree (the source tree stays on disk while ctest runs, so a tool
+#    that fell back to it would otherwise pass).
+foreach(tree ${SOURCE_DIR} ${BINARY_DIR})
+  file(STRINGS ${P}/bin/eclip found REGEX "${tree}")
+  if(found)
+    message(FATAL_ERROR "the installed eclip names ${tree}: ${found}")
+  endif()
+endforeach()
 run_checked("the installed eclip --version" ${P}/bin/eclip --version)
 execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=ECLIP_WORKLOADS
                         ${P}/bin/eclip simulate --mix mix1 --duration-ms 50 --warmup-ms 10
