@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eclip/backend/cuda.hpp"
+#include "eclip/backend/cuda_launch.hpp"
 #include "eclip/eclip.hpp"
 #include "kernels.hpp"
 

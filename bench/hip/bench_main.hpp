@@ -9,7 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_kernels.hpp"
-#include "eclip/backend/hip.hpp"
+#include "eclip/backend/hip_launch.hpp"
 
 namespace eclip::bench {
 

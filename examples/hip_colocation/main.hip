@@ -10,7 +10,7 @@
 // host computation and prints the router's counters.
 //
 // Usage: hip_colocation [workers (1-3, default 3)] [requests (default 50)]
-// Without an AMD GPU it prints "SKIPPED: <reason>" and exits 0.
+// Without an AMD GPU it prints "SKIPPED: <reason>" and exits 77 (ctest: skipped).
 #include <hip/hip_runtime.h>
 
 #include <algorithm>
@@ -22,8 +22,9 @@
 #include <thread>
 #include <vector>
 
-#include "eclip/backend/hip.hpp"
-#include "eclip/eclip.hpp"
+#include <eclip/backend/hip.hpp>
+#include <eclip/backend/hip_launch.hpp>
+#include <eclip/eclip.hpp>
 
 namespace {
 
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
   const std::string why = eclip::hip::unavailable_reason();
   if (!why.empty()) {
     std::printf("SKIPPED: %s\n", why.c_str());
-    return 0;
+    return 77;
   }
   const unsigned workers = argc > 1 ? static_cast<unsigned>(std::clamp(std::atoi(argv[1]), 1, 3)) : 3;
   const unsigned requests = argc > 2 ? static_cast<unsigned>(std::max(1, std::atoi(argv[2]))) : 50;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <set>
 
@@ -45,6 +46,63 @@ T field(const json& obj, const char* key, const std::string& where) {
       throw parse_error(path, e.what());
     }
   }
+}
+
+/// Refuses any key of `obj` not in `known`: a misspelt or foreign field is an error, never ignored.
+void reject_unknown(const json& obj, std::initializer_list<const char*> known, const std::string& where) {
+  if (!obj.is_object()) throw parse_error(where, "expected an object");
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return it.key() == k; }))
+      throw parse_error(where, fmt::format("unknown field \"{}\" (known: {})", it.key(), fmt::join(known, ", ")));
+}
+
+/// An optional field the writer derives from the groups (per-group units, per-worker kernels and
+/// switches): when present it must be an integer equal to what the plan implies.
+void check_derived(const json& obj, const char* key, std::uint64_t expected, const std::string& where,
+                   const char* meaning) {
+  if (!obj.contains(key)) return;
+  const auto got = field<std::uint64_t>(obj, key, where);
+  if (got != expected)
+    throw parse_error(where + "." + key, fmt::format("{} but the plan's groups give {} ({})", got, expected, meaning));
+}
+
+/// The fields a reader could take at their word but that must agree with the groups: a plan edited
+/// by hand to say "units": 9999 is refused rather than run with other units than it states.
+void check_derived_fields(const json& j, const Plan& p, const Topology& topo) {
+  const json& ws = j["workers"];
+  for (size_t w = 0; w < p.workers.size(); ++w) {
+    const WorkerPlan& wp = p.workers[w];
+    const std::string where = fmt::format("workers[{}]", w);
+    check_derived(ws[w], "kernels", wp.kernel_count(), where, "kernels per request");
+    check_derived(ws[w], "switches", wp.switches(), where, "partition changes between adjacent groups");
+    for (size_t i = 0; i < wp.groups.size(); ++i)
+      check_derived(ws[w]["groups"][i], "units", wp.groups[i].config.units(topo), fmt::format("{}.groups[{}]", where, i),
+                    fmt::format("config {} on {}", wp.groups[i].config.groups, topo.name).c_str());
+  }
+  auto it = j.find("pool");
+  if (it == j.end()) return;
+  if (!it->is_array()) throw parse_error("pool", "expected an array");
+  std::set<PartitionSpec> listed;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const std::string where = fmt::format("pool[{}]", i);
+    const json& e = (*it)[i];
+    reject_unknown(e, {"worker", "config", "units"}, where);
+    const PartitionSpec s{field<unsigned>(e, "worker", where), PartitionConfig{field<unsigned>(e, "config", where)}};
+    if (s.worker >= p.workers.size())
+      throw parse_error(where + ".worker", fmt::format("{} but the plan has {} workers", s.worker, p.workers.size()));
+    if (std::find(topo.size_classes.begin(), topo.size_classes.end(), s.config.groups) == topo.size_classes.end())
+      throw parse_error(where + ".config", fmt::format("{} groups is not a size class of {}", s.config.groups, topo.name));
+    check_derived(e, "units", s.config.units(topo), where, fmt::format("config {} on {}", s.config.groups, topo.name).c_str());
+    if (!listed.insert(s).second) throw parse_error(where, "listed twice");
+  }
+  const std::vector<PartitionSpec> need = p.pool_specs(topo);
+  if (std::set<PartitionSpec>(need.begin(), need.end()) != listed)
+    throw parse_error("pool", fmt::format("lists {} partitions but the workers' groups need {} (worker:config {})",
+                                          listed.size(), need.size(), [&] {
+                                            std::vector<std::string> v;
+                                            for (const PartitionSpec& s : need) v.push_back(fmt::format("{}:{}", s.worker, s.config.groups));
+                                            return fmt::format("{}", fmt::join(v, ", "));
+                                          }()));
 }
 
 }  // namespace
@@ -130,8 +188,9 @@ nlohmann::json Plan::to_json(const Topology& topo) const {
 }
 
 Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
-  if (field<std::string>(j, "format", "plan") != "eclip.plan")
-    throw parse_error("format", fmt::format("expected \"eclip.plan\", got \"{}\"", j["format"].get<std::string>()));
+  reject_unknown(j, {"format", "version", "device", "strategy", "switch_budget", "workers", "pool"}, "plan");
+  if (const std::string f = field<std::string>(j, "format", "plan"); f != "eclip.plan")
+    throw parse_error("format", fmt::format("expected \"eclip.plan\", got \"{}\"", f));
   if (int v = field<int>(j, "version", "plan"); v != kVersion)
     throw parse_error("version", fmt::format("version {} unsupported (this eclip reads {})", v, kVersion));
   Plan p;
@@ -140,23 +199,33 @@ Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
     throw parse_error("device", fmt::format("plan was made for {} but the device is {}", p.device, topo.name));
   if (j.contains("strategy")) p.strategy = field<std::string>(j, "strategy", "plan");
   if (auto it = j.find("switch_budget"); it != j.end() && !it->is_null()) {
-    if (it->is_string() && it->get<std::string>() == "unlimited")
+    if (it->is_string() && it->get<std::string>() == "unlimited") {
       p.budget = SwitchBudget::unlimited();
-    else if (it->is_number_integer())
-      p.budget = SwitchBudget::per_request(it->get<long long>());
-    else
+    } else if (it->is_number_unsigned()) {
+      // Read unsigned: 2^64-1 read as a signed number would be reported as "-1 is negative".
+      const auto v = it->get<std::uint64_t>();
+      if (v > std::numeric_limits<unsigned>::max() - 1ULL)
+        throw parse_error("switch_budget", fmt::format("{} is too large (at most {}; use \"unlimited\")", v,
+                                                       std::numeric_limits<unsigned>::max() - 1U));
+      p.budget = SwitchBudget::per_request(static_cast<long long>(v));
+    } else if (it->is_number_integer()) {
+      p.budget = SwitchBudget::per_request(it->get<long long>());  // negative: refused, naming the value
+    } else {
       throw parse_error("switch_budget", "expected a non-negative integer or \"unlimited\"");
+    }
   }
   const json& ws = j.contains("workers") ? j["workers"] : throw parse_error("plan", "missing field \"workers\"");
   if (!ws.is_array()) throw parse_error("workers", "expected an array");
   for (size_t w = 0; w < ws.size(); ++w) {
     const std::string where = fmt::format("workers[{}]", w);
+    reject_unknown(ws[w], {"model", "kernels", "switches", "groups", "kernel_names"}, where);
     WorkerPlan wp;
     wp.model = field<std::string>(ws[w], "model", where);
     const json& gs = ws[w].contains("groups") ? ws[w]["groups"] : throw parse_error(where, "missing field \"groups\"");
     if (!gs.is_array()) throw parse_error(where + ".groups", "expected an array");
     for (size_t i = 0; i < gs.size(); ++i) {
       const std::string gw = fmt::format("{}.groups[{}]", where, i);
+      reject_unknown(gs[i], {"first", "count", "config", "units"}, gw);
       wp.groups.push_back(KernelGroup{field<std::uint32_t>(gs[i], "first", gw), field<std::uint32_t>(gs[i], "count", gw),
                                       PartitionConfig{field<unsigned>(gs[i], "config", gw)}});
     }
@@ -171,6 +240,7 @@ Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
     p.workers.push_back(std::move(wp));
   }
   p.validate(topo);
+  check_derived_fields(j, p, topo);
   return p;
 }
 

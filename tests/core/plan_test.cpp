@@ -96,3 +96,64 @@ TEST_CASE("a plan needing more masked streams than the device holds is refused",
   for (int w = 0; w < 3; ++w) p.workers.push_back(WorkerPlan{"m", {{0, 1, {1}}, {1, 1, {2}}, {2, 1, {3}}}});
   CHECK_THROWS_WITH(p.validate(presets::mi50()), Catch::Contains("needs 9 CU-masked streams") && Catch::Contains("at most 7"));
 }
+
+TEST_CASE("the plan reader refuses fields it does not know", "[plan]") {
+  const Topology t = presets::mi50();
+  const auto j = sample().to_json(t);
+  auto c = j;
+  c["swtich_budget"] = 3;  // misspelt: must not be ignored
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t), Catch::Contains("unknown field \"swtich_budget\""));
+  c = j;
+  c["workers"][0]["priority"] = 1;
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t),
+                    Catch::Contains("workers[0]") && Catch::Contains("unknown field \"priority\""));
+  c = j;
+  c["workers"][0]["groups"][0]["mask"] = "0xff";
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t),
+                    Catch::Contains("workers[0].groups[0]") && Catch::Contains("unknown field \"mask\""));
+  c = j;
+  c["pool"][0]["stream"] = 3;
+  CHECK_THROWS_WITH(Plan::from_json_text(c.dump(), t), Catch::Contains("pool[0]") && Catch::Contains("\"stream\""));
+}
+
+TEST_CASE("the plan reader checks units, kernels, switches and pool against the groups", "[plan]") {
+  const Topology t = presets::mi50();
+  const auto j = sample().to_json(t);
+  auto with = [&](auto edit) {
+    auto c = j;
+    edit(c);
+    return c.dump();
+  };
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][1]["units"] = 9999; }), t),
+                    Catch::Contains("workers[0].groups[1].units") && Catch::Contains("9999") && Catch::Contains("45"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["kernels"] = 17; }), t),
+                    Catch::Contains("workers[0].kernels") && Catch::Contains("17"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["switches"] = 0; }), t),
+                    Catch::Contains("workers[0].switches") && Catch::Contains("give 2"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["switches"] = "two"; }), t),
+                    Catch::Contains("workers[0].switches") && Catch::Contains("integer"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["pool"][0]["units"] = 9999; }), t),
+                    Catch::Contains("pool[0].units") && Catch::Contains("9999"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["pool"].erase(1); }), t),
+                    Catch::Contains("pool") && Catch::Contains("lists 1 partitions but the workers' groups need 2"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["pool"][0]["worker"] = 7; }), t),
+                    Catch::Contains("pool[0].worker") && Catch::Contains("2 workers"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["pool"] = "all"; }), t), Catch::Contains("pool: expected an array"));
+  // The derived fields are optional: a hand-written plan may leave them out.
+  CHECK(Plan::from_json_text(with([](auto& c) {
+          c.erase("pool");
+          for (auto& w : c["workers"]) {
+            w.erase("kernels");
+            w.erase("switches");
+            for (auto& g : w["groups"]) g.erase("units");
+          }
+        }), t) == sample());
+}
+
+TEST_CASE("a switch budget of 2^64-1 is too large, not -1", "[plan]") {
+  const Topology t = presets::mi50();
+  auto j = sample().to_json(t);
+  j["switch_budget"] = 18446744073709551615ULL;
+  CHECK_THROWS_WITH(Plan::from_json_text(j.dump(), t),
+                    Catch::Contains("18446744073709551615 is too large") && !Catch::Contains("negative"));
+}

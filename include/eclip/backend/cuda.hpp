@@ -20,22 +20,18 @@
 // linked with -lcuda cannot even start on a machine without the NVIDIA driver (FACTS.md), while
 // these start, and the backend constructor throws Errc::unavailable with the dlopen reason. The
 // launch wrappers below use the CUDA runtime (link CUDA::cudart_static; it too starts without a
-// driver and reports cudaErrorInsufficientDriver).
+// driver and reports cudaErrorInsufficientDriver). The launch wrappers and RoutedGraph, which take a
+// KernelRouter, are in eclip/backend/cuda_launch.hpp.
 //
 // Costs (H100, FACTS.md; docs/results/h100-backend-*): creating a green context + stream takes
 // milliseconds, so the PartitionPool creates every partition once, up front; green contexts
 // cannot be resized, so remask_stream() throws Errc::unavailable. Markers are pooled events
 // (CU_EVENT_DISABLE_TIMING); marker_done is cuEventQuery; the barrier is cuStreamWaitEvent.
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
-#include <utility>
 #include <vector>
 
 #include <cuda.h>
@@ -43,8 +39,6 @@
 #include <fmt/format.h>
 
 #include "eclip/runtime/backend.hpp"
-#include "eclip/runtime/kernel_router.hpp"
-#include "eclip/runtime/partition_pool.hpp"
 #include "eclip/core/topology.hpp"
 
 namespace eclip::cuda {
@@ -134,13 +128,36 @@ class GreenContextBackend final : public Backend {
   /// cuLaunchKernel of a module function (a CUfunction) on `stream`; `extra` may be null.
   void launch_function(StreamHandle stream, CUfunction function, dim3 grid, dim3 block, unsigned shared_bytes,
                        void** args, void** extra);
-  /// Makes `stream`'s context current on the calling thread (cuCtxPushCurrent): its green context
-  /// (cuCtxFromGreenCtx), or the primary context for a whole-device stream. Work issued while it
-  /// is current (graph capture, a library's internal streams) stays inside the partition. Throws
-  /// Errc::invalid_argument for a stream this backend did not create.
+  /// The CUcontext a stream's work runs in: its green context as a CUcontext (cuCtxFromGreenCtx),
+  /// or the primary context for a whole-device stream. Throws Errc::invalid_argument for a handle
+  /// this backend did not create.
+  CUcontext context_of(StreamHandle stream) const;
+  /// Makes `stream`'s context current on the calling thread (cuCtxPushCurrent of context_of). Work
+  /// a library issues on streams it creates itself then stays in the partition: cuDNN and cuBLAS
+  /// create internal streams in the *current* context, so a graph captured on a green stream while
+  /// the primary context is current runs those kernels on every SM (found on the H100, see
+  /// docs/cuda.md "Capturing graphs per partition"). Pair with pop_context() on the same thread.
   void push_context(StreamHandle stream);
-  /// cuCtxPopCurrent: restores the context current before the matching push_context.
+  /// cuCtxPopCurrent: undoes the calling thread's last push_context().
   void pop_context();
+
+  /// push_context() for a scope: the stream's context is current on this thread while it lives.
+  ///   { auto current = backend.current(slot.stream); capture_on(slot.stream); }
+  class ContextGuard {
+   public:
+    ContextGuard(GreenContextBackend& backend, StreamHandle stream) : backend_(&backend) { backend.push_context(stream); }
+    ~ContextGuard() {
+      if (backend_) backend_->pop_context();
+    }
+    ContextGuard(ContextGuard&& o) noexcept : backend_(o.backend_) { o.backend_ = nullptr; }
+    ContextGuard(const ContextGuard&) = delete;
+    ContextGuard& operator=(const ContextGuard&) = delete;
+    ContextGuard& operator=(ContextGuard&&) = delete;
+
+   private:
+    GreenContextBackend* backend_;
+  };
+  [[nodiscard]] ContextGuard current(StreamHandle stream) { return ContextGuard(*this, stream); }
 
  private:
   struct Impl;
@@ -158,125 +175,6 @@ namespace detail {
 inline void check_runtime(cudaError_t e, const char* call) {
   if (e != cudaSuccess) throw_runtime(e, call);
 }
-template <class Tuple, std::size_t... I>
-void argument_pointers(Tuple& values, void** out, std::index_sequence<I...>) {
-  ((out[I] = static_cast<void*>(&std::get<I>(values))), ...);
-}
 }  // namespace detail
-
-/// Routes the next kernel of `worker`'s request and launches `kernel` on the planned partition's
-/// stream with cudaLaunchKernel. `args` are converted to the kernel's parameter types. Returns the
-/// router's decision; throws Errc::backend if the launch itself fails (the route is already taken).
-///   eclip::cuda::launch(router, w, my_kernel, dim3(64), dim3(256), 0, d_ptr, n);
-template <class... Params, class... Args>
-RouteDecision launch(KernelRouter& router, unsigned worker, void (*kernel)(Params...), dim3 grid, dim3 block,
-                     std::size_t shared_bytes, Args&&... args) {
-  static_assert(sizeof...(Params) == sizeof...(Args), "eclip::cuda::launch: argument count differs from the kernel's");
-  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
-  const RouteDecision d = router.route(worker);
-  detail::check_runtime(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, pointers.data(),
-                                         shared_bytes, stream_of(d.stream)),
-                        "cudaLaunchKernel");
-  return d;
-}
-
-/// As launch(), with a full launch configuration (attributes such as clusters or programmatic
-/// dependent launch); `config.stream` is replaced by the routed stream.
-template <class... Params, class... Args>
-RouteDecision launch_ex(KernelRouter& router, unsigned worker, cudaLaunchConfig_t config, void (*kernel)(Params...),
-                        Args&&... args) {
-  static_assert(sizeof...(Params) == sizeof...(Args), "eclip::cuda::launch_ex: argument count differs from the kernel's");
-  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
-  const RouteDecision d = router.route(worker);
-  config.stream = stream_of(d.stream);
-  detail::check_runtime(cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers.data()),
-                        "cudaLaunchKernelExC");
-  return d;
-}
-
-/// Routes the next unit of `worker`'s request and launches an instantiated graph on its stream.
-/// Which SMs the graph's kernels use is decided when the graph is captured (see docs/cuda.md and
-/// RoutedGraph), so pass a graph captured for the partition the plan chooses, or use RoutedGraph.
-inline RouteDecision launch_graph(KernelRouter& router, unsigned worker, cudaGraphExec_t exec) {
-  const RouteDecision d = router.route(worker);
-  detail::check_runtime(cudaGraphLaunch(exec, stream_of(d.stream)), "cudaGraphLaunch");
-  return d;
-}
-
-/// A kernel group as one routable unit: `enqueue` is captured once on each of the worker's pool
-/// streams (its fallback and each partition), so whichever partition the router picks, the graph
-/// launched there was captured there and its kernels run on that partition's SMs.
-///   RoutedGraph g(pool, w, [&](cudaStream_t s) { layer1<<<64, 256, 0, s>>>(x); layer2<<<...>>>(x); });
-///   launch_graph(router, w, g);
-class RoutedGraph {
- public:
-  RoutedGraph(const PartitionPool& pool, unsigned worker, const std::function<void(cudaStream_t)>& enqueue)
-      : worker_(worker) {
-    try {
-      for (const auto& slot : pool.slots(worker)) {
-        cudaStream_t s = stream_of(slot.stream);
-        detail::check_runtime(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-        cudaGraph_t graph = nullptr;
-        try {
-          enqueue(s);
-        } catch (...) {
-          (void)cudaStreamEndCapture(s, &graph);
-          if (graph) (void)cudaGraphDestroy(graph);
-          throw;
-        }
-        detail::check_runtime(cudaStreamEndCapture(s, &graph), "cudaStreamEndCapture");
-        cudaGraphExec_t exec = nullptr;
-        const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
-        (void)cudaGraphDestroy(graph);
-        detail::check_runtime(e, "cudaGraphInstantiate");
-        execs_.push_back(exec);
-      }
-    } catch (...) {
-      release();
-      throw;
-    }
-  }
-  ~RoutedGraph() { release(); }
-  RoutedGraph(RoutedGraph&& o) noexcept : worker_(o.worker_), execs_(std::move(o.execs_)) { o.execs_.clear(); }
-  RoutedGraph& operator=(RoutedGraph&& o) noexcept {
-    if (this != &o) {
-      release();
-      worker_ = o.worker_;
-      execs_ = std::move(o.execs_);
-      o.execs_.clear();
-    }
-    return *this;
-  }
-  RoutedGraph(const RoutedGraph&) = delete;
-  RoutedGraph& operator=(const RoutedGraph&) = delete;
-
-  unsigned worker() const noexcept { return worker_; }
-  /// The graph captured on pool slot `slot` of the worker.
-  cudaGraphExec_t exec(std::uint16_t slot) const {
-    if (slot >= execs_.size())
-      throw Error(Errc::invalid_argument,
-                  fmt::format("RoutedGraph: slot {} out of range: worker {} has {} slots", slot, worker_, execs_.size()));
-    return execs_[slot];
-  }
-
- private:
-  void release() noexcept {
-    for (cudaGraphExec_t e : execs_) (void)cudaGraphExecDestroy(e);
-    execs_.clear();
-  }
-  unsigned worker_ = 0;
-  std::vector<cudaGraphExec_t> execs_;
-};
-
-/// Routes the next unit of the graph's worker and launches the graph captured for that partition.
-inline RouteDecision launch_graph(KernelRouter& router, const RoutedGraph& graph) {
-  const RouteDecision d = router.route(graph.worker());
-  detail::check_runtime(cudaGraphLaunch(graph.exec(d.slot), stream_of(d.stream)), "cudaGraphLaunch");
-  return d;
-}
 
 }  // namespace eclip::cuda

@@ -27,21 +27,18 @@
 // (bench/hip). Without an AMD GPU the constructor throws Errc::unavailable:
 //   "no AMD GPU (hipGetDeviceCount = hipErrorNoDevice)".
 //
-// Example:
+// Launching through the router (launch, launch_module) is in eclip/backend/hip_launch.hpp, so the
+// backend itself does not depend on the router. Example:
 //   eclip::hip::HipBackend gpu;                       // device 0
 //   eclip::PartitionPool pool(gpu, workers, plan.pool_specs(gpu.topology()));
 //   eclip::KernelRouter router(pool, plan);
 //   router.begin_request(w);
 //   eclip::hip::launch(router, w, my_kernel, dim3(64), dim3(256), 0, d_x, n);
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
-#include <utility>
 #include <vector>
 
 #include <hip/hip_runtime_api.h>
@@ -50,7 +47,6 @@
 
 #include "eclip/runtime/backend.hpp"
 #include "eclip/backend/hsa/cu_mask_layout.hpp"
-#include "eclip/runtime/kernel_router.hpp"
 #include "eclip/core/topology.hpp"
 
 namespace eclip::hip {
@@ -172,47 +168,5 @@ class HipBackend final : public Backend {
 inline hipStream_t stream_of(StreamHandle h) noexcept { return reinterpret_cast<hipStream_t>(h.value); }
 inline StreamHandle handle_of(hipStream_t s) noexcept { return StreamHandle{reinterpret_cast<std::uint64_t>(s)}; }
 inline hipEvent_t event_of(MarkerHandle m) noexcept { return reinterpret_cast<hipEvent_t>(m.value); }
-
-/// Routes the next kernel of `worker`'s request and launches `kernel` (a __global__ function's
-/// host address) on the planned partition's stream with hipLaunchKernel. `args` points to one
-/// pointer per kernel parameter. Returns the router's decision; throws Errc::backend if the
-/// launch fails (the route is already taken and counted).
-inline RouteDecision launch(KernelRouter& router, unsigned worker, const void* kernel, dim3 grid, dim3 block,
-                            std::size_t shared_bytes, void** args) {
-  const RouteDecision d = router.route(worker);
-  detail::check(hipLaunchKernel(kernel, grid, block, args, shared_bytes, stream_of(d.stream)), "hipLaunchKernel");
-  return d;
-}
-
-/// As launch(), for a kernel loaded from a code object (hipModuleLoadData + hipModuleGetFunction),
-/// launched with hipModuleLaunchKernel; `extra` is its HIP_LAUNCH_PARAM_* array (or null).
-inline RouteDecision launch_module(KernelRouter& router, unsigned worker, hipFunction_t function, dim3 grid,
-                                   dim3 block, unsigned shared_bytes, void** args, void** extra = nullptr) {
-  const RouteDecision d = router.route(worker);
-  detail::check(hipModuleLaunchKernel(function, grid.x, grid.y, grid.z, block.x, block.y, block.z, shared_bytes,
-                                      stream_of(d.stream), args, extra),
-                "hipModuleLaunchKernel");
-  return d;
-}
-
-namespace detail {
-template <class Tuple, std::size_t... I>
-void argument_pointers(Tuple& values, void** out, std::index_sequence<I...>) {
-  ((out[I] = static_cast<void*>(&std::get<I>(values))), ...);
-}
-}  // namespace detail
-
-/// The convenience form: `args` are converted to the kernel's parameter types (before routing, so
-/// a conversion error takes no route).
-///   eclip::hip::launch(router, w, saxpy, dim3(n / 256), dim3(256), 0, 2.0f, d_x, d_y, n);
-template <class... Params, class... Args>
-  requires(sizeof...(Params) == sizeof...(Args))
-RouteDecision launch(KernelRouter& router, unsigned worker, void (*kernel)(Params...), dim3 grid, dim3 block,
-                     std::size_t shared_bytes, Args&&... args) {
-  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
-  return launch(router, worker, reinterpret_cast<const void*>(kernel), grid, block, shared_bytes, pointers.data());
-}
 
 }  // namespace eclip::hip

@@ -34,6 +34,7 @@ namespace eclip::cuda::detail {
   X(cuGreenCtxCreate)                  \
   X(cuGreenCtxDestroy)                 \
   X(cuGreenCtxStreamCreate)            \
+  X(cuCtxFromGreenCtx)                 \
   X(cuStreamCreate)                    \
   X(cuStreamDestroy)                   \
   X(cuStreamSynchronize)               \
@@ -43,8 +44,7 @@ namespace eclip::cuda::detail {
   X(cuEventQuery)                      \
   X(cuStreamWaitEvent)                 \
   X(cuGraphLaunch)                     \
-  X(cuLaunchKernel)                    \
-  X(cuCtxFromGreenCtx)
+  X(cuLaunchKernel)
 
 struct DriverApi {
 #define ECLIP_CUDA_MEMBER(fn) decltype(&::fn) fn = nullptr;

@@ -92,6 +92,7 @@ struct GreenContextBackend::Impl {
   struct Entry {
     CUstream stream = nullptr;
     CUgreenCtx green = nullptr;  // null: a plain stream in the primary context
+    CUcontext context = nullptr;  // the green context as a CUcontext (cuCtxFromGreenCtx), or the primary
     CuMask mask;
   };
   mutable std::mutex streams_mu;
@@ -230,6 +231,7 @@ StreamHandle GreenContextBackend::create_stream(const CuMask& mask) {
   if (mask.device_units() == m.topo.units() && mask.full()) {
     Impl::PrimaryScope scope(m);
     cu.check(cu.cuStreamCreate(&e.stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+    e.context = m.primary;
   } else {
     const std::vector<unsigned> atoms = atoms_of(m.topo, mask);
     std::vector<CUdevResource> resources;
@@ -238,7 +240,13 @@ StreamHandle GreenContextBackend::create_stream(const CuMask& mask) {
     cu.check(cu.cuDevResourceGenerateDesc(&desc, resources.data(), static_cast<unsigned>(resources.size())),
              "cuDevResourceGenerateDesc");
     cu.check(cu.cuGreenCtxCreate(&e.green, desc, m.dev, CU_GREEN_CTX_DEFAULT_STREAM), "cuGreenCtxCreate");
-    const CUresult r = cu.cuGreenCtxStreamCreate(&e.stream, e.green, CU_STREAM_NON_BLOCKING, 0);
+    // The CUcontext is looked up once here: push_context() runs on every capture.
+    CUresult r = cu.cuCtxFromGreenCtx(&e.context, e.green);
+    if (r != CUDA_SUCCESS) {
+      (void)cu.cuGreenCtxDestroy(e.green);
+      cu.check(r, "cuCtxFromGreenCtx");
+    }
+    r = cu.cuGreenCtxStreamCreate(&e.stream, e.green, CU_STREAM_NON_BLOCKING, 0);
     if (r != CUDA_SUCCESS) {
       (void)cu.cuGreenCtxDestroy(e.green);
       cu.check(r, "cuGreenCtxStreamCreate");
@@ -365,19 +373,16 @@ void GreenContextBackend::launch_function(StreamHandle stream, CUfunction functi
                   "cuLaunchKernel");
 }
 
+CUcontext GreenContextBackend::context_of(StreamHandle stream) const {
+  std::lock_guard lock(impl_->streams_mu);
+  auto it = impl_->streams.find(stream.value);
+  if (it == impl_->streams.end())
+    throw Error(Errc::invalid_argument, fmt::format("cuda: stream {:#x} was not created by this backend", stream.value));
+  return it->second.context;
+}
+
 void GreenContextBackend::push_context(StreamHandle stream) {
-  Impl& m = *impl_;
-  CUgreenCtx green = nullptr;
-  {
-    std::lock_guard lock(m.streams_mu);
-    auto it = m.streams.find(stream.value);
-    if (it == m.streams.end())
-      throw Error(Errc::invalid_argument, fmt::format("cuda: stream {:#x} was not created by this backend", stream.value));
-    green = it->second.green;
-  }
-  CUcontext ctx = m.primary;
-  if (green != nullptr) m.cu.check(m.cu.cuCtxFromGreenCtx(&ctx, green), "cuCtxFromGreenCtx");
-  m.cu.check(m.cu.cuCtxPushCurrent(ctx), "cuCtxPushCurrent");
+  impl_->cu.check(impl_->cu.cuCtxPushCurrent(context_of(stream)), "cuCtxPushCurrent");
 }
 
 void GreenContextBackend::pop_context() {

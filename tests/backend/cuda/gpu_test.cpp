@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "eclip/backend/cuda.hpp"
+#include "eclip/backend/cuda_launch.hpp"
 #include "eclip/eclip_c.h"
 #include <nlohmann/json.hpp>
 #include "eclip/eclip.hpp"

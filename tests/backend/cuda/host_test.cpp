@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "eclip/backend/cuda.hpp"
+#include "eclip/plan/plan.hpp"
 #include "eclip/eclip_c.h"
 #include <nlohmann/json.hpp>
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "device_kernels.hpp"
-#include "eclip/backend/hip.hpp"
+#include "eclip/backend/hip_launch.hpp"
 #include "eclip/eclip_c.h"
 #include "eclip/backend/hsa/queue.hpp"
 #include "eclip/backend/hsa/signal.hpp"

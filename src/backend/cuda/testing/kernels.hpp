@@ -34,7 +34,7 @@ EmptyKernel empty_kernel();
 #include <array>
 #include <tuple>
 
-#include "eclip/backend/cuda.hpp"
+#include "eclip/backend/cuda_launch.hpp"
 namespace eclip::cuda::testing {
 
 /// A plain launch on `stream` (no router), for probes and baselines: cudaLaunchKernel, checked.

@@ -1,0 +1,37 @@
+# A command that fails to write must leave every old file byte-identical and nothing else behind.
+#   DIR    a scratch folder, emptied first
+#   KEEP   file names created in DIR before the run ("old <name>"), which must be unchanged after it
+#   CMD    the command (a ;-list; it may name files in DIR), RC its exit code, REGEX its output
+#   FSIZE  when set, the command runs with `ulimit -f FSIZE` (blocks of 1 KiB) and SIGXFSZ ignored,
+#          so a write past FSIZE fails with EFBIG like a full disk
+file(REMOVE_RECURSE ${DIR})
+file(MAKE_DIRECTORY ${DIR})
+foreach(name ${KEEP})
+  file(WRITE ${DIR}/${name} "old ${name}\n")
+endforeach()
+set(cmd ${CMD})
+if(DEFINED FSIZE)
+  # (no ';' in the script: it would split the CMake list)
+  set(cmd sh -c "trap '' XFSZ && ulimit -f ${FSIZE} && exec \"$@\"" sh ${CMD})
+endif()
+execute_process(COMMAND ${cmd} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "exit ${rc}\n${out}${err}")
+if(NOT rc STREQUAL RC)
+  message(FATAL_ERROR "expected exit code ${RC}, got ${rc}")
+endif()
+if(NOT "${out}${err}" MATCHES "${REGEX}")
+  message(FATAL_ERROR "output does not match: ${REGEX}")
+endif()
+foreach(name ${KEEP})
+  file(READ ${DIR}/${name} now)
+  if(NOT now STREQUAL "old ${name}\n")
+    message(FATAL_ERROR "${name} changed: it must be left as it was when the command fails")
+  endif()
+endforeach()
+file(GLOB left RELATIVE ${DIR} ${DIR}/* ${DIR}/.*)
+list(SORT left)
+set(expected ${KEEP})
+list(SORT expected)
+if(NOT "${left}" STREQUAL "${expected}")
+  message(FATAL_ERROR "the folder holds [${left}], expected only [${expected}] (a temporary or a new file was left)")
+endif()
