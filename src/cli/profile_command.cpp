@@ -1,7 +1,7 @@
 // `eclip profile`: measures real models' kernel groups at each partition size on the NVIDIA GPU by
 // running the eclip Python package's profiler, `<python> -m eclip.torch.profile`, with PYTHONPATH
 // leading to the package installed beside this executable (or the source tree's python/ when run
-// from the build tree) and ECLIP_C_LIB naming libeclip_c.so. The profiler checks PyTorch, the GPU
+// from the build tree) and ECLIP_LIBRARY naming libeclip_c.so. The profiler checks PyTorch, the GPU
 // and libeclip_c's cuda backend itself and says which is missing; a missing interpreter is
 // reported here.
 #include <spawn.h>
@@ -35,21 +35,21 @@ struct ProfileOptions {
 };
 
 /// The environment for the profiler: ours, with PYTHONPATH led by the package folder and
-/// ECLIP_C_LIB set when a library was given or found.
+/// ECLIP_LIBRARY set when a library was given or found.
 std::vector<std::string> child_environment(const std::string& lib) {
   std::vector<std::string> env;
   const auto package = python_package_dir();
   for (char** e = environ; *e; ++e) {
     const std::string_view kv(*e);
     if (package && kv.starts_with("PYTHONPATH=")) continue;
-    if (!lib.empty() && kv.starts_with("ECLIP_C_LIB=")) continue;
+    if (!lib.empty() && kv.starts_with("ECLIP_LIBRARY=")) continue;
     env.emplace_back(kv);
   }
   if (package) {
     const char* old = std::getenv("PYTHONPATH");
     env.push_back("PYTHONPATH=" + package->string() + (old && *old ? std::string(":") + old : std::string()));
   }
-  if (!lib.empty()) env.push_back("ECLIP_C_LIB=" + lib);
+  if (!lib.empty()) env.push_back("ECLIP_LIBRARY=" + lib);
   return env;
 }
 
@@ -71,7 +71,7 @@ int run(const ProfileOptions& o) {
   std::string lib = o.lib;
   if (!lib.empty())
     check_input_file("--lib", lib);
-  else if (const char* env = std::getenv("ECLIP_C_LIB"); env && *env)
+  else if (const char* env = std::getenv("ECLIP_LIBRARY"); env && *env)
     lib = env;
   else if (const auto found = c_library())
     lib = found->string();
@@ -118,7 +118,7 @@ std::function<int()> add_profile(CLI::App& app) {
   prof->add_option("--python", o->python, "Python interpreter with PyTorch")->capture_default_str();
   prof->add_option("--tool", o->tool, "a profiler script to run instead of the eclip.torch.profile module");
   prof->add_option("--lib", o->lib,
-                   "libeclip_c.so built with the CUDA backend, passed as ECLIP_C_LIB (default: $ECLIP_C_LIB, else "
+                   "libeclip_c.so built with the CUDA backend, passed as ECLIP_LIBRARY (default: $ECLIP_LIBRARY, else "
                    "beside eclip)");
   prof->add_option("extra", o->extra, "further arguments for the profiler, after --");
   return [o] { return run(*o); };
