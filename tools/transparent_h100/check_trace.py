@@ -2,9 +2,10 @@
 """Kernel-by-kernel check of one routed inference (issue 9, item 4).
 
 Inputs, both written by one smoke.py --profile run under the interposer:
-  --eclip TRACE.tsv[.gz]   ECLIP_TRACE: one line per intercepted launch (worker, request, position,
-                           planned units, app stream, stream launched on = "id=<cuStreamGetId>
-                           sms=<green context SMs | all>", entry point, kernel name)
+  --eclip TRACE.json[.gz]  ECLIP_TRACE: Perfetto JSON, one "launch" event per intercepted launch
+                           (name = kernel name; args: worker, request, position, units of the
+                           partition the plan gives it, stream launched on and lane = the app
+                           stream, each described as "id=<cuStreamGetId> sms=<green SMs | all>")
   --profile TRACE.json[.gz]  torch.profiler's chrome trace of the same process's last inference
 
 The profiled inference is the worker's last request in the eclip trace. Each of its launches is
@@ -24,7 +25,6 @@ with the checks above it places every kernel eclip routed.
 Prints a summary JSON line "CHECK {...}"; exit 1 if any check fails.
 """
 import argparse
-import csv
 import gzip
 import json
 import sys
@@ -48,7 +48,14 @@ def main():
     a = ap.parse_args()
 
     with opener(a.eclip) as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if int(r["worker"]) == a.worker]
+        text = f.read()
+    # The interposer writes the array form and closes it at exit; a killed process leaves it open.
+    trace = json.loads(text if text.rstrip().endswith("]") or text.lstrip().startswith("{") else text.rstrip().rstrip(",") + "]")
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    rows = [{"worker": e["args"]["worker"], "request": e["args"]["request"], "position": e["args"]["position"],
+             "planned_units": e["args"]["units"], "stream": e["args"]["stream"], "app_stream": e["args"]["lane"],
+             "kernel": e.get("name", "")}
+            for e in events if e.get("cat") == "launch" and int(e["args"]["worker"]) == a.worker]
     last = max(int(r["request"]) for r in rows)
     placed_nowhere = sum(1 for r in rows if int(r["request"]) == last and int(r["position"]) < 0)
     req = [r for r in rows if int(r["request"]) == last and int(r["position"]) >= 0]
