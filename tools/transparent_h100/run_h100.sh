@@ -59,15 +59,15 @@ fi
 if want identity; then
   run ref-resnet152 40 A=1 -- $SMOKE --model resnet152 --save /tmp/ref_resnet.pt
   run eclip-resnet152 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=0 ECLIP_STATS=1 ECLIP_VERBOSE=${VERBOSE:-1} \
-    ECLIP_TRACE=/tmp/eclip_trace_resnet.tsv SMOKE_TRACE=/tmp/prof_resnet.json -- \
+    ECLIP_TRACE=/tmp/eclip_trace_resnet.json SMOKE_TRACE=/tmp/prof_resnet.json -- \
     $SMOKE --model resnet152 --check /tmp/ref_resnet.pt --profile
   run ref-albert 40 A=1 -- $SMOKE --model albert --iters 20 --save /tmp/ref_albert.pt
   run eclip-albert 60 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_eclip.json ECLIP_WORKER=1 ECLIP_STATS=1 ECLIP_VERBOSE=1 \
-    ECLIP_TRACE=/tmp/eclip_trace_albert.tsv SMOKE_TRACE=/tmp/prof_albert.json -- \
+    ECLIP_TRACE=/tmp/eclip_trace_albert.json SMOKE_TRACE=/tmp/prof_albert.json -- \
     $SMOKE --model albert --iters 20 --check /tmp/ref_albert.pt --profile
   run baseline-resnet152 40 LD_PRELOAD=$P ECLIP_PLAN=$S/plan_baseline.json ECLIP_WORKER=0 ECLIP_STATS=1 -- \
     $SMOKE --model resnet152 --check /tmp/ref_resnet.pt
-  for f in /tmp/eclip_trace_resnet.tsv /tmp/eclip_trace_albert.tsv /tmp/prof_resnet.json /tmp/prof_albert.json; do
+  for f in /tmp/eclip_trace_resnet.json /tmp/eclip_trace_albert.json /tmp/prof_resnet.json /tmp/prof_albert.json; do
     [ -f "$f" ] && gzip -c "$f" > "$OUT/$(basename "$f").gz"
   done
 fi
