@@ -39,7 +39,7 @@ check)
   ;;
 colo)
   MIX=${MIX:-mix1}
-  "$S"/eclip plan --device h200 --mix $MIX -o /tmp/plan_mix.json > /dev/null
+  "$S"/eclip plan --device h200 --workloads "$PWD"/workloads --mix $MIX -o /tmp/plan_mix.json > /dev/null || exit 1
   models=$(python3 -c 'import json,sys; print(",".join(w["model"] for w in json.load(open(sys.argv[1]))["workers"]))' /tmp/plan_mix.json)
   step profile ${PROFILE_S:-240} "$S"/eclip profile --out /tmp/profile --batches 1 --models "$models"
   step colocate ${COLO_S:-300} python3 tools/h200_colocation/colocate.py --mix $MIX --models "$models" \
