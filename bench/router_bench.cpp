@@ -1,6 +1,6 @@
 // The router's own cost per launch decision, with a backend whose calls do nothing, so what is
 // measured is the lookup, the switch logic, the counters and the observer call. Real backends add
-// their marker/query/wait costs at switches only (FACTS.md: cudaEventQuery ~250 ns on H100).
+// their marker/query/wait costs at switches only (docs/hardware.md: cudaEventQuery ~250 ns on H100).
 #include <benchmark/benchmark.h>
 
 #include "eclip/eclip.hpp"

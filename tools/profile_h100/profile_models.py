@@ -18,7 +18,7 @@ Usage (on the GPU machine; docs/workloads.md gives the exact commands behind the
     python3 tools/profile_h100/profile_models.py --self-test     # helpers only, no GPU
 
 How SMs are confined (the hardware facts behind it, measured on this H100, see
-/work/shared/docs/FACTS.md):
+docs/hardware.md):
   * CUDA green contexts (driver API, CUDA >= 12.4) give a stream whose kernels run only on
     a chosen set of SMs.  On Hopper the unit of allocation is 8 SMs: splitting the device's
     SM resource by 8 gives 15 disjoint "atoms" of 8 SMs plus a remainder of 12.

@@ -5,7 +5,7 @@
 // Atoms. At construction the backend splits the device's SMs once with
 // cuDevSmResourceSplitByCount(minCount = the device's minimum partition, 8 SMs on Hopper). The
 // topology's groups are the split's groups in the order it returns them, then its remainder
-// (H100: 15 atoms of 8 SMs + a remainder of 12 = 132; FACTS.md). CuMask unit u is the u-th SM in
+// (H100: 15 atoms of 8 SMs + a remainder of 12 = 132; docs/hardware.md). CuMask unit u is the u-th SM in
 // that order, not a hardware %smid: the driver does not say which physical SMs an atom holds
 // (tests/backend/cuda find out with a %smid probe). A mask must be a union of whole atoms:
 //   Topology t = backend.topology();               // H100: groups {8 x 15, 12}
@@ -17,13 +17,13 @@
 // context, so the whole-device fallback costs no green context.
 //
 // Driver. libcuda.so.1 is opened at run time (dlopen + cuGetProcAddress), never linked: a binary
-// linked with -lcuda cannot even start on a machine without the NVIDIA driver (FACTS.md), while
+// linked with -lcuda cannot even start on a machine without the NVIDIA driver (docs/hardware.md), while
 // these start, and the backend constructor throws Errc::unavailable with the dlopen reason. The
 // launch wrappers below use the CUDA runtime (link CUDA::cudart_static; it too starts without a
 // driver and reports cudaErrorInsufficientDriver). The launch wrappers and RoutedGraph, which take a
 // KernelRouter, are in eclip/backend/cuda_launch.hpp.
 //
-// Costs (H100, FACTS.md; docs/results/h100-backend-*): creating a green context + stream takes
+// Costs (H100, docs/hardware.md; docs/results/h100-backend-*): creating a green context + stream takes
 // milliseconds, so the PartitionPool creates every partition once, up front; green contexts
 // cannot be resized, so remask_stream() throws Errc::unavailable. Markers are pooled events
 // (CU_EVENT_DISABLE_TIMING); marker_done is cuEventQuery; the barrier is cuStreamWaitEvent.

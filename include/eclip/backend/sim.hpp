@@ -29,7 +29,7 @@
 
 namespace eclip {
 
-/// A simulated device's parameters, each with its source (FACTS.md, the ECLIP paper, or an
+/// A simulated device's parameters, each with its source (docs/hardware.md, the ECLIP paper, or an
 /// assumption stated as such in docs/simulator.md).
 struct SimDeviceModel {
   Topology topology;

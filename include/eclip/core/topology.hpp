@@ -126,7 +126,7 @@ inline Topology mi300x() {
   return t;
 }
 /// NVIDIA H100 SXM5 80GB: 132 SMs. cuDevSmResourceSplitByCount(min 8) on the H100 gives 15 groups
-/// of 8 SMs and a remainder of 12 (measured 2026-11-25, FACTS.md); 15 green streams of 8 SMs ran
+/// of 8 SMs and a remainder of 12 (measured 2026-11-25, docs/hardware.md); 15 green streams of 8 SMs ran
 /// fully concurrently, so 15 is the measured safe stream count.
 inline Topology h100() {
   Topology t{"H100", Vendor::nvidia, std::vector<unsigned>(15, 8), 15, {1, 2, 4, 8, 16},

@@ -14,7 +14,7 @@
 //
 // Windows (EnergyMeter): begin() and end() each call the caller's device-synchronise hook first, so
 // the window holds exactly the work submitted inside it, then read the counter and the clock. The
-// NVML counter only moves every 20-100 ms (FACTS.md: ~12 distinct values per second on the H100), so
+// NVML counter only moves every 20-100 ms (docs/hardware.md: ~12 distinct values per second on the H100), so
 // by default each edge also waits for the counter's next update and takes that moment as the edge:
 // the joules then belong to exactly the window's seconds (the device is idle while an edge waits,
 // since the hook has synchronised it). idle() measures idle power the same way over a window with

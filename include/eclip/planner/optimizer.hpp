@@ -1,5 +1,5 @@
 #pragma once
-// Optimizer: ECLIP's offline planner (arXiv 2506.12598, "Optimizer (offline ILP)" in FACTS.md),
+// Optimizer: ECLIP's offline planner (arXiv 2506.12598, "Optimizer (offline ILP)" in docs/hardware.md),
 // solved exactly by dynamic programming instead of an ILP solver run.
 //
 // THE MODEL (exactness is relative to exactly this; docs/optimizer.md has the derivation)

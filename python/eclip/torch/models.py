@@ -4,7 +4,7 @@ captured as a CUDA graph that reads a static input buffer and writes the next gr
 
 Models: torchvision get_model(name, weights=None) on a Bx3x224x224 input, and
 transformers.AlbertModel(AlbertConfig()) on Bx128 token ids. AlbertConfig()'s defaults are the
-xxlarge dimensions (hidden 4096, 64 heads, FFN 16384, 12 shared layers), as in FACTS.md and
+xxlarge dimensions (hidden 4096, 64 heads, FFN 16384, 12 shared layers), as in docs/hardware.md and
 docs/workloads.md; random weights, fp16, eval, inference mode.
 
 Grouping (groups per model, batch independent):

@@ -26,7 +26,7 @@ Topology topology_from_split(std::string_view device_name, const std::vector<uns
   t.group_sizes = atom_sms;
   if (remainder_sms > 0) t.group_sizes.push_back(remainder_sms);
   // One masked stream per full atom: on H100, 15 green streams of 8 SMs ran fully concurrently
-  // with no oversubscription effect (FACTS.md), and more than one per atom buys no isolation.
+  // with no oversubscription effect (docs/hardware.md), and more than one per atom buys no isolation.
   t.max_masked_streams = max_masked_streams != 0 ? max_masked_streams : static_cast<unsigned>(atom_sms.size());
   for (unsigned c = 1; c < t.group_count(); c *= 2) t.size_classes.push_back(c);
   t.size_classes.push_back(t.group_count());

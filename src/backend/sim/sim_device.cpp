@@ -31,12 +31,12 @@ SimDeviceModel SimDeviceModel::h100() {
   SimDeviceModel m;
   m.topology = presets::h100();
   m.hardware_queues = 32;      // CUDA_DEVICE_MAX_CONNECTIONS tops out at 32; 15 green streams ran concurrently
-  m.launch_us = 3.8;           // FACTS.md: 3.5-4.2 us per launch; 3.5 us measured (h100-backend-2026-11-25)
-  m.switch_host_us = 0.5;      // FACTS.md: cudaEventQuery ~250 ns, plus the event record
-  m.barrier_host_us = 0.6;     // FACTS.md: record + wait + launch 4.2-4.7 us vs launch 3.5-4.2 us
-  m.barrier_packet_us = 1.4;   // FACTS.md: 2000-kernel chain, 4.4 us/kernel same stream vs 5.8 alternating
+  m.launch_us = 3.8;           // docs/hardware.md: 3.5-4.2 us per launch; 3.5 us measured (h100-backend-2026-11-25)
+  m.switch_host_us = 0.5;      // docs/hardware.md: cudaEventQuery ~250 ns, plus the event record
+  m.barrier_host_us = 0.6;     // docs/hardware.md: record + wait + launch 4.2-4.7 us vs launch 3.5-4.2 us
+  m.barrier_packet_us = 1.4;   // docs/hardware.md: 2000-kernel chain, 4.4 us/kernel same stream vs 5.8 alternating
   m.remask_us = 1100;          // no in-place remask; green context + stream create/destroy measured 1.06-1.14 ms
-                               // median (docs/results/h100-backend-2026-11-25; FACTS.md's 3.3 ms was a worse run)
+                               // median (docs/results/h100-backend-2026-11-25; docs/hardware.md's 3.3 ms was a worse run)
   m.kernel_time_scale = 1.0;   // the workloads were recorded on this device
   // Recalibrated from the co-location runs (docs/results/h100-colocation-2026-11-25): idle with a
   // CUDA context 124-129 W in five windows (per-idle-SM leakage cannot be separated from it), and
@@ -45,7 +45,7 @@ SimDeviceModel SimDeviceModel::h100() {
   m.static_w = 125;
   m.unit_active_w = 3.6;
   m.unit_idle_w = 0.0;
-  m.source = "H100: FACTS.md measurements (driver 580.159.04, 2026-11-25)";
+  m.source = "H100: docs/hardware.md measurements (driver 580.159.04, 2026-11-25)";
   return m;
 }
 

@@ -141,7 +141,7 @@ TEST_CASE("device: topology read from the driver") {
               fmt::format("{}", fmt::join(t.size_classes, ",")).c_str(), t.source.c_str());
   CHECK(t.units() == d.sm_count);
   if (d.name.find("H100") != std::string::npos) {
-    // FACTS.md: split by 8 on the H100 gives 15 groups of 8 + a remainder of 12.
+    // docs/hardware.md: split by 8 on the H100 gives 15 groups of 8 + a remainder of 12.
     const eclip::Topology p = eclip::presets::h100();
     CHECK(t.name == p.name);
     CHECK(t.group_sizes == p.group_sizes);
@@ -430,7 +430,7 @@ TEST_CASE("graphs: where a graph runs is fixed when it is captured (discovery, p
               plain_to_green.got.size(), plain_to_green.inside(sa) ? "yes" : "no");
   std::printf("graph captured on A, launched on a plain stream: ran on %zu SMs, inside A: %s\n",
               green_to_plain.got.size(), green_to_plain.inside(sa) ? "yes" : "no");
-  // FACTS.md: kernels captured on a green stream stay on that partition whatever the launch stream.
+  // docs/hardware.md: kernels captured on a green stream stay on that partition whatever the launch stream.
   CHECK(green_to_green.inside(sa));
   CHECK(green_to_plain.inside(sa));
   b.destroy_stream(plain);
@@ -533,7 +533,7 @@ TEST_CASE("backend errors: atom sizes and devices the driver refuses") {
   m = message_of([&] { cuda::GreenContextBackend x(o); }, Errc::invalid_argument);
   std::printf("bad device ordinal: %s\n", m.c_str());
 
-  // A coarser split is allowed: FACTS.md says split by 16 gives 8 groups + 4 on the H100.
+  // A coarser split is allowed: docs/hardware.md says split by 16 gives 8 groups + 4 on the H100.
   o = cuda::Options{};
   o.atom_sms = 2 * min;
   cuda::GreenContextBackend coarse(o);
