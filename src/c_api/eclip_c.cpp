@@ -201,13 +201,9 @@ int eclip_pool_slot_count(const eclip_pool* pool, uint32_t worker, uint32_t* out
 
 int eclip_pool_slot(const eclip_pool* pool, uint32_t worker, uint32_t slot, uint64_t* stream, uint32_t* groups) {
   return guarded([&] {
-    require(pool, "pool");
-    const auto slots = pool->state->pool->slots(worker);
-    if (slot >= slots.size())
-      throw invalid("slot " + std::to_string(slot) + " out of range: worker " + std::to_string(worker) + " has " +
-                    std::to_string(slots.size()) + " slots");
-    if (stream) *stream = slots[slot].stream.value;
-    if (groups) *groups = slots[slot].config.groups;
+    const eclip::PartitionPool::Slot& s = slot_of(pool, worker, slot);
+    if (stream) *stream = s.stream.value;
+    if (groups) *groups = s.config.groups;
   });
 }
 

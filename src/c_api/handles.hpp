@@ -2,6 +2,7 @@
 // The C ABI's opaque handles (eclip_c.h) and what they share, for the translation units of
 // libeclip_c.so (eclip_c.cpp, launch.cpp, planner.cpp, energy.cpp).
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -71,3 +72,15 @@ struct eclip_energy_meter {
   std::shared_ptr<eclip::c_abi::BackendState> backend;  // "sim": the simulated device the meter reads and advances
   std::unique_ptr<eclip::EnergyMeter> meter;
 };
+
+namespace eclip::c_abi {
+/// Slot `slot` of `worker` in `pool`, or Errc::invalid_argument naming both and the slot count.
+inline const PartitionPool::Slot& slot_of(const eclip_pool* pool, std::uint32_t worker, std::uint32_t slot) {
+  require(pool, "pool");
+  const auto slots = pool->state->pool->slots(worker);
+  if (slot >= slots.size())
+    throw invalid("slot " + std::to_string(slot) + " out of range: worker " + std::to_string(worker) + " has " +
+                  std::to_string(slots.size()) + " slots");
+  return slots[slot];
+}
+}  // namespace eclip::c_abi

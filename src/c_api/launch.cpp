@@ -106,12 +106,8 @@ int eclip_router_launch_graphs(eclip_router* router, uint32_t worker, const uint
 
 int eclip_pool_slot_push_context(eclip_pool* pool, uint32_t worker, uint32_t slot) {
   return guarded([&] {
-    require(pool, "pool");
-    const auto slots = pool->state->pool->slots(worker);
-    if (slot >= slots.size())
-      throw invalid("slot " + std::to_string(slot) + " out of range: worker " + std::to_string(worker) + " has " +
-                    std::to_string(slots.size()) + " slots");
-    if (VendorOps* ops = pool->state->backend->ops.get()) ops->push_context(slots[slot].stream);
+    const eclip::PartitionPool::Slot& s = slot_of(pool, worker, slot);
+    if (VendorOps* ops = pool->state->backend->ops.get()) ops->push_context(s.stream);
   });
 }
 

@@ -22,16 +22,11 @@
 
 #include "eclip/backend/cuda.hpp"
 #include "eclip/runtime/kernel_router.hpp"
+#include "eclip/runtime/kernel_arguments.hpp"
 #include "eclip/runtime/partition_pool.hpp"
 
 namespace eclip::cuda {
 
-namespace detail {
-template <class Tuple, std::size_t... I>
-void argument_pointers(Tuple& values, void** out, std::index_sequence<I...>) {
-  ((out[I] = static_cast<void*>(&std::get<I>(values))), ...);
-}
-}  // namespace detail
 
 /// Routes the next kernel of `worker`'s request and launches `kernel` on the planned partition's
 /// stream with cudaLaunchKernel. `args` are converted to the kernel's parameter types. Returns the
@@ -41,11 +36,9 @@ template <class... Params, class... Args>
 RouteDecision launch(KernelRouter& router, unsigned worker, void (*kernel)(Params...), dim3 grid, dim3 block,
                      std::size_t shared_bytes, Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "eclip::cuda::launch: argument count differs from the kernel's");
-  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
+  KernelArguments<Params...> arguments(std::forward<Args>(args)...);
   const RouteDecision d = router.route(worker);
-  detail::check_runtime(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, pointers.data(),
+  detail::check_runtime(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, arguments.pointers(),
                                          shared_bytes, stream_of(d.stream)),
                         "cudaLaunchKernel");
   return d;
@@ -57,12 +50,10 @@ template <class... Params, class... Args>
 RouteDecision launch_ex(KernelRouter& router, unsigned worker, cudaLaunchConfig_t config, void (*kernel)(Params...),
                         Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "eclip::cuda::launch_ex: argument count differs from the kernel's");
-  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
+  KernelArguments<Params...> arguments(std::forward<Args>(args)...);
   const RouteDecision d = router.route(worker);
   config.stream = stream_of(d.stream);
-  detail::check_runtime(cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers.data()),
+  detail::check_runtime(cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), arguments.pointers()),
                         "cudaLaunchKernelExC");
   return d;
 }

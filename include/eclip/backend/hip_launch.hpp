@@ -16,6 +16,7 @@
 #include <hip/hip_runtime_api.h>
 
 #include "eclip/backend/hip.hpp"
+#include "eclip/runtime/kernel_arguments.hpp"
 #include "eclip/runtime/kernel_router.hpp"
 
 namespace eclip::hip {
@@ -42,12 +43,6 @@ inline RouteDecision launch_module(KernelRouter& router, unsigned worker, hipFun
   return d;
 }
 
-namespace detail {
-template <class Tuple, std::size_t... I>
-void argument_pointers(Tuple& values, void** out, std::index_sequence<I...>) {
-  ((out[I] = static_cast<void*>(&std::get<I>(values))), ...);
-}
-}  // namespace detail
 
 /// The convenience form: `args` are converted to the kernel's parameter types (before routing, so
 /// a conversion error takes no route).
@@ -56,10 +51,8 @@ template <class... Params, class... Args>
   requires(sizeof...(Params) == sizeof...(Args))
 RouteDecision launch(KernelRouter& router, unsigned worker, void (*kernel)(Params...), dim3 grid, dim3 block,
                      std::size_t shared_bytes, Args&&... args) {
-  std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
-  return launch(router, worker, reinterpret_cast<const void*>(kernel), grid, block, shared_bytes, pointers.data());
+  KernelArguments<Params...> arguments(std::forward<Args>(args)...);
+  return launch(router, worker, reinterpret_cast<const void*>(kernel), grid, block, shared_bytes, arguments.pointers());
 }
 
 }  // namespace eclip::hip

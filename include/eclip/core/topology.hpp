@@ -139,10 +139,9 @@ inline Topology h100() {
 /// NVIDIA H200 SXM 141GB: the H100's Hopper processor (132 SMs), so the same split: 15 atoms of 8
 /// SMs + 12 (measured 2026-11-30, docs/hardware.md). Plans name the device, so an H200 needs its own.
 inline Topology h200() {
-  Topology t{"H200", Vendor::nvidia, std::vector<unsigned>(15, 8), 15, {1, 2, 4, 8, 16},
-             "measured on H200 141GB HBM3e, driver 580.159: 132 SMs, split by 8 = 15 x 8 + 12"};
-  t.group_sizes.push_back(12);
-  t.validate();
+  Topology t = h100();
+  t.name = "H200";
+  t.source = "measured on H200 141GB HBM3e, driver 580.159: 132 SMs, split by 8 = 15 x 8 + 12";
   return t;
 }
 

@@ -40,11 +40,9 @@ namespace eclip::cuda::testing {
 /// A plain launch on `stream` (no router), for probes and baselines: cudaLaunchKernel, checked.
 template <class... Params, class... Args>
 void raw_launch(cudaStream_t stream, void (*kernel)(Params...), dim3 grid, dim3 block, Args... args) {
-  std::tuple<Params...> values(args...);
-  std::array<void*, sizeof...(Params) + 1> pointers{};
-  eclip::cuda::detail::argument_pointers(values, pointers.data(), std::index_sequence_for<Params...>{});
+  eclip::KernelArguments<Params...> arguments(args...);
   eclip::cuda::detail::check_runtime(
-      cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, pointers.data(), 0, stream),
+      cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, arguments.pointers(), 0, stream),
       "cudaLaunchKernel");
 }
 #endif
