@@ -7,16 +7,20 @@
 //   ECLIP caps masked streams at 7 on an MI50);
 // - in-order streams: a kernel starts when it reaches its stream's head; a barrier packet holds
 //   its stream until its marker completes, then for `barrier_packet_us`;
-// - sharing: the running kernels split each group's units equally (max-min fair, water-filling),
-//   each kernel taking no more units than it occupies (its demand: its thread-block count, as
-//   hardware spreads blocks over every unit the mask allows whether or not the kernel gets
-//   faster; when unknown, the smallest profiled unit count within 2% of its best time) and only
-//   units inside its stream's mask. A kernel's speed at a (fractional) unit count interpolates
-//   its profile;
+// - sharing: each kernel takes no more units than it occupies (its demand: its thread-block
+//   count, as hardware spreads blocks over every unit the mask allows whether or not the kernel
+//   gets faster; when unknown, the smallest profiled unit count within 2% of its best time) and
+//   only units inside its stream's mask. Between kernels competing for a group's units the split
+//   is a blend (`fair_share`) of max-min fair water-filling and first-come-first-served dispatch
+//   (earlier-started kernels keep what they hold). A kernel's speed at a (fractional) unit count
+//   interpolates its profile;
+// - device-level interference: a kernel's speed is divided by
+//   1 + bandwidth_slowdown x (units held by other kernels) / units, even on disjoint units;
 // - energy: P = static + busy units x active W + idle units x idle (leakage) W, integrated exactly
 //   between events.
-// What it does not model: memory-bandwidth and cache interference between co-located kernels,
-// clock/power capping, and dispatch granularity below a group (docs/simulator.md).
+// What it does not model: per-kernel memory intensity (every kernel suffers and causes the same
+// interference per unit), clock/power capping, and dispatch granularity below a group
+// (docs/simulator.md).
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,7 +47,28 @@ struct SimDeviceModel {
   double static_w = 50;          ///< always-on power: memory, fabric, fans
   double unit_active_w = 3;      ///< per unit running a kernel
   double unit_idle_w = 0.5;      ///< leakage per powered but idle unit
+  /// How the units of a group are divided among running kernels whose masks compete for them, in
+  /// [0, 1]. 1 = max-min fair water-filling (each competitor an equal share, capped at its
+  /// demand). 0 = first come, first served: in start order (earlier-started first; kernels that
+  /// start at the same instant in stream order) each kernel takes up to its demand of the units
+  /// its mask allows and later ones get what is left, as a real block dispatcher does: it does not
+  /// preempt, so a kernel whose blocks fill the GPU holds it until they finish and a kernel that
+  /// arrives later waits (on the H100/H200 large GEMMs starved small co-located models this way).
+  /// Values between blend the two allocations per kernel and group (both are feasible, so their
+  /// convex combination is). Fitted from measured co-runs (docs/simulator.md); 1 keeps the model
+  /// as it was before the parameter existed.
+  double fair_share = 1.0;
+  /// Device-level interference, >= 0: every running kernel's speed is divided by
+  /// 1 + bandwidth_slowdown x B_other / units, B_other the units allocated to the other running
+  /// kernels. Co-located kernels share HBM bandwidth and L2 even on disjoint units, so the busier
+  /// the rest of the device, the slower each kernel runs. Fitted from measured co-runs
+  /// (docs/simulator.md); 0 = no interference (the model before the parameter existed).
+  double bandwidth_slowdown = 0.0;
   std::string source;
+
+  /// Throws Error(invalid_argument) naming the field and its value when a parameter is out of
+  /// range (fair_share outside [0, 1], bandwidth_slowdown negative, either NaN; 0 hardware queues).
+  void validate() const;
 
   double idle_power_w() const { return static_w + topology.units() * unit_idle_w; }
   double full_power_w() const { return static_w + topology.units() * unit_active_w; }
@@ -156,6 +181,8 @@ class SimDevice final : public Backend {
   bool map_waiting();
   void pump();
   void reallocate();
+  void water_fill(double* out);
+  void first_come(double* out);
   void integrate_to(double t);
   void unref(std::uint64_t marker_index);
 
@@ -169,7 +196,7 @@ class SimDevice final : public Backend {
   std::vector<Running> running_;
   double energy_j_ = 0, busy_unit_us_ = 0, busy_units_ = 0;
   std::uint64_t kernels_completed_ = 0, kernels_launched_ = 0;
-  std::vector<double> cap_, alloc_, tentative_;  // reallocate() scratch, [kernel * groups + group]
+  std::vector<double> cap_, alloc_, tentative_, fcfs_;  // reallocate() scratch, [kernel * groups + group]
   std::vector<unsigned> sharers_;
   std::vector<char> frozen_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> done_;  // advance_to() scratch

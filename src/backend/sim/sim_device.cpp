@@ -68,10 +68,21 @@ SimDeviceModel SimDeviceModel::by_name(const std::string& name) {
               fmt::format("unknown device preset \"{}\" (simulated presets: mi50, h100, h200)", name));
 }
 
-SimDevice::SimDevice(SimDeviceModel model) : model_(std::move(model)) {
-  model_.topology.validate();
-  if (model_.hardware_queues == 0) throw Error(Errc::invalid_argument, "SimDevice: 0 hardware queues");
+void SimDeviceModel::validate() const {
+  topology.validate();
+  if (hardware_queues == 0) throw Error(Errc::invalid_argument, "SimDevice: 0 hardware queues");
+  // Written so that NaN fails too.
+  if (!(fair_share >= 0.0 && fair_share <= 1.0))
+    throw Error(Errc::invalid_argument,
+                fmt::format("SimDeviceModel.fair_share = {} is not in [0, 1] (1 = max-min fair, 0 = first come, "
+                            "first served)",
+                            fair_share));
+  if (!(bandwidth_slowdown >= 0.0) || std::isinf(bandwidth_slowdown))
+    throw Error(Errc::invalid_argument,
+                fmt::format("SimDeviceModel.bandwidth_slowdown = {} is not a finite number >= 0", bandwidth_slowdown));
 }
+
+SimDevice::SimDevice(SimDeviceModel model) : model_(std::move(model)) { model_.validate(); }
 
 SimDevice::Stream& SimDevice::stream(StreamHandle h) {
   if (h.value == 0 || h.value > streams_.size() || !streams_[h.value - 1].live)
@@ -271,13 +282,12 @@ void SimDevice::pump() {
 
 // Water-filling per group: each group's units go in equal shares to the running kernels whose
 // masks cover it; a kernel whose total reaches its demand is frozen there and its leftover share
-// is redistributed in the next round.
-void SimDevice::reallocate() {
+// is redistributed in the next round. Writes [kernel * groups + group] into out.
+void SimDevice::water_fill(double* out) {
   const Topology& t = model_.topology;
   const size_t G = t.group_count(), R = running_.size();
-  // Scratch buffers live in the device: this runs at every event, so it must not allocate.
   cap_.assign(t.group_sizes.begin(), t.group_sizes.end());
-  alloc_.assign(R * G, 0.0);
+  std::fill_n(out, R * G, 0.0);
   tentative_.assign(R * G, 0.0);
   frozen_.assign(R, 0);
   sharers_.resize(G);
@@ -302,39 +312,99 @@ void SimDevice::reallocate() {
         double need = running_[k].demand, shared = 0;
         for (size_t g = 0; g < G; ++g) {
           if (sharers_[g] == 1 && tent[g] > 0) {
-            alloc_[k * G + g] = std::min(tent[g], need);
-            need -= alloc_[k * G + g];
+            out[k * G + g] = std::min(tent[g], need);
+            need -= out[k * G + g];
           } else {
             shared += tent[g];
           }
         }
         const double scale = shared > 0 ? std::max(0.0, need) / shared : 0.0;
         for (size_t g = 0; g < G; ++g)
-          if (!(sharers_[g] == 1 && tent[g] > 0)) alloc_[k * G + g] = tent[g] * scale;
+          if (!(sharers_[g] == 1 && tent[g] > 0)) out[k * G + g] = tent[g] * scale;
         frozen_[k] = 1;
         froze = true;
       }
     }
     if (!froze) {
       for (size_t k = 0; k < R; ++k)
-        if (!frozen_[k]) std::copy_n(&tentative_[k * G], G, &alloc_[k * G]);
+        if (!frozen_[k]) std::copy_n(&tentative_[k * G], G, &out[k * G]);
       break;
     }
     // Frozen kernels keep their units; the others compete again for what is left.
     for (size_t g = 0; g < G; ++g) {
       double used = 0;
-      for (size_t k = 0; k < R; ++k) used += frozen_[k] ? alloc_[k * G + g] : 0.0;
+      for (size_t k = 0; k < R; ++k) used += frozen_[k] ? out[k * G + g] : 0.0;
       cap_[g] = std::max(0.0, t.group_sizes[g] - used);
     }
   }
+}
+
+// First come, first served (non-preemptive block dispatch): kernels in start order (running_ is
+// kept in start order; kernels starting at one instant in stream order) each take up to their
+// demand of what their mask allows and is still free, later ones get the rest. Like water_fill(),
+// a kernel takes from groups no later kernel wants first, then from the contested ones in
+// proportion to what is free there. Writes [kernel * groups + group] into out.
+void SimDevice::first_come(double* out) {
+  const Topology& t = model_.topology;
+  const size_t G = t.group_count(), R = running_.size();
+  cap_.assign(t.group_sizes.begin(), t.group_sizes.end());
+  std::fill_n(out, R * G, 0.0);
+  // sharers_[g]: kernels not yet served whose masks cover g.
+  sharers_.assign(G, 0U);
+  for (size_t k = 0; k < R; ++k)
+    for (size_t g = 0; g < G; ++g) sharers_[g] += streams_[running_[k].stream].group_units[g] > 0;
+  for (size_t k = 0; k < R; ++k) {
+    const auto& gu = streams_[running_[k].stream].group_units;
+    for (size_t g = 0; g < G; ++g) sharers_[g] -= gu[g] > 0;  // now: later kernels only
+    double need = running_[k].demand, contested = 0;
+    for (size_t g = 0; g < G; ++g) {
+      const double free = gu[g] > 0 ? std::min(gu[g], cap_[g]) : 0.0;
+      if (sharers_[g] == 0) {
+        out[k * G + g] = std::min(free, std::max(0.0, need));
+        need -= out[k * G + g];
+      } else {
+        contested += free;
+      }
+    }
+    const double scale = contested > 0 ? std::min(1.0, std::max(0.0, need) / contested) : 0.0;
+    for (size_t g = 0; g < G; ++g) {
+      if (sharers_[g] != 0 && gu[g] > 0) out[k * G + g] = std::min(gu[g], cap_[g]) * scale;
+      cap_[g] = std::max(0.0, cap_[g] - out[k * G + g]);
+    }
+  }
+}
+
+// Each group's units: the fair_share blend of water-filling and first come, first served; each
+// kernel's rate at its units, slowed by the interference of the units the others hold.
+void SimDevice::reallocate() {
+  const Topology& t = model_.topology;
+  const size_t G = t.group_count(), R = running_.size();
+  // Scratch buffers live in the device: this runs at every event, so it must not allocate.
+  alloc_.resize(R * G);
+  const double f = model_.fair_share;
+  if (f >= 1.0) {
+    water_fill(alloc_.data());
+  } else if (f <= 0.0) {
+    first_come(alloc_.data());
+  } else {
+    fcfs_.resize(R * G);
+    first_come(fcfs_.data());
+    water_fill(alloc_.data());
+    for (size_t i = 0; i < R * G; ++i) alloc_[i] = f * alloc_[i] + (1.0 - f) * fcfs_[i];
+  }
   busy_units_ = 0;
   for (size_t k = 0; k < R; ++k) {
+    running_[k].units = std::accumulate(&alloc_[k * G], &alloc_[k * G] + G, 0.0);
+    busy_units_ += running_[k].units;
+  }
+  const double units_total = t.units();
+  for (size_t k = 0; k < R; ++k) {
     Running& r = running_[k];
-    const double units = std::accumulate(&alloc_[k * G], &alloc_[k * G] + G, 0.0);
     const Packet& p = streams_[r.stream].queue.front();
-    r.units = units;
-    r.rate = units > 0 ? 1.0 / (p.kernel.time_factor * interpolate_us(*p.kernel.unit_counts, *p.kernel.us, units)) : 0.0;
-    busy_units_ += units;
+    const double slowdown = 1.0 + model_.bandwidth_slowdown * std::max(0.0, busy_units_ - r.units) / units_total;
+    r.rate = r.units > 0
+                 ? 1.0 / (slowdown * p.kernel.time_factor * interpolate_us(*p.kernel.unit_counts, *p.kernel.us, r.units))
+                 : 0.0;
     if (trace_) r.alloc.assign(&alloc_[k * G], &alloc_[k * G] + G);
   }
 }
