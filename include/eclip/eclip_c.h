@@ -66,8 +66,11 @@ extern "C" {
 
 /* Bumped when a signature or struct layout changes. 2: the planner, kernel launch, graph launch
  * for "hip", partition contexts, and the preload's calls (formerly preload.h, with status codes);
- * include/eclip/backend/hip_c.h is gone (use eclip_backend_create("hip") and the launch calls). */
-#define ECLIP_C_ABI_VERSION 2
+ * include/eclip/backend/hip_c.h is gone (use eclip_backend_create("hip") and the launch calls).
+ * 3: plans with home ranges (static splits), eclip_plan_from_candidate, eclip_search with the
+ * caller's evaluator, eclip_string_free; eclip_plan_make's "eclip" is the co-location planner and
+ * the budget optimizer is "eclip-budget". */
+#define ECLIP_C_ABI_VERSION 3
 
 /* Return codes: ECLIP_OK or an eclip::Errc value; ECLIP_E_INTERNAL for anything unexpected. */
 enum eclip_status {
@@ -180,6 +183,43 @@ ECLIP_C_API void eclip_profile_destroy(eclip_profile* profile);
 ECLIP_C_API int eclip_plan_make(const eclip_backend* backend, const eclip_profile* profile, const char* const* models,
                                 size_t model_count, const char* strategy, int64_t switch_budget, double tolerance,
                                 eclip_plan** out);
+
+/* ---- Plan space and search (static splits, per-group moves, the closed-loop tuner) -------------
+ * spec_json describes the space: {"models": ["albert", ...], "segments": [[positions per
+ * segment], ...] (per worker; a segment is the unit a move places), "switch_budget": N or
+ * "unlimited" (default)}. A candidate: {"split": [5, 4, 4, 3]} (home groups per worker, laid out
+ * from group 0; every segment at home), optionally "segment": [[0, 16, 0], ...] (per segment: 0 =
+ * its home, else a partition of that many groups grown from the home's start), or {"split": []}
+ * for every worker on the whole device. Errors name the field and the value. */
+ECLIP_C_API int eclip_plan_from_candidate(const eclip_backend* backend, const char* spec_json,
+                                          const char* candidate_json, const char* strategy, eclip_plan** out);
+
+/* What an evaluator reports for one plan: per worker requests/s and p95 latency (arrays of
+ * `workers`, owned by the library), the device's average power (0 if unknown) and the window's
+ * length. error: the evaluator may point it at a message (valid until it returns). */
+typedef struct eclip_evaluation {
+  double* throughput_rps;
+  double* p95_ms;
+  uint32_t workers;
+  double power_w;
+  double window_s;
+  const char* error;
+} eclip_evaluation;
+/* Runs (e.g. measures on the GPU) `plan`, the candidate `candidate_json`; returns 0, or non-zero
+ * when it could not (the trial is kept as failed and the search goes on). */
+typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char* candidate_json, eclip_evaluation* out);
+/* The local search of eclip/planner/search.hpp with the caller's evaluator: from the start
+ * candidates (spec "starts": [...], default the shared plan and the equal split), local moves (an
+ * atom between homes, a segment one size up or down) until none beats the best by more than the
+ * noise band. spec_json adds to the space: "objective": {"kind": "throughput" | "energy" |
+ * "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...]} and "search":
+ * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0}.
+ * best (may be NULL): the best plan (strategy "eclip-tuned"). report_json (may be NULL): the whole
+ * result as JSON ("format": "eclip.search": every trial, its measurement, the time, why it
+ * stopped), to free with eclip_string_free. */
+ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_evaluate_fn evaluate,
+                             void* user, eclip_plan** best, char** report_json);
+ECLIP_C_API void eclip_string_free(char* s);
 
 /* Creates every stream the plan needs (one pool worker per plan worker), or none: on failure
  * nothing is left behind. */

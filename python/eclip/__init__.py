@@ -23,6 +23,7 @@ from .plan import STRATEGIES, Plan
 from .pool import Pool, Slot
 from .profile import Profile
 from .router import Counters, Router, exec_array, route_array
+from . import search
 
 __version__ = "0.2.0"
 

@@ -1,8 +1,8 @@
-"""The C ABI's types and function signatures (include/eclip/eclip_c.h, ECLIP_C_ABI_VERSION 2), for
+"""The C ABI's types and function signatures (include/eclip/eclip_c.h, ECLIP_C_ABI_VERSION 3), for
 ctypes. Only declarations: what each call does is the library's business."""
 import ctypes
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 ROUTE_SWITCHED = 0x1  # the previous launch of this worker went to another stream
 ROUTE_BARRIER = 0x2   # ... and had not completed, so this stream waits for it
@@ -68,6 +68,18 @@ class EnergyWindow(ctypes.Structure):
 
 SYNC_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
+
+class Evaluation(ctypes.Structure):
+    """eclip_evaluation: what an evaluator reports for one plan (arrays owned by the library)."""
+    _fields_ = [("throughput_rps", ctypes.POINTER(ctypes.c_double)), ("p95_ms", ctypes.POINTER(ctypes.c_double)),
+                ("workers", ctypes.c_uint32), ("power_w", ctypes.c_double), ("window_s", ctypes.c_double),
+                ("error", ctypes.c_char_p)]
+
+
+# int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char* candidate_json, eclip_evaluation* out)
+EVALUATE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
+                               ctypes.POINTER(Evaluation))
+
 _vp, _u32, _u64, _i32, _i64, _sz, _int = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_int32,
                                           ctypes.c_int64, ctypes.c_size_t, ctypes.c_int)
 _str, _dbl, _P = ctypes.c_char_p, ctypes.c_double, ctypes.POINTER
@@ -89,6 +101,9 @@ SIGNATURES = {
     "eclip_plan_from_file": ([_vp, _str, _P(_vp)], _int),
     "eclip_plan_make": ([_vp, _vp, _P(_str), _sz, _str, _i64, _dbl, _P(_vp)], _int),
     "eclip_plan_to_json": ([_vp, ctypes.c_char_p, _sz, _P(_sz)], _int),
+    "eclip_plan_from_candidate": ([_vp, _str, _str, _str, _P(_vp)], _int),
+    "eclip_search": ([_vp, _str, EVALUATE_FN, _vp, _P(_vp), _P(_vp)], _int),
+    "eclip_string_free": ([_vp], None),
     "eclip_plan_write": ([_vp, _str], _int),
     "eclip_plan_destroy": ([_vp], None),
     "eclip_plan_workers": ([_vp, _P(_u32)], _int),

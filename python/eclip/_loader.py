@@ -8,7 +8,7 @@ Where it looks, in order (the first file that exists is loaded; nothing else is 
   3. a build tree: $ECLIP_BUILD_DIR/src/c_api/libeclip_c.so, or, when this package is the source
      tree's python/eclip, the newest build*/src/c_api/libeclip_c.so or build*/*/src/c_api/... of it;
   4. the system's: ctypes.util.find_library("eclip_c") (the ld.so cache).
-The library must report eclip_abi_version() == 2; anything else is refused, saying what was found."""
+The library must report eclip_abi_version() == 3; anything else is refused, saying what was found."""
 import ctypes
 import ctypes.util
 import glob

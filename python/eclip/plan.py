@@ -1,13 +1,14 @@
 """Plan: per worker, the partition each kernel group runs on ("eclip.plan" JSON), validated against
-a backend's topology. Made by the library's planner (Plan.make: baseline, model-wise, kernel-wise,
-eclip), read from JSON or a file, written atomically by the library."""
+a backend's topology. Made by the library's planner (Plan.make: baseline, model-wise, static-equal,
+kernel-wise, eclip-budget, eclip), from a point of the plan space (eclip.search.plan_for), read from
+JSON or a file, written atomically by the library."""
 import ctypes
 import json
 import os
 
 from ._handle import Handle
 
-STRATEGIES = ("baseline", "model-wise", "kernel-wise", "eclip")
+STRATEGIES = ("baseline", "model-wise", "static-equal", "kernel-wise", "eclip-budget", "eclip")
 
 
 class Plan(Handle):
@@ -38,8 +39,9 @@ class Plan(Handle):
     @classmethod
     def make(cls, backend, profile, models, strategy="eclip", switch_budget=None, tolerance=None):
         """The planner's plan for `models` (one worker each, names in `profile`) under `strategy`
-        ("baseline", "model-wise", "kernel-wise", "eclip"). switch_budget: switches per request for
-        "eclip" (None: the library's default); tolerance: the minimum-threshold tolerance (None: the
+        (STRATEGIES: "eclip" is the co-location planner, the plan space searched with the
+        co-location model; "eclip-budget" ECLIP's optimizer). switch_budget: switches per request
+        for "eclip" and "eclip-budget" (None: the library's default); tolerance: the minimum-threshold tolerance (None: the
         default). Checked against the backend's topology (the profile's device must be it)."""
         models = list(models)
         names = (ctypes.c_char_p * max(len(models), 1))(*[m.encode() for m in models])

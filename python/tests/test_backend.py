@@ -13,7 +13,7 @@ def test_size_classes_come_from_the_library(sim):
 
 
 def test_versions(lib):
-    assert eclip.abi_version() == eclip.ABI_VERSION == 2
+    assert eclip.abi_version() == eclip.ABI_VERSION == 3
     assert eclip.version().count(".") == 2
 
 

@@ -2,7 +2,9 @@
 // and a plan's JSON, as text or written atomically.
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
+#include "eclip/model/colocation_planner.hpp"
+#include "eclip/planner/search.hpp"
 #include "eclip/planner/strategy.hpp"
 #include "handles.hpp"
 
@@ -37,12 +41,8 @@ Strategy plan_strategy(const char* name) {
   const std::string s(name);
   if (s == "remask")
     throw invalid("strategy \"remask\" exists only in the simulation (a plan cannot express per-kernel remasking); "
-                  "known here: baseline, model-wise, kernel-wise, eclip");
-  try {
-    return strategy_from_string(s);
-  } catch (const Error&) {
-    throw invalid("unknown strategy \"" + s + "\" (known: baseline, model-wise, kernel-wise, eclip)");
-  }
+                  "known here: baseline, model-wise, static-equal, kernel-wise, eclip-budget, eclip");
+  return strategy_from_string(s);
 }
 
 }  // namespace
@@ -109,7 +109,7 @@ int eclip_plan_make(const eclip_backend* backend, const eclip_profile* profile, 
     const eclip::Profile& p = profile->profile;
     if (p.device != t.name)
       throw invalid("the profile is for device \"" + p.device + "\" but the backend is \"" + t.name + "\"");
-    eclip::Plan plan = eclip::make_strategy_plan(s, names, p, t, budget, tol).plan;
+    eclip::Plan plan = eclip::make_plan(s, eclip::SimDeviceModel::for_topology(t), names, p, budget, tol).plan;
     plan.validate(t);
     *out = new eclip_plan{std::move(plan), t};
   });
@@ -136,5 +136,129 @@ int eclip_plan_write(const eclip_plan* plan, const char* path) {
     write_file_atomically(path, plan_text(plan));
   });
 }
+
+}  // extern "C"
+
+// ---- The plan space and the search (eclip/planner/plan_space.hpp, search.hpp) -----------------
+
+namespace eclip::c_abi {
+namespace {
+
+nlohmann::json parse_json(const char* text, const char* what) {
+  require(text, what);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw invalid(std::string(what) + ": not valid JSON");
+  return j;
+}
+
+char* owned_copy(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out == nullptr) throw Error(Errc::capacity, "out of memory for a string of " + std::to_string(s.size()) + " bytes");
+  std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+}  // namespace
+}  // namespace eclip::c_abi
+
+extern "C" {
+
+int eclip_plan_from_candidate(const eclip_backend* backend, const char* spec_json, const char* candidate_json,
+                              const char* strategy, eclip_plan** out) {
+  return guarded([&] {
+    require(backend, "backend");
+    require(out, "out");
+    *out = nullptr;
+    const eclip::Topology& t = backend->state->backend->topology();
+    const eclip::PlanSpace space = eclip::plan_space_from_json(parse_json(spec_json, "spec_json"), t);
+    const eclip::Candidate c = eclip::candidate_from_json(parse_json(candidate_json, "candidate_json"), space);
+    *out = new eclip_plan{space.to_plan(c, strategy ? strategy : (c.shared() ? "baseline" : "static")), t};
+  });
+}
+
+int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_evaluate_fn evaluate, void* user,
+                 eclip_plan** best, char** report_json) {
+  return guarded([&] {
+    require(backend, "backend");
+    if (evaluate == nullptr) throw invalid("argument evaluate is NULL");
+    if (best) *best = nullptr;
+    if (report_json) *report_json = nullptr;
+    const eclip::Topology& t = backend->state->backend->topology();
+    const nlohmann::json spec = parse_json(spec_json, "spec_json");
+    const eclip::PlanSpace space = eclip::plan_space_from_json(spec, t);
+    const eclip::Objective objective =
+        eclip::objective_from_json(spec.value("objective", nlohmann::json()), space.workers());
+    const eclip::SearchOptions options = eclip::search_options_from_json(spec.value("search", nlohmann::json()));
+    std::vector<eclip::Candidate> starts;
+    if (auto it = spec.find("starts"); it != spec.end()) {
+      if (!it->is_array()) throw invalid("spec.starts: expected an array of candidates");
+      for (const auto& c : *it) starts.push_back(eclip::candidate_from_json(c, space));
+    } else {
+      starts = {space.shared()};
+      if (space.splittable()) starts.push_back(space.equal_split());
+    }
+    auto evaluator = [&](const eclip::Candidate& c) {
+      const eclip::Plan plan = space.to_plan(c, c.shared() ? "baseline" : "eclip-tuned");
+      const eclip_plan handle{plan, t};
+      const std::string cj = eclip::to_json(c).dump();
+      std::vector<double> rps(space.workers(), 0.0), p95(space.workers(), 0.0);
+      eclip_evaluation e{rps.data(), p95.data(), space.workers(), 0.0, 0.0, nullptr};
+      const int rc = evaluate(user, &handle, cj.c_str(), &e);
+      if (rc != 0)
+        throw eclip::Error(eclip::Errc::backend, fmt::format("the evaluator failed on {} (code {}){}{}", c.label(), rc,
+                                                             e.error ? ": " : "", e.error ? e.error : ""));
+      eclip::Evaluation out;
+      out.throughput_rps = rps;
+      out.p95_ms = p95;
+      out.power_w = e.power_w;
+      out.window_s = e.window_s;
+      return out;
+    };
+    // "predictor": {"profile": PATH, "segments": S}: the co-location model of the backend's device
+    // ranks each round's neighbours (only the best per_round are evaluated) and adds its own best
+    // plan to the starts.
+    eclip::Predictor predictor;
+    std::optional<eclip::Profile> profile;
+    std::optional<eclip::SimDeviceModel> device;
+    if (auto it = spec.find("predictor"); it != spec.end() && !it->is_null()) {
+      if (!it->is_object() || !it->contains("profile") || !(*it)["profile"].is_string())
+        throw invalid("spec.predictor: expected {\"profile\": \"path of a profile of this device\"}");
+      profile = eclip::Profile::load((*it)["profile"].get<std::string>());
+      device = eclip::SimDeviceModel::for_topology(t);
+      if (profile->device != t.name)
+        throw invalid("spec.predictor.profile is for " + profile->device + " but the backend is " + t.name);
+      eclip::RunOptions run;
+      run.duration_ms = 300;
+      run.warmup_ms = 50;
+      predictor = [&, run](const eclip::Candidate& c) {
+        const eclip::Evaluation e = eclip::predict(*device, *profile, space.models(),
+                                                   space.to_plan(c, "predict"), run);
+        return objective.value(e);
+      };
+      eclip::ColocationPlanOptions co;
+      co.objective = objective.kind;
+      co.run = run;
+      co.budget = eclip::SwitchBudget::unlimited();
+      const eclip::ColocationPlan model_best = eclip::plan_colocation(*device, *profile, space.models(), co);
+      // The model's segments are its own; keep its split (the tuner's segments are the caller's).
+      if (!model_best.search.best.shared()) {
+        const eclip::Candidate c = space.static_split(model_best.search.best.split);
+        if (std::find(starts.begin(), starts.end(), c) == starts.end()) starts.push_back(c);
+      }
+    }
+    const eclip::SearchResult r = eclip::search(space, objective, starts, evaluator, predictor, options);
+    if (best) *best = new eclip_plan{space.to_plan(r.best, "eclip-tuned"), t};
+    if (report_json) {
+      try {
+        *report_json = owned_copy(eclip::to_json(r, space, objective).dump(1) + "\n");
+      } catch (...) {
+        if (best) eclip_plan_destroy(*best), *best = nullptr;
+        throw;
+      }
+    }
+  });
+}
+
+void eclip_string_free(char* s) { std::free(s); }
 
 }  // extern "C"

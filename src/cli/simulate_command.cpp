@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "eclip/model/colocation_planner.hpp"
 #include "eclip/runtime/trace_observer.hpp"
 
 #include "commands.hpp"
@@ -30,7 +31,8 @@ namespace {
 
 struct SimulateOptions {
   CommonOptions common;
-  std::vector<std::string> strategies{"baseline", "model-wise", "kernel-wise", "remask", "eclip"};
+  std::vector<std::string> strategies{"baseline",     "model-wise",   "static-equal", "kernel-wise",
+                                      "remask",       "eclip-budget", "eclip"};
   std::string duration_ms = "1000", warmup_ms = "100", seed = "1";
   bool sweep = false;
   CLI::Option* json_option = nullptr;
@@ -53,9 +55,15 @@ const std::vector<const char*> kSweepBudgets{"0", "1", "2", "4", "8", "14", "32"
 
 Outcome run_one(const Inputs& in, const Profile& profile, const Mix& mix, Strategy s, const SwitchBudget& budget,
                 const RunOptions& opt, const std::vector<double>& alone) {
-  Outcome o{mix.name, s, s == Strategy::eclip ? budget.to_string() : "", std::nullopt, "", 0};
+  const bool budgeted = s == Strategy::eclip || s == Strategy::eclip_budget;
+  Outcome o{mix.name, s, budgeted ? budget.to_string() : "", std::nullopt, "", 0};
   try {
-      const StrategyPlan sp = make_strategy_plan(s, mix, profile, in.device.topology, budget, in.tolerance);
+      // eclip plans with the same simulation options the table reports, so the plan it picks is
+      // the one the table shows best.
+      ColocationPlanOptions co;
+      co.run = opt;
+      co.run.observer = nullptr;
+      const StrategyPlan sp = make_plan(s, in.device, mix.models, profile, budget, in.tolerance, co);
       for (const WorkerPlan& w : sp.plan.workers) o.plan_switches = std::max(o.plan_switches, w.switches());
       RunResult r = simulate(in.device, profile, mix, sp, opt);
       r.normalize(alone);
@@ -273,8 +281,8 @@ Outcome run_one(const Inputs& in, const Profile& profile, const Mix& mix, Strate
         rows.push_back(run_one(in, profile, mix, Strategy::baseline, in.budget, opt, alone));
         progress.step(fmt::format("{} baseline", mix.name));
         for (const char* b : kSweepBudgets) {
-          rows.push_back(run_one(in, profile, mix, Strategy::eclip, parse_budget("budget", b), opt, alone));
-          progress.step(fmt::format("{} eclip budget {}", mix.name, b));
+          rows.push_back(run_one(in, profile, mix, Strategy::eclip_budget, parse_budget("budget", b), opt, alone));
+          progress.step(fmt::format("{} eclip-budget budget {}", mix.name, b));
         }
       } else {
         for (Strategy s : strategies) {

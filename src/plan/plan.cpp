@@ -76,8 +76,12 @@ void check_derived_fields(const json& j, const Plan& p, const Topology& topo) {
     check_derived(ws[w], "kernels", wp.kernel_count(), where, "kernels per request");
     check_derived(ws[w], "switches", wp.switches(), where, "partition changes between adjacent groups");
     for (size_t i = 0; i < wp.groups.size(); ++i)
-      check_derived(ws[w]["groups"][i], "units", wp.groups[i].config.units(topo), fmt::format("{}.groups[{}]", where, i),
+      check_derived(ws[w]["groups"][i], "units", p.units(static_cast<unsigned>(w), wp.groups[i].config, topo),
+                    fmt::format("{}.groups[{}]", where, i),
                     fmt::format("config {} on {}", wp.groups[i].config.groups, topo.name).c_str());
+    if (wp.home)
+      check_derived(ws[w]["home"], "units", topo.grow_from(wp.home->first, wp.home->groups).count(), where + ".home",
+                    "units of the home's groups");
   }
   auto it = j.find("pool");
   if (it == j.end()) return;
@@ -86,13 +90,23 @@ void check_derived_fields(const json& j, const Plan& p, const Topology& topo) {
   for (size_t i = 0; i < it->size(); ++i) {
     const std::string where = fmt::format("pool[{}]", i);
     const json& e = (*it)[i];
-    reject_unknown(e, {"worker", "config", "units"}, where);
-    const PartitionSpec s{field<unsigned>(e, "worker", where), PartitionConfig{field<unsigned>(e, "config", where)}};
+    reject_unknown(e, {"worker", "config", "units", "first"}, where);
+    PartitionSpec s{field<unsigned>(e, "worker", where), PartitionConfig{field<unsigned>(e, "config", where)}};
     if (s.worker >= p.workers.size())
       throw parse_error(where + ".worker", fmt::format("{} but the plan has {} workers", s.worker, p.workers.size()));
-    if (std::find(topo.size_classes.begin(), topo.size_classes.end(), s.config.groups) == topo.size_classes.end())
+    if (!p.has_homes() &&
+        std::find(topo.size_classes.begin(), topo.size_classes.end(), s.config.groups) == topo.size_classes.end())
       throw parse_error(where + ".config", fmt::format("{} groups is not a size class of {}", s.config.groups, topo.name));
-    check_derived(e, "units", s.config.units(topo), where, fmt::format("config {} on {}", s.config.groups, topo.name).c_str());
+    if (s.config.groups == 0 || s.config.groups > topo.group_count())
+      throw parse_error(where + ".config", fmt::format("{} groups: {} has 1..{}", s.config.groups, topo.name, topo.group_count()));
+    if (p.has_homes()) {
+      s.first_group = p.workers[s.worker].home->first;
+      check_derived(e, "first", *s.first_group, where, "the worker's home");
+    } else if (e.contains("first")) {
+      throw parse_error(where + ".first", "only a plan with homes (version 2) places partitions");
+    }
+    check_derived(e, "units", p.units(s.worker, s.config, topo), where,
+                  fmt::format("config {} on {}", s.config.groups, topo.name).c_str());
     if (!listed.insert(s).second) throw parse_error(where, "listed twice");
   }
   const std::vector<PartitionSpec> need = p.pool_specs(topo);
@@ -129,8 +143,23 @@ std::vector<PartitionSpec> Plan::pool_specs(const Topology& topo) const {
   std::set<PartitionSpec> specs;
   for (unsigned w = 0; w < workers.size(); ++w)
     for (const KernelGroup& g : workers[w].groups)
-      if (!g.config.whole_device(topo)) specs.insert(PartitionSpec{w, g.config});
+      if (!g.config.whole_device(topo))
+        specs.insert(PartitionSpec{w, g.config, workers[w].home ? std::optional<unsigned>(workers[w].home->first)
+                                                                : std::nullopt});
   return {specs.begin(), specs.end()};
+}
+
+unsigned Plan::units(unsigned worker, PartitionConfig config, const Topology& topo) const {
+  // Without homes a config is a size class, reported as its units from group 0 (what version-1
+  // plans have always said); with homes, the units of the worker's own mask.
+  return has_homes() ? config.mask(topo, first_group(worker, topo)).count() : config.units(topo);
+}
+
+unsigned Plan::first_group(unsigned worker, const Topology& topo) const {
+  if (worker >= workers.size())
+    throw Error(Errc::invalid_argument, fmt::format("plan: worker {} out of range: {} workers", worker, workers.size()));
+  const auto& h = workers[worker].home;
+  return h ? h->first : topo.home_group(worker, static_cast<unsigned>(workers.size()));
 }
 
 void Plan::validate(const Topology& topo) const {
@@ -138,6 +167,25 @@ void Plan::validate(const Topology& topo) const {
     return Error(Errc::invalid_argument, fmt::format("plan: {}: {}", where, what));
   };
   if (workers.empty()) throw fail("workers", "the plan has no workers");
+  const bool homes = has_homes();
+  std::vector<int> owner(topo.group_count(), -1);  // worker whose home holds each group
+  for (unsigned w = 0; w < workers.size(); ++w) {
+    const auto& h = workers[w].home;
+    const std::string where = fmt::format("workers[{}] ({}).home", w, workers[w].model);
+    if (h.has_value() != homes)
+      throw fail(where, homes ? "missing: the other workers have homes, so every worker needs one"
+                              : "given, but worker 0 has none: every worker needs one or none does");
+    if (!h) continue;
+    if (h->groups == 0) throw fail(where, "0 groups: a home holds at least one group");
+    if (h->first >= topo.group_count() || h->groups > topo.group_count() - h->first)
+      throw fail(where, fmt::format("groups {}..{} leave {} (groups 0..{})", h->first, h->end() - 1, topo.name,
+                                    topo.group_count() - 1));
+    for (unsigned g = h->first; g < h->end(); ++g) {
+      if (owner[g] >= 0)
+        throw fail(where, fmt::format("group {} is also in worker {}'s home: homes must be disjoint", g, owner[g]));
+      owner[g] = static_cast<int>(w);
+    }
+  }
   for (unsigned w = 0; w < workers.size(); ++w) {
     const WorkerPlan& wp = workers[w];
     const std::string where = fmt::format("workers[{}] ({})", w, wp.model);
@@ -148,9 +196,14 @@ void Plan::validate(const Topology& topo) const {
       const std::string gw = fmt::format("{}.groups[{}]", where, i);
       if (g.count == 0) throw fail(gw, "group has no kernels (count 0)");
       if (g.first != next) throw fail(gw, fmt::format("starts at kernel {} but the previous group ends at {}", g.first, next));
-      if (std::find(topo.size_classes.begin(), topo.size_classes.end(), g.config.groups) == topo.size_classes.end())
+      if (homes) {
+        if (g.config.groups == 0 || g.config.groups > topo.group_count())
+          throw fail(gw, fmt::format("config {} groups: {} has 1..{}", g.config.groups, topo.name, topo.group_count()));
+      } else if (std::find(topo.size_classes.begin(), topo.size_classes.end(), g.config.groups) ==
+                 topo.size_classes.end()) {
         throw fail(gw, fmt::format("config {} groups is not a size class of {} ({})", g.config.groups, topo.name,
                                    fmt::join(topo.size_classes, ", ")));
+      }
       next = std::uint64_t{g.first} + g.count;
       if (next > kMaxKernelsPerRequest)
         throw fail(gw, fmt::format("ends at kernel {}: more than the {} kernels a request may have", next,
@@ -168,21 +221,26 @@ void Plan::validate(const Topology& topo) const {
 }
 
 nlohmann::json Plan::to_json(const Topology& topo) const {
-  json j = {{"format", "eclip.plan"}, {"version", kVersion}, {"device", device}, {"strategy", strategy}};
+  json j = {{"format", "eclip.plan"}, {"version", has_homes() ? kVersion : 1}, {"device", device}, {"strategy", strategy}};
   j["switch_budget"] = budget ? json(budget->is_unlimited() ? json("unlimited") : json(budget->limit())) : json(nullptr);
   json ws = json::array();
   for (const WorkerPlan& w : workers) {
     json gs = json::array();
     for (const KernelGroup& g : w.groups)
-      gs.push_back({{"first", g.first}, {"count", g.count}, {"config", g.config.groups}, {"units", g.config.units(topo)}});
+      gs.push_back({{"first", g.first}, {"count", g.count}, {"config", g.config.groups},
+                    {"units", units(static_cast<unsigned>(&w - workers.data()), g.config, topo)}});
     json wj = {{"model", w.model}, {"kernels", w.kernel_count()}, {"switches", w.switches()}, {"groups", gs}};
     if (!w.kernel_names.empty()) wj["kernel_names"] = w.kernel_names;
+    if (w.home) wj["home"] = {{"first", w.home->first}, {"groups", w.home->groups}, {"units", topo.grow_from(w.home->first, w.home->groups).count()}};
     ws.push_back(std::move(wj));
   }
   j["workers"] = ws;
   json pool = json::array();
-  for (const PartitionSpec& s : pool_specs(topo))
-    pool.push_back({{"worker", s.worker}, {"config", s.config.groups}, {"units", s.config.units(topo)}});
+  for (const PartitionSpec& s : pool_specs(topo)) {
+    json e = {{"worker", s.worker}, {"config", s.config.groups}, {"units", units(s.worker, s.config, topo)}};
+    if (s.first_group) e["first"] = *s.first_group;
+    pool.push_back(std::move(e));
+  }
   j["pool"] = pool;
   return j;
 }
@@ -191,8 +249,9 @@ Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
   reject_unknown(j, {"format", "version", "device", "strategy", "switch_budget", "workers", "pool"}, "plan");
   if (const std::string f = field<std::string>(j, "format", "plan"); f != "eclip.plan")
     throw parse_error("format", fmt::format("expected \"eclip.plan\", got \"{}\"", f));
-  if (int v = field<int>(j, "version", "plan"); v != kVersion)
-    throw parse_error("version", fmt::format("version {} unsupported (this eclip reads {})", v, kVersion));
+  const int version = field<int>(j, "version", "plan");
+  if (version != 1 && version != kVersion)
+    throw parse_error("version", fmt::format("version {} unsupported (this eclip reads 1 and {})", version, kVersion));
   Plan p;
   p.device = field<std::string>(j, "device", "plan");
   if (p.device != topo.name)
@@ -218,9 +277,14 @@ Plan Plan::from_json(const nlohmann::json& j, const Topology& topo) {
   if (!ws.is_array()) throw parse_error("workers", "expected an array");
   for (size_t w = 0; w < ws.size(); ++w) {
     const std::string where = fmt::format("workers[{}]", w);
-    reject_unknown(ws[w], {"model", "kernels", "switches", "groups", "kernel_names"}, where);
+    reject_unknown(ws[w], {"model", "kernels", "switches", "groups", "kernel_names", "home"}, where);
     WorkerPlan wp;
     wp.model = field<std::string>(ws[w], "model", where);
+    if (auto it = ws[w].find("home"); it != ws[w].end()) {
+      if (version < 2) throw parse_error(where + ".home", "homes need plan version 2 (this plan says 1)");
+      reject_unknown(*it, {"first", "groups", "units"}, where + ".home");
+      wp.home = HomeRange{field<unsigned>(*it, "first", where + ".home"), field<unsigned>(*it, "groups", where + ".home")};
+    }
     const json& gs = ws[w].contains("groups") ? ws[w]["groups"] : throw parse_error(where, "missing field \"groups\"");
     if (!gs.is_array()) throw parse_error(where + ".groups", "expected an array");
     for (size_t i = 0; i < gs.size(); ++i) {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "eclip/plan/profile.hpp"
@@ -230,6 +231,29 @@ Profile make_profile(const Topology& topo, const std::vector<Workload>& workload
   for (unsigned g : topo.size_classes) p.units.push_back(topo.units_of(g));
   for (const Workload& w : workloads) p.models.push_back(w.project(topo, time_scale, min_host_gap_us));
   p.validate();
+  return p;
+}
+
+Profile Profile::restricted_to(const std::vector<unsigned>& wanted) const {
+  std::vector<std::size_t> at;
+  for (unsigned c : wanted) {
+    auto it = std::find(configs.begin(), configs.end(), c);
+    if (it == configs.end())
+      throw Error(Errc::invalid_argument, fmt::format("profile for {} has no times at {} groups (it has {})", device, c,
+                                                      fmt::join(configs, ", ")));
+    at.push_back(static_cast<std::size_t>(it - configs.begin()));
+  }
+  Profile p{device, wanted, {}, {}};
+  for (std::size_t i : at) p.units.push_back(units.at(i));
+  for (const ModelProfile& m : models) {
+    ModelProfile mp{m.model, m.host_gap_us, {}};
+    for (const KernelProfile& k : m.kernels) {
+      KernelProfile kp{k.name, {}, k.blocks};
+      for (std::size_t i : at) kp.us.push_back(k.us.at(i));
+      mp.kernels.push_back(std::move(kp));
+    }
+    p.models.push_back(std::move(mp));
+  }
   return p;
 }
 

@@ -350,7 +350,7 @@ OptimizerResult Optimizer::solve(const PlanningModel& m, SwitchBudget budget) co
 
   Plan plan;
   plan.device = topo_.name;
-  plan.strategy = "eclip";
+  plan.strategy = "eclip-budget";
   plan.budget = budget;
   unsigned q = Q;
   std::vector<unsigned> chosen(W);

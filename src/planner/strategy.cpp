@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "eclip/planner/optimizer.hpp"
+#include "eclip/planner/plan_space.hpp"
 
 namespace eclip {
 
@@ -16,26 +17,48 @@ const char* to_string(Strategy s) {
   switch (s) {
     case Strategy::baseline: return "baseline";
     case Strategy::model_wise: return "model-wise";
+    case Strategy::static_equal: return "static-equal";
     case Strategy::kernel_wise: return "kernel-wise";
     case Strategy::remask: return "remask";
+    case Strategy::eclip_budget: return "eclip-budget";
     case Strategy::eclip: return "eclip";
   }
   return "?";
 }
 
 Strategy strategy_from_string(const std::string& s) {
-  for (Strategy x : {Strategy::baseline, Strategy::model_wise, Strategy::kernel_wise, Strategy::remask, Strategy::eclip})
+  for (Strategy x : kAllStrategies)
     if (s == to_string(x)) return x;
-  throw Error(Errc::invalid_argument,
-              fmt::format("unknown strategy \"{}\" (known: baseline, model-wise, kernel-wise, remask, eclip)", s));
+  throw Error(Errc::invalid_argument, fmt::format("unknown strategy \"{}\" (known: {})", s, strategy_names()));
+}
+
+std::string strategy_names() {
+  std::string out;
+  for (Strategy x : kAllStrategies) out += (out.empty() ? "" : ", ") + std::string(to_string(x));
+  return out;
 }
 
 StrategyPlan make_strategy_plan(Strategy s, const std::vector<std::string>& models, const Profile& profile,
                                 const Topology& topo, SwitchBudget budget, double tol) {
-  if (s == Strategy::eclip) {
+  if (s == Strategy::eclip_budget) {
     OptimizerOptions o;
     o.threshold_tolerance = tol;
-    return StrategyPlan{s, Optimizer(topo, o).optimize(profile, models, budget).plan, {}};
+    Plan p = Optimizer(topo, o).optimize(profile, models, budget).plan;
+    p.strategy = to_string(s);
+    return StrategyPlan{s, std::move(p), {}};
+  }
+  if (s == Strategy::eclip)
+    throw Error(Errc::invalid_argument, "strategy \"eclip\" is planned with the co-location model: use "
+                                        "eclip::make_plan (eclip/model/colocation_planner.hpp)");
+  if (s == Strategy::static_equal) {
+    std::vector<std::vector<std::uint32_t>> one_segment;
+    for (const std::string& m : models) {
+      const auto n = static_cast<std::uint32_t>(profile.model(m).kernels.size());
+      if (n == 0) throw Error(Errc::invalid_argument, fmt::format("model {} has no kernels", m));
+      one_segment.push_back({n});
+    }
+    const PlanSpace space(topo, models, std::move(one_segment));
+    return StrategyPlan{s, space.to_plan(space.equal_split(), to_string(s)), {}};
   }
   if (profile.configs != topo.size_classes)
     throw Error(Errc::invalid_argument, fmt::format("profile is for size classes {} but {} has {}", profile.configs,
@@ -52,7 +75,9 @@ StrategyPlan make_strategy_plan(Strategy s, const std::vector<std::string>& mode
     auto& cfg = per_kernel[w];
     switch (s) {
       case Strategy::baseline:
-      case Strategy::eclip:  // handled above
+      case Strategy::static_equal:  // handled above
+      case Strategy::eclip_budget:
+      case Strategy::eclip:
         cfg.assign(m.kernels.size(), whole);
         break;
       case Strategy::model_wise: {

@@ -25,6 +25,7 @@
 #include "eclip/eclip_c.h"
 #include "eclip/plan/plan.hpp"
 #include "eclip/plan/profile.hpp"
+#include "eclip/model/colocation_planner.hpp"
 #include "eclip/planner/strategy.hpp"
 
 namespace fs = std::filesystem;
@@ -105,7 +106,7 @@ std::vector<std::string> entries(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("C ABI: version", "[c_abi]") {
-  CHECK(ECLIP_C_ABI_VERSION == 2);
+  CHECK(ECLIP_C_ABI_VERSION == 3);
   CHECK(eclip_abi_version() == ECLIP_C_ABI_VERSION);
   CHECK(std::string(eclip_version()) == ECLIP_EXPECTED_VERSION);
   CHECK(std::string(eclip_status_name(ECLIP_E_CAPACITY)) == "capacity");
@@ -307,6 +308,9 @@ TEST_CASE("C ABI planner: every strategy's plan is the C++ planner's, and it run
       {"baseline", eclip::Strategy::baseline, -1, eclip::SwitchBudget::per_request(14)},
       {"model-wise", eclip::Strategy::model_wise, -1, eclip::SwitchBudget::per_request(14)},
       {"kernel-wise", eclip::Strategy::kernel_wise, -1, eclip::SwitchBudget::per_request(14)},
+      {"static-equal", eclip::Strategy::static_equal, -1, eclip::SwitchBudget::per_request(14)},
+      {"eclip-budget", eclip::Strategy::eclip_budget, -1, eclip::SwitchBudget::per_request(14)},
+      {"eclip-budget", eclip::Strategy::eclip_budget, 0, eclip::SwitchBudget::per_request(0)},
       {"eclip", eclip::Strategy::eclip, -1, eclip::SwitchBudget::per_request(14)},
       {"eclip", eclip::Strategy::eclip, 0, eclip::SwitchBudget::per_request(0)},
   };
@@ -319,7 +323,10 @@ TEST_CASE("C ABI planner: every strategy's plan is the C++ planner's, and it run
     std::string text(needed, '\0');
     REQUIRE(eclip_plan_to_json(plan, text.data(), text.size(), &needed) == ECLIP_OK);
     text.resize(needed - 1);
-    const eclip::Plan expected = eclip::make_strategy_plan(k.strategy, names, cpp_profile, t, k.cpp_budget).plan;
+    const eclip::Plan expected =
+        eclip::make_plan(k.strategy, eclip::SimDeviceModel::for_topology(t), names, cpp_profile, k.cpp_budget,
+                         eclip::kDefaultThresholdTolerance)
+            .plan;
     CHECK(text == expected.to_json(t).dump(2) + "\n");
     if (k.budget == 0) {
       const eclip::Plan made = eclip::Plan::from_json_text(text, t);

@@ -59,7 +59,7 @@ TEST_CASE("malformed plans are errors naming the field", "[plan]") {
     return c.dump();
   };
   CHECK_THROWS_WITH(Plan::from_json_text("{", t), Catch::Contains("not valid JSON"));
-  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["version"] = 2; }), t), Catch::Contains("version 2"));
+  CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["version"] = 3; }), t), Catch::Contains("version 3"));
   CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][1].erase("model"); }), t),
                     Catch::Contains("workers[1]") && Catch::Contains("\"model\""));
   CHECK_THROWS_WITH(Plan::from_json_text(with([](auto& c) { c["workers"][0]["groups"][1]["config"] = 5; }), t),

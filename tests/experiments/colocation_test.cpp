@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eclip/experiments/colocation.hpp"
+#include "eclip/model/colocation_planner.hpp"
 #include "eclip/runtime/trace_observer.hpp"
 
 using namespace eclip;
@@ -67,9 +68,12 @@ TEST_CASE("every strategy keeps each worker's order and loses no kernel", "[colo
   RunOptions opt;
   opt.duration_ms = 60;
   opt.warmup_ms = 10;
-  for (Strategy s : {Strategy::baseline, Strategy::model_wise, Strategy::kernel_wise, Strategy::remask, Strategy::eclip}) {
+  for (Strategy s : kAllStrategies) {
     INFO(to_string(s));
-    StrategyPlan sp = make_strategy_plan(s, mix, p, dm.topology);
+    ColocationPlanOptions co;
+    co.run = opt;
+    StrategyPlan sp = make_plan(s, dm, mix.models, p, SwitchBudget::per_request(SwitchBudget::kEclipDefault),
+                                kDefaultThresholdTolerance, co);
     RunResult r = simulate(dm, p, mix, sp, opt);
     CHECK(r.order_violations == 0);
     CHECK(r.unrouted == 0);
@@ -84,7 +88,8 @@ TEST_CASE("every strategy keeps each worker's order and loses no kernel", "[colo
     if (s == Strategy::kernel_wise) CHECK(r.switches_per_request > 5);
     if (s == Strategy::remask) CHECK(r.remasks_per_request == Approx(60).epsilon(0.05));
     // The budget bounds switches within a request; the counters also see the one at each seam.
-    if (s == Strategy::eclip) CHECK(r.switches_per_request <= SwitchBudget::kEclipDefault + 1.0);
+    if (s == Strategy::eclip || s == Strategy::eclip_budget)
+      CHECK(r.switches_per_request <= SwitchBudget::kEclipDefault + 1.0);
   }
 }
 

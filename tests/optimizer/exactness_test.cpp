@@ -19,7 +19,7 @@ bool close(double a, double b, double rel = 1e-6) { return std::abs(a - b) <= re
 
 /// Everything a plan from the optimizer must satisfy, checked with the oracle's own numbers.
 void check_plan(const eclip::testing::RandomInstance& ri, const oracle::Instance& in, const OptimizerResult& r) {
-  REQUIRE(r.plan.strategy == "eclip");
+  REQUIRE(r.plan.strategy == "eclip-budget");
   REQUIRE(r.plan.budget == ri.budget);
   REQUIRE_NOTHROW(r.plan.validate(ri.topo));
   const oracle::Assignment a = oracle::from_plan(in, r.plan, ri.topo.size_classes);

@@ -208,7 +208,7 @@ TEST_CASE("plan shape: runs of equal configs, or the fixed groups as given", "[o
   CHECK(r.plan.workers[0].groups[1] == eclip::KernelGroup{2, 2, {4}});
   CHECK(r.plan.workers[0].groups[2] == eclip::KernelGroup{4, 2, {1}});
   CHECK(r.plan.device == "MI50");
-  CHECK(r.plan.strategy == "eclip");
+  CHECK(r.plan.strategy == "eclip-budget");
   CHECK(r.workers[0].switches == 2);
   // Fixed groups {1, 2, 3}: group 1 (kernels 1-2) and group 2 (kernels 3-5) hold scaling kernels.
   o.fixed_groups = {{1, 2, 3}, {}};

@@ -1,43 +1,50 @@
 #!/bin/bash
-# Co-location on the NVIDIA GPU through the eclip package, from the repository root on the device.
-# Needs: Python 3 with torch (CUDA), torchvision, transformers; a libeclip_c built with the CUDA
-# backend (BUILD, default build/h200: cmake --build $BUILD --target eclip_c eclip_cli) carried along.
-#   bash tools/h200_colocation/run_h200.sh profile      python3 -m eclip.torch.profile -> $R/profile
-#   bash tools/h200_colocation/run_h200.sh colocate     each of MIXES (default mix1) under STRATEGIES
-#   bash tools/h200_colocation/run_h200.sh tests        the package's pytest suite, GPU tests included
-# Outputs under $OUT (default /tmp/h200_out). PROFILE: the profile for colocate (default the one the
-# profile phase wrote). REPS, WINDOW, WARMUP, ALONE_S, BATCH, STRATEGIES as colocate.py's flags.
+# Issue #14's measurements on the H200, from the repository root on the device. Needs Python 3 with
+# torch (CUDA), torchvision, transformers, nvidia-ml-py; libeclip_c built with the CUDA backend.
+#   bash tools/h200_colocation/run_h200.sh profile     every model at every partition size (1..16 atoms),
+#                                                       batches $BATCHES (default 1,8) -> $R/profile
+#   bash tools/h200_colocation/run_h200.sh calibrate   Baseline and $CALIB static splits per mix, once each:
+#                                                       the co-runs the contention model is fitted from
+#   bash tools/h200_colocation/run_h200.sh sweep       every strategy on $MIXES at $BATCH (sweep.py)
+#   bash tools/h200_colocation/run_h200.sh mps         MPS 25 % and 50 % on $MIXES at $BATCH (mps.py)
+# R: results folder (default /tmp/h200_out). LIB: libeclip_c (default build/h200's); its folder is
+# put on LD_LIBRARY_PATH (the device image has no libfmt: stage it beside the library).
 set -uo pipefail
-phase=${1:?phase: profile, colocate or tests}
+phase=${1:?phase: profile, calibrate, sweep or mps}
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build/h200}
-export ECLIP_LIBRARY=${ECLIP_LIBRARY:-$PWD/$BUILD/src/c_api/libeclip_c.so}
-export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH}
-export PYTHONUNBUFFERED=1
-OUTDIR=${OUT:-/tmp/h200_out}
-mkdir -p "$OUTDIR"
-exec > >(tee -a "$OUTDIR/log_$phase.txt") 2>&1
-nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader
-python3 -m eclip cuda
+LIB=${LIB:-$PWD/build/h200/src/c_api/libeclip_c.so}
+export ECLIP_LIBRARY=$LIB LD_LIBRARY_PATH=$(dirname "$LIB")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+R=${R:-/tmp/h200_out}
+BATCH=${BATCH:-1}
+MIXES=${MIXES:-all}
+mkdir -p "$R"
+exec > >(tee -a "$R/log_${phase}_b${BATCH}.txt") 2>&1
+echo "== $phase $(date -u +%FT%TZ) commit $(cat COMMIT 2>/dev/null || git rev-parse HEAD 2>/dev/null)"
+nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader
 case $phase in
 profile)
-  timeout ${TIMEOUT:-540} python3 -m eclip.torch.profile --out "$OUTDIR/profile" --batches ${BATCH:-1} \
-    --models ${MODELS:-albert,densenet201,alexnet,resnet152,resnext101_32x8d,shufflenet_v2_x1_0,vgg19}
+  python3 -m eclip.torch.profile --sizes all --out "$R/profile" --batches ${BATCHES:-1,8} --reps ${REPS:-10}
   ;;
-colocate)
-  P=${PROFILE:-$OUTDIR/profile/profile_b${BATCH:-1}.json}
-  for mix in ${MIXES:-mix1}; do
-    # The mix's models, as the CLI knows them (the paper's mixes live in the experiments library).
-    $BUILD/eclip plan --profile "$P" --mix $mix -o "$OUTDIR/plan_$mix.json" > /dev/null || exit 1
-    models=$(python3 -c 'import json,sys; print(",".join(w["model"] for w in json.load(open(sys.argv[1]))["workers"]))' \
-      "$OUTDIR/plan_$mix.json")
-    timeout ${TIMEOUT:-540} python3 tools/h200_colocation/colocate.py --mix $mix --models $models --profile "$P" \
-      --batch ${BATCH:-1} --reps ${REPS:-2} --window ${WINDOW:-4} --warmup ${WARMUP:-1} --alone-s ${ALONE_S:-2} \
-      --strategies ${STRATEGIES:-baseline,model-wise,kernel-wise,eclip} --out "$OUTDIR/colocate"
-  done
+calibrate)
+  python3 tools/h200_colocation/sweep.py --batch $BATCH --profile "$R/profile/profile_b$BATCH.json" \
+    --mixes $MIXES --calibrate ${CALIB:-5} --strategies baseline --reps 1 --window ${WINDOW:-1} \
+    --warmup ${WARMUP:-0.3} --out "$R/calibrate"
   ;;
-tests)
-  python3 -m pytest -q -rs -p no:cacheprovider python/tests
+sweep)
+  python3 tools/h200_colocation/sweep.py --batch $BATCH --profile "${PROFILE:-$R/profile/profile_b$BATCH.json}" \
+    --mixes $MIXES --reps ${REPS:-2} --window ${WINDOW:-1} --warmup ${WARMUP:-0.3} \
+    --tune-time ${TUNE_TIME:-40} --static-max ${STATIC_MAX:-16} --out "$R/sweep"
+  ;;
+mps)
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
+  mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
+  trap 'echo quit | nvidia-cuda-mps-control >/dev/null 2>&1' EXIT
+  nvidia-cuda-mps-control -d && echo "MPS daemon started" || { echo "MPS daemon could not start"; exit 1; }
+  python3 tools/h200_colocation/mps.py --batch $BATCH --mixes $([ "$MIXES" = all ] && echo mix1,mix2,mix3,mix4,mix5,mix6,mix7 || echo $MIXES) \
+    --percentages ${PCTS:-25,50} --reps ${REPS:-2} --window ${WINDOW:-1} \
+    --alone "$R/sweep/alone_b$BATCH.json" --out "$R/sweep"
+  cp -r $CUDA_MPS_LOG_DIRECTORY "$R/mps_log_b$BATCH" 2>/dev/null
   ;;
 *) echo "unknown phase $phase"; exit 2 ;;
 esac

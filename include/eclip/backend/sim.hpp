@@ -77,6 +77,9 @@ struct SimDeviceModel {
   static SimDeviceModel h100();
   static SimDeviceModel h200();
   static SimDeviceModel by_name(const std::string& name);
+  /// The preset of the topology's device (by name, any case), else a model of that topology with
+  /// the default parameters (no fitted contention): what the co-location planner predicts with.
+  static SimDeviceModel for_topology(const Topology& topology);
 };
 
 /// One kernel launch: its times at the profile's unit counts (both vectors must outlive the run).

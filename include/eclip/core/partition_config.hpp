@@ -3,6 +3,7 @@
 // allocation atoms on NVIDIA). MI50: 1/2/3/4 SEs = 15/30/45/60 CUs; H100: 1/2/4/8/16 atoms =
 // 8/16/32/64/132 SMs. The largest class is the whole device and needs no mask.
 #include <compare>
+#include <optional>
 
 #include "eclip/core/topology.hpp"
 
@@ -18,10 +19,12 @@ struct PartitionConfig {
   CuMask mask(const Topology& t, unsigned home_group) const { return t.grow_from(home_group, groups); }
 };
 
-/// One partition a pool must hold: `config` for `worker` (grown from the worker's home group).
+/// One partition a pool must hold: `config` for `worker`, grown from `first_group` when the plan
+/// gives the worker a home range, else from the topology's spread home (Topology::home_group).
 struct PartitionSpec {
   unsigned worker = 0;
   PartitionConfig config;
+  std::optional<unsigned> first_group = std::nullopt;
   friend auto operator<=>(const PartitionSpec&, const PartitionSpec&) = default;
 };
 

@@ -59,6 +59,9 @@ struct Profile {
 
   /// Throws naming the model when absent.
   const ModelProfile& model(const std::string& name) const;
+  /// The same profile at a subset of its configs (e.g. a profile of every partition size
+  /// restricted to the topology's size classes); throws naming a config it lacks.
+  Profile restricted_to(const std::vector<unsigned>& configs) const;
   /// Throws naming model/kernel/field: wrong number of times, non-positive or non-finite times.
   void validate() const;
   nlohmann::json to_json() const;

@@ -45,7 +45,7 @@
 // Example:
 //   eclip::Optimizer opt(eclip::presets::mi50());
 //   eclip::OptimizerResult r = opt.optimize(profile, {"resnet152", "vgg19"}, eclip::SwitchBudget::per_request(14));
-//   r.plan.to_json(topo);  // strategy "eclip", groups = runs of equal configs
+//   r.plan.to_json(topo);  // strategy "eclip-budget", groups = runs of equal configs
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -149,7 +149,7 @@ class Optimizer {
   /// classes, fixed groups that do not cover the worker's kernels.
   PlanningModel model(const Profile& profile, const std::vector<std::string>& mix) const;
 
-  /// An optimal plan of `m` under `budget` (strategy "eclip", the budget recorded, groups = runs
+  /// An optimal plan of `m` under `budget` (strategy "eclip-budget", the budget recorded, groups = runs
   /// of equal configs, or the fixed groups when given). `m` must be for this optimizer's topology.
   OptimizerResult solve(const PlanningModel& m, SwitchBudget budget) const;
 

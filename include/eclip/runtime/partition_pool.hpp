@@ -7,7 +7,8 @@
 //
 // Layout: each worker has slot 0, its fallback stream (unmasked, the whole device), and one slot
 // per distinct partition config it asked for, grown from its home group so co-located workers
-// overlap as little as possible. The whole-device config maps to slot 0. The pool refuses to
+// overlap as little as possible: the plan's home range when it gives one (static splits: disjoint
+// by construction), else the topology's evenly spread home group. The whole-device config maps to slot 0. The pool refuses to
 // create more masked streams than the topology's queue limit.
 #include <algorithm>
 #include <cstdint>
@@ -47,6 +48,10 @@ class PartitionPool {
         throw Error(Errc::invalid_argument,
                     fmt::format("PartitionPool: worker {} asks for {} groups; {} has 1..{}", s.worker,
                                 s.config.groups, topo.name, topo.group_count()));
+      if (s.first_group && *s.first_group >= topo.group_count())
+        throw Error(Errc::invalid_argument,
+                    fmt::format("PartitionPool: worker {}'s partition starts at group {}; {} has groups 0..{}", s.worker,
+                                *s.first_group, topo.name, topo.group_count() - 1));
       if (!s.config.whole_device(topo)) masked.push_back(s);
     }
     std::sort(masked.begin(), masked.end());
@@ -59,7 +64,8 @@ class PartitionPool {
     try {
       const PartitionConfig whole{topo.group_count()};
       for (unsigned w = 0; w < workers; ++w) add(w, whole, topo.all());
-      for (const PartitionSpec& s : masked) add(s.worker, s.config, s.config.mask(topo, topo.home_group(s.worker, workers)));
+      for (const PartitionSpec& s : masked)
+        add(s.worker, s.config, s.config.mask(topo, s.first_group.value_or(topo.home_group(s.worker, workers))));
     } catch (...) {
       destroy_all();
       throw;

@@ -108,7 +108,8 @@ class PartitionCapture:
                     fn()
                 stream.synchronize()
                 graph = torch.cuda.CUDAGraph()
-                graph.capture_begin(pool=mempool)
+                # thread_local: other threads (running workers) may synchronise while this one captures.
+                graph.capture_begin(pool=mempool, capture_error_mode="thread_local")
                 try:
                     fn()
                 finally:

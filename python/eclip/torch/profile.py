@@ -62,13 +62,18 @@ def check_environment(lib_path):
     return torch, backend
 
 
-def size_class_plan(backend, classes):
-    """One worker with one unit per size class, so that the pool holds a stream of every size (grown
-    from worker 0's home group): {groups: slot}."""
-    doc = {"format": "eclip.plan", "version": 1, "device": backend.name, "strategy": "profile",
-           "workers": [{"model": "profile", "groups": [{"first": i, "count": 1, "config": c.groups}
-                                                       for i, c in enumerate(classes)]}]}
+def size_plan(backend, sizes):
+    """One worker whose home is the whole device, with one unit per size (in groups), so that the
+    pool holds a stream of every size, each grown from group 0."""
+    doc = {"format": "eclip.plan", "version": 2, "device": backend.name, "strategy": "profile",
+           "workers": [{"model": "profile", "home": {"first": 0, "groups": backend.topology.groups},
+                        "groups": [{"first": i, "count": 1, "config": g} for i, g in enumerate(sizes)]}]}
     return Plan.from_json(backend, doc)
+
+
+class _Size:
+    def __init__(self, groups, units):
+        self.groups, self.units = groups, units
 
 
 def time_chain(torch, graphs, stream, reps, sleep_cycles):
@@ -163,6 +168,9 @@ def main(argv=None):
     ap.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
     ap.add_argument("--reps", type=int, default=10, help="timed repetitions per size")
     ap.add_argument("--sleep-ms", type=float, default=2.0, help="sleep kernel ahead of each repetition")
+    ap.add_argument("--sizes", default="classes",
+                    help='"classes": the topology\'s size classes (what the budget optimizer reads); "all": every '
+                         'partition of 1..N groups grown from group 0 (what the co-location model reads)')
     ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend (default: the package's search)")
     args = ap.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
@@ -185,8 +193,17 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
     except OSError as e:
         die(f"cannot create the output folder {args.out!r}: {e.strerror}", 2)
-    classes = backend.size_classes()
-    plan = size_class_plan(backend, classes)
+    if args.sizes == "classes":
+        classes = backend.size_classes()
+    elif args.sizes == "all":
+        topo = backend.topology
+        sizes = list(range(1, topo.groups + 1))
+        with size_plan(backend, sizes) as probe:
+            units = {g["config"]: g["units"] for g in probe.to_dict()["workers"][0]["groups"]}
+        classes = [_Size(g, units[g]) for g in sizes]
+    else:
+        die(f"--sizes {args.sizes!r}: expected \"classes\" or \"all\"", 2)
+    plan = size_plan(backend, [c.groups for c in classes])
     pool = Pool(backend, plan)
     slot_of = {s.groups: s.slot for s in pool.slots(0)}
     capture = PartitionCapture(pool)

@@ -1,160 +1,259 @@
-"""Closed-loop co-location on one GPU through the library: each worker a model cut into units, each
-unit a CUDA graph captured on the partition the router gives it (with that partition's context
-current, capture.py), one thread per worker, a request = begin_request + one
-eclip_router_launch_graphs call (the GIL is released while it runs) + a wait for its last unit.
+"""Closed-loop co-location on one GPU through the library, switching plans without stopping.
 
-Measurement: a fixed warm-up (every worker in its closed loop for warmup_s), then the workers stop
-at a line; the device is synchronised and the energy window opened (EnergyMeter, the sync hook
-torch.cuda.synchronize); the workers run for window_s; each finishes its request in flight; the
-device is synchronised and the window closed. Per worker: completions from the router's request
-counters, latency p50/p95 (nearest rank, as `eclip simulate`), switches and barriers per request.
-With each model's throughput alone (alone_rps), normalised throughputs and Jain's index over them."""
+Each worker is a model cut into units (eclip.torch.ChainedModel.units()) and runs in its own thread,
+in a closed loop, for as long as the Colocation lives. A plan is set up once (Setup): its pool, its
+router, and per worker one CUDA graph per plan group (the group's consecutive units captured
+together on the group's partition, with that partition's context current, capture.py); the router
+routes group by group. A request = begin_request + one eclip_router_launch_graphs call (the GIL is
+released while it runs) + a wait for its last group.
+
+Switching (switch(plan)): the new plan's setup is made (or taken from the cache) while the workers
+keep running on the old one; each worker picks the new plan up at its next request boundary, so no
+launch is lost or reordered (a worker's requests are sequential: the previous one has completed).
+
+Measurement (run): a fixed warm-up after the last switch, then a window: the device synchronised
+and the energy window opened (EnergyMeter, the sync hook torch.cuda.synchronize), the workers'
+router request counters read at both edges; per worker completions over the window's wall time,
+latency p50/p95 of the requests that ended in it (nearest rank, as `eclip simulate`), switches and
+barriers per request. With each model's throughput alone (alone_rps), normalised throughputs and
+Jain's index over them."""
+import json
 import threading
 import time
 
 from .. import stats
+from ..plan import Plan
 from ..pool import Pool
 from ..router import Router, exec_array, route_array
 from . import require_torch
 from .capture import PartitionCapture
 
 
+def grouped_plan(backend, plan):
+    """The plan with one position per group (its groups' unit runs as single positions), which the
+    router routes when each group is one graph. The partitions, homes and switches are the plan's."""
+    doc = plan.to_dict()
+    for w in doc["workers"]:
+        w["groups"] = [{"first": i, "count": 1, "config": g["config"]} for i, g in enumerate(w["groups"])]
+        for k in ("kernels", "kernel_names"):
+            w.pop(k, None)
+    doc.pop("pool", None)
+    return Plan.from_json(backend, doc)
+
+
+class Setup:
+    """One plan made ready: pool, router, per worker its groups' graphs. capture_s: the time it took."""
+
+    def __init__(self, colo, plan, units):
+        torch = colo.torch
+        t0 = time.perf_counter()
+        self.plan = plan
+        self.groups_plan = grouped_plan(colo.backend, plan)
+        self.pool = Pool(colo.backend, self.groups_plan)
+        self.router = Router(self.pool, self.groups_plan, colo.switch_budget)
+        self.capture = PartitionCapture(self.pool, colo.device)
+        self.graphs, self.execs, self.placements, self.bounds = [], [], [], []
+        try:
+            doc = plan.to_dict()
+            for w, fns in enumerate(units):
+                groups = doc["workers"][w]["groups"]
+                if groups[-1]["first"] + groups[-1]["count"] != len(fns):
+                    raise ValueError(f"worker {w} ({colo.names[w]}): {len(fns)} units, the plan has "
+                                     f"{groups[-1]['first'] + groups[-1]['count']}")
+                slots = self.pool.slot_count(w)
+                placement = self._placement(w, len(groups), colo.switch_budget)
+                mempool = torch.cuda.graph_pool_handle()  # the worker's groups replay one after another
+                row, graphs = [], []
+                for g, grp in enumerate(groups):
+                    run = fns[grp["first"]:grp["first"] + grp["count"]]
+
+                    def fn(run=run):
+                        for f in run:
+                            f()
+                    graph = self.capture.capture(w, placement[g], fn, mempool=mempool)
+                    graphs.append(graph)
+                    # Only the planned slot is routed to; the other slots hold the same graph, so that a
+                    # group the router sends elsewhere (fallback) still runs, in order.
+                    row += [graph.raw_cuda_graph_exec()] * slots
+                self.graphs.append(graphs)
+                self.execs.append((exec_array(row), len(groups), slots, route_array(len(groups))))
+                self.placements.append(placement)
+        except BaseException:
+            self.close()
+            raise
+        torch.cuda.synchronize()
+        self.capture_s = time.perf_counter() - t0
+
+    def _placement(self, w, n, switch_budget):
+        """The slot of each of worker w's n groups, as the router decides them (a scratch router on
+        the same pool and plan, one request): graphs are captured where they will be launched."""
+        with Router(self.pool, self.groups_plan, switch_budget) as scratch:
+            scratch.begin_request(w)
+            return [int(scratch.route(w).slot) for _ in range(n)]
+
+    def close(self):
+        self.graphs = []
+        self.execs = []
+        self.capture.close()
+        self.router.close()
+        self.pool.close()
+        self.groups_plan.close()
+
+
 class _Worker:
-    def __init__(self, torch, index, name, router, execs, units, stride, streams):
-        self.torch, self.index, self.name, self.router = torch, index, name, router
-        self.execs, self.units, self.stride, self.streams = execs, units, stride, streams
-        self.routes = route_array(units)
-        self.done = torch.cuda.Event()
-        self.latencies = []
+    def __init__(self, colo, index, name):
+        self.colo, self.index, self.name = colo, index, name
+        self.done = colo.torch.cuda.Event()
+        self.log = []  # (end time, latency s), appended by the worker's thread only
         self.error = None
+        self.setup = None
 
     def request(self):
+        setup = self.colo.active  # a request boundary: pick up the current plan
+        self.setup = setup
+        execs, units, stride, routes = setup.execs[self.index]
         t0 = time.perf_counter()
-        self.router.begin_request(self.index)
-        self.router.launch_graphs(self.index, self.execs, self.units, self.stride, self.routes)
-        self.done.record(self.streams.for_route(self.routes[self.units - 1]))
+        setup.router.begin_request(self.index)
+        setup.router.launch_graphs(self.index, execs, units, stride, routes)
+        self.done.record(setup.capture.streams.for_route(routes[units - 1]))
         self.done.synchronize()
-        return time.perf_counter() - t0
+        t1 = time.perf_counter()
+        self.log.append((t1, t1 - t0))
 
 
 class Colocation:
-    """Workers of a plan co-located on the plan's backend ("cuda").
+    """Workers of a plan co-located on the plan's backend ("cuda"), running until close().
 
     workers: per plan worker, its units: a list of callables without arguments that chain through
     static buffers (eclip.torch.ChainedModel.units()), as many as the plan has units for that
     worker. names: the workers' labels (default: the plan's model names). meter: an
-    eclip.EnergyMeter or None. The graphs are captured here; close() frees them."""
+    eclip.EnergyMeter or None. The first plan's graphs are captured here; close() frees them all."""
 
     def __init__(self, backend, plan, workers, names=None, meter=None, switch_budget=None, device=None,
-                 sync=None):
+                 sync=None, cache=8):
         torch = self.torch = require_torch()
-        self.backend, self.plan, self.meter = backend, plan, meter
+        self.backend, self.meter, self.switch_budget, self.cache = backend, meter, switch_budget, cache
         self.device = torch.cuda.current_device() if device is None else device
         self.sync = sync or torch.cuda.synchronize
+        self.units = [list(u) for u in workers]
         self.names = list(names) if names is not None else plan.models
         if len(workers) != plan.workers:
             raise ValueError(f"{len(workers)} workers given, the plan has {plan.workers}")
-        self.pool = Pool(backend, plan)
-        self.router = Router(self.pool, plan, switch_budget)
-        self.capture = PartitionCapture(self.pool, self.device)
-        self.placements = []
-        self._graphs = []
-        self.workers = []
-        t0 = time.perf_counter()
-        try:
-            for w, units in enumerate(workers):
-                self.workers.append(self._setup_worker(w, units, switch_budget))
-        except BaseException:
-            self.close()
-            raise
-        self.capture_s = time.perf_counter() - t0
+        self._setups = {}  # plan JSON -> Setup, most recently used last
+        self.active = None
+        self.workers = [_Worker(self, w, n) for w, n in enumerate(self.names)]
+        self._threads = []
+        self._stop = threading.Event()
+        self.switched_at = time.perf_counter()
+        self.capture_s = self.switch(plan)
 
-    def _placement(self, w, n, switch_budget):
-        """The slot of each of worker w's n units, as the router decides them (a scratch router on
-        the same pool and plan, one request): graphs are captured where they will be launched."""
-        with Router(self.pool, self.plan, switch_budget) as scratch:
-            scratch.begin_request(w)
-            return [int(scratch.route(w).slot) for _ in range(n)]
+    @property
+    def plan(self):
+        return self.active.plan
 
-    def _setup_worker(self, w, units, switch_budget):
+    @property
+    def placements(self):
+        return self.active.placements
+
+    def switch(self, plan):
+        """Makes `plan` current: set up (captured) now unless cached, picked up by each worker at its
+        next request boundary. Returns the seconds spent setting it up (0 when cached)."""
+        key = plan.to_json()
+        setup = self._setups.pop(key, None)
+        spent = 0.0
+        if setup is None:
+            setup = Setup(self, plan, self.units)
+            spent = setup.capture_s
+        self._setups[key] = setup
+        self.active = setup
+        self.switched_at = time.perf_counter()
+        self._evict()
+        return spent
+
+    def _evict(self):
+        # Keep at most `cache` setups; a setup is freed only once no worker is inside it.
+        while len(self._setups) > max(self.cache, 1):
+            key, old = next(iter(self._setups.items()))
+            if old is self.active:
+                break
+            while any(wk.setup is old for wk in self.workers) and self._threads:
+                time.sleep(0.0005)
+            self.sync()
+            old.close()
+            del self._setups[key]
+
+    def _start(self):
+        if self._threads:
+            return
         torch = self.torch
-        want = self.plan.kernel_count(w)
-        if len(units) != want:
-            raise ValueError(f"worker {w} ({self.names[w]}): {len(units)} units, the plan has {want}")
-        slots = self.pool.slot_count(w)
-        placement = self._placement(w, len(units), switch_budget)
-        mempool = torch.cuda.graph_pool_handle()  # the worker's units replay one after another
-        graphs, row = [], []
-        for g, fn in enumerate(units):
-            graph = self.capture.capture(w, placement[g], fn, mempool=mempool)
-            graphs.append(graph)
-            # Only the planned slot is routed to; the others hold the same graph, so that a unit
-            # the router sends elsewhere (fallback) still runs, in order.
-            row += [graph.raw_cuda_graph_exec()] * slots
-        self._graphs.append(graphs)
-        self.placements.append(placement)
-        return _Worker(torch, w, self.names[w], self.router, exec_array(row), len(units), slots,
-                       self.capture.streams)
-
-    def _phase(self, seconds, record):
-        """Every worker in its closed loop for `seconds` (at least one request each), then each
-        finishes its request in flight. Returns the phase's wall seconds."""
-        torch = self.torch
-        start, stop = threading.Event(), threading.Event()
-        for wk in self.workers:
-            wk.error = None
-            if record:
-                wk.latencies = []
+        self._stop.clear()
 
         def loop(wk):
             try:
                 torch.cuda.set_device(self.device)
-                start.wait()
-                while True:
-                    lat = wk.request()
-                    if record:
-                        wk.latencies.append(lat)
-                    if stop.is_set():
-                        break
+                while not self._stop.is_set():
+                    wk.request()
             except BaseException as e:  # reported in the result; stops the others
                 wk.error = f"{type(e).__name__}: {e}"
-                stop.set()
+                self._stop.set()
+            finally:
+                wk.setup = None
 
-        threads = [threading.Thread(target=loop, args=(wk,), name=f"eclip-worker-{wk.index}", daemon=True)
-                   for wk in self.workers]
-        for t in threads:
+        self._threads = [threading.Thread(target=loop, args=(wk,), name=f"eclip-worker-{wk.index}", daemon=True)
+                         for wk in self.workers]
+        for t in self._threads:
             t.start()
-        t0 = time.perf_counter()
-        start.set()
-        stop.wait(seconds)
-        stop.set()
-        for t in threads:
+
+    def stop(self):
+        """Stops the workers after their request in flight."""
+        self._stop.set()
+        for t in self._threads:
             t.join()
-        return time.perf_counter() - t0
+        self._threads = []
 
     def idle_power(self, seconds=2.0):
         """An idle window through the meter (None without one): report it beside the result."""
+        if self._threads:
+            raise RuntimeError("idle_power: the workers are running (stop() first)")
         return self.meter.idle(seconds, self.sync).as_dict() if self.meter else None
 
     def run(self, window_s=4.0, warmup_s=1.0, alone_rps=None, idle_w=None, label=None):
-        """One measured window; returns the result as a dict (JSON-ready). alone_rps: {name: req/s
-        alone} for normalised throughputs and Jain's index; idle_w: idle power, to report the
-        window's energy without the edges' idle padding."""
-        self._phase(warmup_s, record=False)
-        self.sync()
-        c0 = [self.router.counters(w) for w in range(len(self.workers))]
+        """One measured window after `warmup_s` of the current plan (counted from the last switch);
+        returns the result as a dict (JSON-ready). alone_rps: {name: req/s alone} for normalised
+        throughputs and Jain's index; idle_w: idle power, to report the window's energy without the
+        edges' padding."""
+        self._start()
+        rest = warmup_s - (time.perf_counter() - self.switched_at)
+        if rest > 0:
+            time.sleep(rest)
+        self._check()
+        setup = self.active
+        for wk in self.workers:  # every worker is on the current plan before the window opens
+            while wk.setup is not setup and not self._stop.is_set():
+                time.sleep(0.0002)
         if self.meter:
             self.meter.begin(self.sync)
-        active = self._phase(window_s, record=True)
+        c0 = [setup.router.counters(w) for w in range(len(self.workers))]
+        t0 = time.perf_counter()
+        time.sleep(window_s)
+        c1 = [setup.router.counters(w) for w in range(len(self.workers))]
+        t1 = time.perf_counter()
         energy = self.meter.end(self.sync).as_dict() if self.meter else None
-        c1 = [self.router.counters(w) for w in range(len(self.workers))]
-        return self._result(label, active, window_s, warmup_s, c0, c1, energy, alone_rps, idle_w)
+        self._check()
+        return self._result(label, setup, t1 - t0, window_s, warmup_s, c0, c1, (t0, t1), energy, alone_rps, idle_w)
 
-    def _result(self, label, active, window_s, warmup_s, c0, c1, energy, alone_rps, idle_w):
+    def _check(self):
+        errors = [f"worker {wk.index} ({wk.name}): {wk.error}" for wk in self.workers if wk.error]
+        if errors:
+            self.stop()
+            raise RuntimeError("co-location stopped: " + "; ".join(errors))
+
+    def _result(self, label, setup, active, window_s, warmup_s, c0, c1, span, energy, alone_rps, idle_w):
         workers = []
         for wk, a, b in zip(self.workers, c0, c1):
             d = b - a
-            ms = [x * 1e3 for x in wk.latencies]
+            ms = [lat * 1e3 for t, lat in list(wk.log) if span[0] <= t <= span[1]]
+            wk.log = [x for x in wk.log if x[0] > span[1]]
             req = max(d.requests, 1)
             rec = {"worker": wk.index, "model": wk.name, "requests": d.requests, "timed_requests": len(ms),
                    "throughput_rps": d.requests / active if active > 0 else None,
@@ -166,35 +265,33 @@ class Colocation:
                 rec["normalized"] = rec["throughput_rps"] / alone_rps[wk.name]
             workers.append(rec)
         total = sum(w["requests"] for w in workers)
-        out = {"label": label, "strategy": self.plan.strategy, "models": list(self.names), "device": self.backend.name,
-               "window_s": window_s, "warmup_s": warmup_s, "active_s": active, "capture_s": self.capture_s,
+        out = {"label": label, "strategy": setup.plan.strategy, "models": list(self.names), "device": self.backend.name,
+               "window_s": window_s, "warmup_s": warmup_s, "active_s": active, "capture_s": setup.capture_s,
                "requests": total, "throughput_rps": total / active if active > 0 else None, "workers": workers,
-               "placements": self.placements, "errors": [w.error for w in self.workers if w.error],
-               "energy": energy, "idle_w": idle_w}
+               "placements": setup.placements, "errors": [w.error for w in self.workers if w.error],
+               "energy": energy, "idle_w": idle_w, "plan": json.loads(setup.plan.to_json())}
         norm = [w.get("normalized") for w in workers]
         out["jain"] = stats.jain(norm) if all(x is not None for x in norm) else None
         p95 = [w["p95_ms"] for w in workers if w["p95_ms"] is not None]
         out["slowest_p95_ms"] = max(p95) if p95 else None
         if energy:
             out["avg_power_w"] = energy["avg_power_w"]
-            out["inferences_per_j"] = total / energy["joules"] if energy["joules"] > 0 else None
-            # The edges wait, device idle, for counter updates: the window without that padding.
-            pad = max(energy["seconds"] - active, 0.0)
-            active_j = energy["joules"] - (idle_w or 0.0) * pad
-            out["energy_active_j"] = active_j
-            out["inferences_per_j_active"] = total / active_j if active_j > 0 else None
+            # The meter's window is aligned to the power counter's updates, so it is a little longer
+            # than the counters' window; the workers run through both, so rate over power.
+            p = energy["avg_power_w"]
+            out["inferences_per_j"] = out["throughput_rps"] / p if p and out["throughput_rps"] else None
         return out
 
     def close(self):
-        """Frees the graphs, the router and the pool (after the device is idle)."""
+        """Stops the workers, then frees every setup's graphs, router and pool."""
         try:
+            self.stop()
             self.sync()
         finally:
-            self.workers = []
-            self._graphs = []
-            self.capture.close()
-            self.router.close()
-            self.pool.close()
+            for s in self._setups.values():
+                s.close()
+            self._setups = {}
+            self.active = None
 
     def __enter__(self):
         return self

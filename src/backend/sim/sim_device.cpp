@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <numeric>
 
@@ -66,6 +67,20 @@ SimDeviceModel SimDeviceModel::by_name(const std::string& name) {
   if (name == "h200") return h200();
   throw Error(Errc::invalid_argument,
               fmt::format("unknown device preset \"{}\" (simulated presets: mi50, h100, h200)", name));
+}
+
+SimDeviceModel SimDeviceModel::for_topology(const Topology& topology) {
+  std::string name = topology.name;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* preset : {"mi50", "h100", "h200"})
+    if (name == preset) {
+      SimDeviceModel m = by_name(preset);
+      if (m.topology.group_sizes == topology.group_sizes) return m;
+    }
+  SimDeviceModel m;
+  m.topology = topology;
+  m.source = fmt::format("{}: no simulated preset; default parameters, no fitted contention", topology.name);
+  return m;
 }
 
 void SimDeviceModel::validate() const {

@@ -1,0 +1,62 @@
+#pragma once
+// Objective: what a co-location plan is judged by, measured or predicted, the same way.
+//
+// An Evaluation is one window of a plan running (measured on the GPU, or predicted by the
+// co-location model): each worker's completed requests per second and p95 latency, and the
+// device's average power. The Objective turns it into one number to maximise:
+//   throughput  sum_w rps_w                                      (requests/s of the whole mix)
+//   energy      sum_w rps_w / power                              (inferences per joule)
+//   normalized  sum_w rps_w / alone_w                            (each worker's share of its solo speed)
+// subject to a fairness floor (Jain's index over rps_w / alone_w at least `jain_floor`) and
+// optional per-worker p95 limits. A plan that breaks a constraint scores -infinity and is never
+// chosen over one that keeps them; it is still recorded with the reason.
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eclip/core/error.hpp"
+
+namespace eclip {
+
+struct Evaluation {
+  std::vector<double> throughput_rps;  ///< per worker
+  std::vector<double> p95_ms;          ///< per worker; empty when unknown
+  double power_w = 0;                  ///< average device power over the window; 0 when unknown
+  double window_s = 0;                 ///< how long the window was (measured or simulated)
+
+  double total_rps() const;
+  double inferences_per_j() const { return power_w > 0 ? total_rps() / power_w : 0; }
+  /// Per-worker throughput over its solo throughput (alone_rps, one per worker).
+  std::vector<double> normalized(const std::vector<double>& alone_rps) const;
+};
+
+/// Jain's fairness index of x: (sum x)^2 / (n sum x^2), 1 = perfectly even; 0 for an empty x.
+double jain(const std::vector<double>& x);
+
+enum class ObjectiveKind { throughput, energy, normalized };
+/// "throughput", "energy", "normalized".
+const char* to_string(ObjectiveKind k);
+/// Throws Errc::invalid_argument naming the value and the known names.
+ObjectiveKind objective_from_string(const std::string& s);
+
+struct Objective {
+  ObjectiveKind kind = ObjectiveKind::throughput;
+  /// Each worker's throughput alone on the whole device; needed for `normalized` and for the
+  /// fairness floor (without it there is no floor).
+  std::vector<double> alone_rps;
+  /// Jain's index over normalized throughputs must be at least this. The tuner sets it to
+  /// Baseline's measured index by default ("no less fair than not partitioning").
+  double jain_floor = 0;
+  /// Per worker; <= 0 or absent: no limit.
+  std::vector<double> p95_limit_ms;
+
+  /// Throws naming the field: NaN/negative values, alone_rps missing for `normalized`.
+  void validate(std::size_t workers) const;
+  /// The value to maximise: -infinity when a constraint is broken (`why` says which, if given).
+  double score(const Evaluation& e, std::string* why = nullptr) const;
+  /// The objective's value ignoring the constraints.
+  double value(const Evaluation& e) const;
+};
+
+}  // namespace eclip

@@ -1,0 +1,70 @@
+"""The plan space and the local search of the library (eclip/planner/search.hpp), from Python.
+
+A space is a dict: {"models": [...], "segments": [[positions per segment], ...], "switch_budget":
+N or "unlimited"}; a candidate {"split": [5, 4, 4, 3], "segment": [[0, 16, 0], ...]} (see
+eclip_c.h). plan_for() makes a candidate's plan; search() runs the library's search with a Python
+evaluator (e.g. a measured window on the GPU: eclip.torch.tune) and returns the best plan and the
+report (every trial with its measurement, the time it took, why it stopped)."""
+import ctypes
+import json
+
+from ._abi import EVALUATE_FN
+from .plan import Plan
+
+
+def plan_for(backend, space, candidate, strategy=None):
+    """The plan of `candidate` in `space` (dicts), checked against the backend's topology."""
+    p = Plan(True, backend)
+    p._lib.check(p._lib.eclip_plan_from_candidate(backend.handle, json.dumps(space).encode(),
+                                                  json.dumps(candidate).encode(),
+                                                  strategy.encode() if strategy else None, ctypes.byref(p._h)),
+                 f"plan of candidate {candidate.get('split')}")
+    return p
+
+
+def static_split(backend, models, units, split, strategy="static"):
+    """The static split `split` (home groups per worker) for workers with `units` positions each."""
+    space = {"models": list(models), "segments": [[int(n)] for n in units]}
+    return plan_for(backend, space, {"split": list(split)}, strategy)
+
+
+def search(backend, spec, evaluate):
+    """Runs the library's search; evaluate(plan, candidate) -> {"throughput_rps": [...], "p95_ms":
+    [...], "power_w": W, "window_s": s} for each candidate tried (raise to mark it failed).
+    spec: the space plus "objective", "search" and "starts" (eclip_c.h, eclip_search).
+    Returns (best Plan, report dict)."""
+    lib = backend._lib
+    errors = []
+
+    def trampoline(_user, plan_h, cand, out):
+        try:
+            plan = Plan(True, backend)
+            plan._h = ctypes.c_void_p(plan_h)
+            try:
+                r = evaluate(plan, json.loads(cand.decode()))
+            finally:
+                plan._h = ctypes.c_void_p()  # borrowed: the library owns it
+            ev = out.contents
+            for w in range(ev.workers):
+                ev.throughput_rps[w] = float(r["throughput_rps"][w])
+                p95 = (r.get("p95_ms") or [None] * ev.workers)[w]
+                ev.p95_ms[w] = float(p95) if p95 is not None else 0.0
+            ev.power_w = float(r.get("power_w") or 0.0)
+            ev.window_s = float(r.get("window_s") or 0.0)
+            return 0
+        except Exception as e:  # noqa: BLE001 - reported through the trial, the search goes on
+            msg = f"{type(e).__name__}: {e}".encode()
+            errors.append(msg)  # kept alive until the library has copied it
+            out.contents.error = msg
+            return 1
+
+    fn = EVALUATE_FN(trampoline)
+    best = Plan(True, backend)
+    report = ctypes.c_void_p()
+    lib.check(lib.eclip_search(backend.handle, json.dumps(spec).encode(), fn, None, ctypes.byref(best._h),
+                               ctypes.byref(report)), "search")
+    try:
+        text = ctypes.string_at(report.value).decode()
+    finally:
+        lib.eclip_string_free(report)
+    return best, json.loads(text)

@@ -1,0 +1,135 @@
+"""eclip tune: the closed loop on the GPU: the library's plan search (eclip.search) with each
+candidate measured in a window of the real models co-located through eclip.
+
+    python3 -m eclip.torch.tune --models albert,densenet201,alexnet,resnext101_32x8d [--batch 1]
+        [--objective throughput|energy|normalized] [--jain-floor baseline|X] [--window 1.0]
+        [--warmup 0.3] [--noise 0.02] [--time-limit 60] [--segments 1] [--profile P] [--out DIR]
+(`eclip tune --backend cuda` runs this with the same flags.)
+
+The workers run without stopping for the whole search: each candidate is set up (its graphs
+captured, while the workers still run the previous plan), switched to at each worker's request
+boundary, warmed up for --warmup seconds and measured for --window seconds (per-worker completions
+from the router's request counters, energy from the NVML meter). The search starts from Baseline,
+the equal split and the model's best candidates (with --profile: the co-location model's
+prediction also ranks every round's neighbours, so only the promising ones are measured), moves an
+atom between homes or a segment one partition size up or down, and stops when no move beats the
+best by more than --noise. The fairness floor is Baseline's measured Jain index unless given.
+
+Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
+measurement, the capture time of each, the time it took, why it stopped, the best plan) and
+plan_<label>.json (the best plan). Exit 0; 1 when no candidate could be measured; 2 on bad flags."""
+import argparse
+import json
+import os
+import sys
+import time
+
+from .. import search as _search
+from ..plan import Plan
+
+
+def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log=print, alone_rps=None,
+         idle_w=None):
+    """Runs the search on a live Colocation `colo` (its workers' units define the positions).
+    spec_extra: "objective", "search", "starts", "segments" (default: one segment per worker).
+    Returns (best Plan, report); report["measurements"] holds each window's full record."""
+    spec = {"models": list(models), "segments": [[len(u)] for u in colo.units]}
+    spec.update(spec_extra or {})
+    records = []
+    t_start = time.perf_counter()
+
+    def evaluate(plan, candidate):
+        own = Plan.from_json(backend, plan.to_json())  # the library's handle is only lent for the call
+        capture_s = colo.switch(own)
+        rec = colo.run(window_s, warmup_s, alone_rps, idle_w, label=f"tune:{candidate.get('label')}")
+        rec["candidate"] = candidate
+        rec["switch_capture_s"] = capture_s
+        rec["at_s"] = time.perf_counter() - t_start
+        records.append(rec)
+        log(f"  tune {candidate.get('label'):24s} {rec['throughput_rps']:9.1f} req/s  "
+            f"{(rec.get('inferences_per_j') or 0):7.3f} inf/J  jain {rec.get('jain') or 0:.3f}  "
+            f"capture {capture_s:.2f} s")
+        return {"throughput_rps": [w["throughput_rps"] for w in rec["workers"]],
+                "p95_ms": [w["p95_ms"] for w in rec["workers"]],
+                "power_w": rec.get("avg_power_w") or 0.0, "window_s": rec["active_s"]}
+
+    best, report = _search.search(backend, spec, evaluate)
+    report["measurements"] = records
+    report["wall_s"] = time.perf_counter() - t_start
+    return best, report
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="eclip tune", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", required=True, help="comma-separated models, one worker each")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--objective", default="throughput", choices=["throughput", "energy", "normalized"])
+    ap.add_argument("--jain-floor", default="baseline", help='"baseline" (its measured index), or a number in [0, 1]')
+    ap.add_argument("--window", type=float, default=1.0, help="measured seconds per candidate")
+    ap.add_argument("--warmup", type=float, default=0.3, help="seconds after a switch before the window")
+    ap.add_argument("--noise", type=float, default=0.02, help="a move must win by more than this fraction")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="stop searching after this many seconds (0: none)")
+    ap.add_argument("--segments", type=int, default=1, help="segments per worker the search may place apart")
+    ap.add_argument("--energy", default="nvml", help='energy meter spec, or "none"')
+    ap.add_argument("--label", default="mix", help="a name for the outputs")
+    ap.add_argument("--out", default="tune_out", help="output folder")
+    ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend")
+    args = ap.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    if not models:
+        ap.error("--models: at least one model")
+    if args.window <= 0 or args.warmup < 0 or args.noise < 0 or args.time_limit < 0 or args.segments < 1:
+        ap.error("--window > 0, --warmup >= 0, --noise >= 0, --time-limit >= 0 and --segments >= 1 are required")
+    floor = None
+    if args.jain_floor != "baseline":
+        try:
+            floor = float(args.jain_floor)
+        except ValueError:
+            ap.error(f"--jain-floor {args.jain_floor!r}: expected \"baseline\" or a number")
+        if not 0 <= floor <= 1:
+            ap.error(f"--jain-floor {floor}: expected a number in [0, 1]")
+
+    import eclip
+    from eclip import _loader
+    from . import require_torch
+    from . import models as zoo
+    from .chain import ChainedModel
+    from .runner import Colocation
+    torch = require_torch()
+    _loader.load(args.lib)
+    torch.backends.cudnn.benchmark = False
+    os.makedirs(args.out, exist_ok=True)
+    backend = eclip.Backend("cuda")
+    meter = eclip.EnergyMeter(args.energy) if args.energy != "none" else None
+    chained = [ChainedModel.of(zoo.build(m, args.batch)) for m in models]
+    units = [c.units() for c in chained]
+    alone = {}
+    for m, u in zip(models, units):
+        with eclip.search.static_split(backend, [m], [len(u)], [], "baseline") if False else \
+                _search.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
+                Colocation(backend, p, [u], [m]) as solo:
+            alone[m] = solo.run(args.window, args.warmup)["throughput_rps"]
+        print(f"alone {m}: {alone[m]:.1f} req/s", flush=True)
+    space = {"models": models, "segments": [[len(u)] for u in units]}
+    with _search.plan_for(backend, space, {"split": []}, "baseline") as base, \
+            Colocation(backend, base, units, models, meter) as colo:
+        b = colo.run(args.window, args.warmup, alone)
+        print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
+        objective = {"kind": args.objective, "alone_rps": [alone[m] for m in models],
+                     "jain_floor": b["jain"] if floor is None else floor}
+        extra = {"objective": objective, "search": {"noise": args.noise, "time_limit_s": args.time_limit}}
+        best, report = tune(colo, backend, models, extra, args.window, args.warmup, alone_rps=alone)
+        report["baseline"] = b
+        report["alone_rps"] = alone
+        best.write(os.path.join(args.out, f"plan_{args.label}.json"))
+        with open(os.path.join(args.out, f"tune_{args.label}.json"), "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"best {report['best']['label']}: score {report['score']}, {len(report['trials'])} trials, "
+              f"{report['wall_s']:.1f} s, {report['stop_reason']}", flush=True)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The plan space and the library's search from Python (eclip.search), on the simulated H100: static
+splits as plans, and the search driven by a Python evaluator (what eclip.torch.tune measures)."""
+import json
+
+import pytest
+
+import eclip
+from eclip import search as es
+
+from conftest import MIX, profile_doc
+
+
+def test_static_split_is_a_plan_with_disjoint_homes(sim):
+    with es.static_split(sim, MIX, [6, 5, 3, 6], [5, 4, 4, 3]) as plan, eclip.Pool(sim, plan) as pool:
+        doc = plan.to_dict()
+        assert [pool.slot_count(w) for w in range(4)] == [2, 2, 2, 2]
+    assert doc["version"] == 2
+    homes = [(w["home"]["first"], w["home"]["groups"]) for w in doc["workers"]]
+    assert homes == [(0, 5), (5, 4), (9, 4), (13, 3)]
+    assert [w["groups"][0]["config"] for w in doc["workers"]] == [5, 4, 4, 3]
+
+
+def test_bad_candidate_names_the_field(sim):
+    with pytest.raises(eclip.EclipError, match="takes 17 groups but H100 has 16"):
+        es.static_split(sim, MIX, [1, 1, 1, 1], [5, 4, 4, 4])
+    with pytest.raises(eclip.EclipError, match="candidate.split\\[1\\]"):
+        es.plan_for(sim, {"models": MIX[:2], "segments": [[1], [1]]}, {"split": [3, "x"]})
+
+
+def test_search_with_a_python_evaluator_finds_the_best_split(sim):
+    weights = [1.0, 2.0, 3.0, 4.0]
+    calls = []
+
+    def evaluate(plan, candidate):
+        calls.append(candidate["label"])
+        doc = plan.to_dict()  # the plan the library lent: readable during the call
+        shared = "home" not in doc["workers"][0]
+        split = [4, 4, 4, 4] if shared else [w["home"]["groups"] for w in doc["workers"]]
+        scale = 0.5 if shared else 1.0  # sharing everything is worse than any split here
+        return {"throughput_rps": [scale * wt * g ** 0.5 for wt, g in zip(weights, split)], "p95_ms": [1, 1, 1, 1],
+                "power_w": 300.0, "window_s": 1.0}
+
+    spec = {"models": MIX, "segments": [[1]] * 4, "search": {"noise": 0.0}}
+    best, report = es.search(sim, spec, evaluate)
+    with best:
+        split = [w["home"]["groups"] for w in best.to_dict()["workers"]]
+    assert report["format"] == "eclip.search" and report["converged"]
+    assert len(report["trials"]) == len(calls)
+    # Brute force over every split: sum w * sqrt(g) is maximised at g proportional to w^2.
+    import itertools
+    cands = [s for s in itertools.product(range(1, 14), repeat=4) if sum(s) == 16]
+    brute = max(cands, key=lambda s: sum(w * g ** 0.5 for w, g in zip(weights, s)))
+    assert split == list(brute)
+    assert report["plan"]["strategy"] == "eclip-tuned"
+
+
+def test_an_evaluator_error_is_kept_in_the_trial(sim):
+    def evaluate(plan, candidate):
+        if candidate["split"]:
+            raise ValueError("no GPU today")
+        return {"throughput_rps": [1.0] * 4}
+
+    best, report = es.search(sim, {"models": MIX, "segments": [[1]] * 4}, evaluate)
+    best.close()
+    notes = [t["note"] for t in report["trials"]]
+    assert any("ValueError: no GPU today" in n for n in notes)
+
+
+def test_plan_make_static_equal_and_eclip(sim):
+    with eclip.Profile.from_json(profile_doc()) as prof:
+        with eclip.Plan.make(sim, prof, MIX, "static-equal") as p:
+            assert [w["home"]["groups"] for w in p.to_dict()["workers"]] == [4, 4, 4, 4]
+        with eclip.Plan.make(sim, prof, MIX, "eclip") as p:
+            assert p.strategy == "eclip"
+        with eclip.Plan.make(sim, prof, MIX, "eclip-budget") as p:
+            assert p.strategy == "eclip-budget"

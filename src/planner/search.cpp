@@ -1,0 +1,124 @@
+#include "eclip/planner/search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+namespace eclip {
+
+SearchResult search(const PlanSpace& space, const Objective& objective, const std::vector<Candidate>& starts,
+                    const Evaluator& evaluate, const Predictor& predict, const SearchOptions& opt) {
+  if (starts.empty()) throw Error(Errc::invalid_argument, "search: no start candidates");
+  if (!evaluate) throw Error(Errc::invalid_argument, "search: no evaluator");
+  if (!(opt.noise >= 0) || !std::isfinite(opt.noise))
+    throw Error(Errc::invalid_argument, fmt::format("search: noise {} must be a finite value >= 0", opt.noise));
+  if (opt.per_round == 0) throw Error(Errc::invalid_argument, "search: per_round must be > 0");
+  if (!(opt.time_limit_s >= 0)) throw Error(Errc::invalid_argument, fmt::format("search: time_limit_s {} < 0", opt.time_limit_s));
+  objective.validate(space.workers());
+  constexpr double kNone = -std::numeric_limits<double>::infinity();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+
+  SearchResult r;
+  std::map<Candidate, std::size_t> tried;  // candidate -> trial index
+  std::optional<std::size_t> incumbent;
+  auto out_of_time = [&] { return opt.time_limit_s > 0 && elapsed() >= opt.time_limit_s; };
+
+  auto run = [&](const Candidate& c, unsigned round, double predicted) -> std::size_t {
+    if (auto it = tried.find(c); it != tried.end()) return it->second;
+    Trial t;
+    t.index = static_cast<unsigned>(r.trials.size());
+    t.candidate = c;
+    t.label = c.label();
+    t.round = round;
+    t.predicted = predicted;
+    t.score = t.value = kNone;
+    try {
+      space.validate(c);
+      t.evaluation = evaluate(c);
+      if (t.evaluation.throughput_rps.size() != space.workers())
+        throw Error(Errc::invalid_argument, fmt::format("the evaluator returned {} workers' throughputs for {}",
+                                                        t.evaluation.throughput_rps.size(), space.workers()));
+      t.value = objective.value(t.evaluation);
+      t.score = objective.score(t.evaluation, &t.note);
+    } catch (const Error& e) {
+      t.note = e.what();
+    }
+    t.at_s = elapsed();
+    r.trials.push_back(std::move(t));
+    if (opt.on_trial) opt.on_trial(r.trials.back());
+    const std::size_t i = r.trials.size() - 1;
+    tried.emplace(c, i);
+    if (r.trials[i].score > kNone && (!incumbent || r.trials[i].score > r.trials[*incumbent].score)) {
+      if (round == 0) incumbent = i;  // later rounds move only past the noise band (below)
+    }
+    return i;
+  };
+
+  for (const Candidate& c : starts) {
+    if (out_of_time() || r.trials.size() >= opt.max_trials) break;
+    run(c, 0, predict ? predict(c) : std::numeric_limits<double>::quiet_NaN());
+  }
+  bool feasible = incumbent.has_value();
+  if (!incumbent) {
+    // No start keeps the constraints: go on from the best by value; the first neighbour that
+    // keeps them takes over.
+    std::string why;
+    for (const Trial& t : r.trials) why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", t.label, t.note);
+    for (std::size_t i = 0; i < r.trials.size(); ++i)
+      if (r.trials[i].value > kNone && (!incumbent || r.trials[i].value > r.trials[*incumbent].value)) incumbent = i;
+    if (!incumbent) throw Error(Errc::unavailable, fmt::format("search: no start candidate could be evaluated ({})", why));
+  }
+
+  while (r.stop_reason.empty()) {
+    if (r.rounds >= opt.max_rounds) { r.stop_reason = fmt::format("max_rounds ({}) reached", opt.max_rounds); break; }
+    if (r.trials.size() >= opt.max_trials) { r.stop_reason = fmt::format("max_trials ({}) reached", opt.max_trials); break; }
+    if (out_of_time()) { r.stop_reason = fmt::format("time limit ({} s) reached", opt.time_limit_s); break; }
+    ++r.rounds;
+    std::vector<Candidate> next = space.neighbours(r.trials[*incumbent].candidate);
+    std::vector<std::pair<double, Candidate>> ranked;
+    for (Candidate& c : next)
+      if (!tried.count(c)) ranked.emplace_back(predict ? predict(c) : 0.0, std::move(c));
+    if (predict) {
+      std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      if (ranked.size() > opt.per_round) ranked.resize(opt.per_round);
+    }
+    std::optional<std::size_t> best_here;
+    for (auto& [p, c] : ranked) {
+      if (out_of_time() || r.trials.size() >= opt.max_trials) break;
+      const std::size_t i = run(c, r.rounds, predict ? p : std::numeric_limits<double>::quiet_NaN());
+      if (r.trials[i].score > kNone && (!best_here || r.trials[i].score > r.trials[*best_here].score)) best_here = i;
+    }
+    const double inc = r.trials[*incumbent].score;
+    if (best_here && (!feasible || r.trials[*best_here].score > inc + std::abs(inc) * opt.noise)) {
+      incumbent = best_here;
+      feasible = true;
+    } else if (!feasible && !ranked.empty()) {
+      // Still nothing that keeps the constraints: walk on by value.
+      std::optional<std::size_t> by_value;
+      for (auto& rc : ranked)
+        if (auto it = tried.find(rc.second); it != tried.end() && r.trials[it->second].value > r.trials[*incumbent].value &&
+            (!by_value || r.trials[it->second].value > r.trials[*by_value].value))
+          by_value = it->second;
+      if (by_value) incumbent = by_value;
+      else r.stop_reason = "no plan found keeps the constraints; the best by value is kept";
+    } else if (!out_of_time() && r.trials.size() < opt.max_trials) {
+      r.converged = true;
+      r.stop_reason = ranked.empty() ? "no untried neighbour" : fmt::format("no neighbour beats the best by more than {:.1f}%", opt.noise * 100);
+    }
+  }
+  if (!feasible && r.stop_reason.find("constraints") == std::string::npos)
+    r.stop_reason += "; no plan found keeps the constraints, the best by value is kept";
+  const Trial& b = r.trials[*incumbent];
+  r.best = b.candidate;
+  r.evaluation = b.evaluation;
+  r.score = b.score;
+  r.seconds = elapsed();
+  return r;
+}
+
+}  // namespace eclip

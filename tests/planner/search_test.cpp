@@ -1,0 +1,135 @@
+// The one local search behind `eclip plan --strategy eclip` and `eclip tune`, on evaluators whose
+// optimum is known.
+#include <cmath>
+#include <numeric>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "eclip/planner/search.hpp"
+
+using namespace eclip;
+
+namespace {
+PlanSpace space_of(unsigned workers, unsigned segments = 1) {
+  std::vector<std::string> models;
+  std::vector<std::vector<std::uint32_t>> segs;
+  for (unsigned w = 0; w < workers; ++w) models.push_back("m" + std::to_string(w)), segs.emplace_back(segments, 1U);
+  return PlanSpace(presets::h200(), models, segs);
+}
+
+/// Worker w's rate grows with its atoms, with diminishing returns, weighted by weights[w]: the
+/// best split puts atoms where they pay most. Shared: everyone at a quarter of its full rate.
+Evaluator concave(std::vector<double> weights) {
+  return [weights](const Candidate& c) {
+    Evaluation e;
+    for (std::size_t w = 0; w < weights.size(); ++w)
+      e.throughput_rps.push_back(c.shared() ? weights[w] * std::sqrt(16.0) / 4 : weights[w] * std::sqrt(double(c.split[w])));
+    e.power_w = 100;
+    return e;
+  };
+}
+}  // namespace
+
+TEST_CASE("search: from the equal split, local moves reach the best static split (brute force agrees)") {
+  const PlanSpace space = space_of(3);
+  const std::vector<double> weights{1.0, 2.0, 3.0};
+  Objective obj;
+  SearchOptions opt;
+  opt.noise = 0;
+  const auto r = search(space, obj, {space.equal_split()}, concave(weights), {}, opt);
+  double brute = 0;
+  std::vector<unsigned> arg;
+  for (const Candidate& c : space.all_static_splits()) {
+    const double v = obj.value(concave(weights)(c));
+    if (v > brute) brute = v, arg = c.split;
+  }
+  CHECK(r.converged);
+  CHECK(r.best.split == arg);
+  CHECK(r.score == Approx(brute));
+  CHECK(r.trials.front().round == 0);
+  CHECK(r.stop_reason.find("no neighbour beats") != std::string::npos);
+}
+
+TEST_CASE("search: the noise band stops moves that win by less than it") {
+  const PlanSpace space = space_of(2);
+  Objective obj;
+  SearchOptions opt;
+  opt.noise = 0.5;  // nothing wins by 50%
+  const auto r = search(space, obj, {space.equal_split()}, concave({1.0, 1.5}), {}, opt);
+  CHECK(r.best.split == std::vector<unsigned>{8, 8});
+  CHECK(r.rounds == 1);
+  CHECK(r.converged);
+}
+
+TEST_CASE("search: a predictor decides which neighbours are measured, per_round at most") {
+  const PlanSpace space = space_of(4, 2);
+  Objective obj;
+  SearchOptions opt;
+  opt.noise = 0;
+  opt.per_round = 3;
+  unsigned evaluations = 0;
+  auto eval = [&](const Candidate& c) { ++evaluations; return concave({1, 2, 3, 4})(c); };
+  auto predict = [&](const Candidate& c) { return obj.value(concave({1, 2, 3, 4})(c)); };
+  const auto r = search(space, obj, {space.equal_split()}, eval, predict, opt);
+  CHECK(evaluations == r.trials.size());
+  CHECK(r.trials.size() <= 1 + 3 * r.rounds);
+  for (const Trial& t : r.trials) CHECK(!std::isnan(t.predicted));
+  CHECK(r.score > obj.value(concave({1, 2, 3, 4})(space.equal_split())));
+}
+
+TEST_CASE("search: the fairness floor refuses unfair plans; failures are kept with their reason") {
+  const PlanSpace space = space_of(2);
+  Objective obj;
+  obj.alone_rps = {4.0, 4.0};
+  obj.jain_floor = 0.99;  // almost perfectly even
+  SearchOptions opt;
+  opt.noise = 0;
+  auto eval = [](const Candidate& c) -> Evaluation {
+    if (!c.shared() && c.split[0] == 7) throw Error(Errc::backend, "capture failed");
+    return concave({1.0, 4.0})(c);
+  };
+  const auto r = search(space, obj, {space.shared(), space.equal_split(), space.static_split({15, 1})}, eval, {}, opt);
+  CHECK(r.trials[0].note.find("Jain's index 0.735 < floor 0.990") != std::string::npos);
+  for (const Trial& t : r.trials) {
+    if (!t.candidate.shared() && t.candidate.split[0] == 7) CHECK(t.note == "capture failed");
+    if (t.score == -std::numeric_limits<double>::infinity() && t.note.find("Jain") != std::string::npos)
+      CHECK(t.value > 0);
+  }
+  REQUIRE(!r.best.shared());
+  const auto e = concave({1.0, 4.0})(r.best);
+  CHECK(jain(e.normalized(obj.alone_rps)) >= 0.99);
+
+  const nlohmann::json j = to_json(r, space, obj);
+  CHECK(j["format"] == "eclip.search");
+  CHECK(j["trials"].size() == r.trials.size());
+  CHECK(j["plan"]["strategy"] == "eclip-tuned");
+}
+
+TEST_CASE("search: bad options and an evaluator that never works are errors that say so") {
+  const PlanSpace space = space_of(2);
+  Objective obj;
+  CHECK_THROWS_WITH(search(space, obj, {}, concave({1, 1})), Catch::Contains("no start candidates"));
+  SearchOptions bad;
+  bad.noise = -1;
+  CHECK_THROWS_WITH(search(space, obj, {space.equal_split()}, concave({1, 1}), {}, bad), Catch::Contains("noise -1"));
+  auto broken = [](const Candidate&) -> Evaluation { throw Error(Errc::backend, "no GPU"); };
+  CHECK_THROWS_WITH(search(space, obj, {space.equal_split()}, broken), Catch::Contains("no GPU"));
+  obj.kind = ObjectiveKind::normalized;
+  CHECK_THROWS_WITH(search(space, obj, {space.equal_split()}, concave({1, 1})), Catch::Contains("alone_rps"));
+}
+
+TEST_CASE("search JSON: a candidate and a spec round-trip, with errors naming the field") {
+  const Topology t = presets::h200();
+  const nlohmann::json spec = {{"models", {"a", "b"}}, {"segments", {{2, 3}, {1}}}, {"switch_budget", 1}};
+  const PlanSpace space = plan_space_from_json(spec, t);
+  CHECK(space.workers() == 2);
+  const Candidate c = candidate_from_json({{"split", {9, 7}}, {"segment", {{16, 0}, {0}}}}, space);
+  CHECK(c.label() == "9+/7");
+  CHECK(candidate_from_json(to_json(c), space) == c);
+  CHECK(candidate_from_json({{"split", nlohmann::json::array()}}, space).shared());
+  CHECK_THROWS_WITH(candidate_from_json({{"split", {9, -1}}}, space), Catch::Contains("candidate.split[1]"));
+  CHECK_THROWS_WITH(plan_space_from_json({{"models", {"a"}}, {"segments", {{0}}}}, t), Catch::Contains("segment 0 has no positions"));
+  CHECK_THROWS_WITH(objective_from_json({{"kind", "speed"}}, 2), Catch::Contains("unknown objective \"speed\""));
+  CHECK_THROWS_WITH(search_options_from_json({{"noize", 1}}), Catch::Contains("unknown field \"noize\""));
+}

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""The H200 co-location sweep of issue #14: every paper mix at one batch size under every strategy,
+in one process, each strategy measured `--reps` times in the same run (interleaved: rep 0 of all,
+then rep 1 of all), with the workers running without stopping between plans.
+
+  sweep.py --batch 1 --profile P/profile_b1.json [--mixes all] [--reps 2] [--window 1] [--warmup 0.3]
+           [--strategies baseline,static-equal,kernel-wise,eclip-budget,eclip,static-best,eclip-tuned]
+           [--tune-time 60] [--out DIR]
+
+P/profile_b<batch>.json is `eclip profile --sizes all` (every partition size): the co-location
+model predicts with it; kernel-wise and eclip-budget read its size classes. Per batch: idle power,
+each model alone on the whole device (alone_b<batch>.json: normalised throughput, Jain), then per
+mix:
+  static search   the equal split, its 12 one-atom neighbours and two splits in proportion to each
+                  model's solo time (and its square root), each measured once; then the best
+                  split's one-atom neighbours, until none is better (every split listed with its
+                  numbers in <mix>_b<batch>.json "static_search"). static-best = the best of them
+                  by throughput.
+  eclip-tuned     eclip.torch.tune: the library's search with the co-location model as predictor,
+                  measured windows, from Baseline, the equal split and the model's best split;
+                  objective throughput under Baseline's measured Jain index (its whole report in
+                  "tune").
+  reps            every strategy's plan measured --reps times.
+Output (DIR): <mix>_b<batch>.json (every window's full record), summary.csv (one row per mix,
+batch, strategy, rep), plans/."""
+import argparse
+import csv
+import datetime
+import json
+import os
+import sys
+import time
+import traceback
+
+PAPER_MODELS = ["albert", "densenet201", "alexnet", "resnet152", "resnext101_32x8d", "shufflenet_v2_x1_0", "vgg19"]
+# The library's default mixes (eclip::Mix::defaults): mix i holds models {i, i+1, i+2, i+4} mod 7.
+MIXES = {f"mix{i + 1}": [PAPER_MODELS[(i + k) % 7] for k in (0, 1, 2, 4)] for i in range(7)}
+SUMMARY_COLUMNS = ["mix", "batch", "strategy", "rep", "throughput", "inferences_per_j", "jain", "slowest_p95_ms"]
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def write_json(path, obj):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def append_summary(path, rec, batch):
+    row = [rec["mix"], batch, rec["strategy_name"], rec["rep"], rec.get("throughput_rps"),
+           rec.get("inferences_per_j"), rec.get("jain"), rec.get("slowest_p95_ms")]
+    row += [w["throughput_rps"] for w in rec["workers"]]
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        out = csv.writer(f)
+        if new:
+            out.writerow(SUMMARY_COLUMNS + [f"w{i}_throughput" for i in range(4)])
+        out.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row])
+
+
+def size_class_profile(full, classes):
+    """The profile at the topology's size classes (what kernel-wise and eclip-budget read)."""
+    at = [full["configs"].index(c) for c in classes]
+    out = dict(full, configs=list(classes), units=[full["units"][i] for i in at], models=[])
+    for m in full["models"]:
+        out["models"].append(dict(m, kernels=[dict(k, us=[k["us"][i] for i in at]) for k in m["kernels"]]))
+    return out
+
+
+def neighbours(split):
+    out = []
+    for a in range(len(split)):
+        for b in range(len(split)):
+            if a != b and split[a] > 1:
+                s = list(split)
+                s[a] -= 1
+                s[b] += 1
+                out.append(s)
+    return out
+
+
+def proportional(weights, groups):
+    left = groups - len(weights)
+    total = sum(weights)
+    want = [w / total * left for w in weights]
+    split = [1 + int(x) for x in want]
+    rest = sorted(range(len(weights)), key=lambda i: want[i] - int(want[i]), reverse=True)
+    for i in rest[:groups - sum(split)]:
+        split[i] += 1
+    return split
+
+
+def short(rec):
+    return (f"{rec['throughput_rps']:8.1f} req/s  {(rec.get('inferences_per_j') or 0):6.3f} inf/J  "
+            f"jain {rec.get('jain') or 0:.3f}  " +
+            "  ".join(f"{w['model'][:8]} {w['throughput_rps']:.0f}/{w['p95_ms'] or 0:.2f}" for w in rec["workers"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--mixes", default="all")
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--window", type=float, default=1.0)
+    ap.add_argument("--warmup", type=float, default=0.3)
+    ap.add_argument("--strategies", default="baseline,static-equal,kernel-wise,eclip-budget,eclip,static-best,eclip-tuned")
+    ap.add_argument("--static-search", type=int, default=1, help="0: skip the static search")
+    ap.add_argument("--static-max", type=int, default=16, help="most splits the static search measures (>= 15)")
+    ap.add_argument("--calibrate", type=int, default=0,
+                    help="N > 0: only Baseline and N static splits per mix (the equal split, the two proportional "
+                         "ones, then one-atom neighbours of the equal split), once each: the co-runs the "
+                         "co-location model's contention parameters are fitted from")
+    ap.add_argument("--tune-time", type=float, default=60.0)
+    ap.add_argument("--tune-segments", type=int, default=2)
+    ap.add_argument("--noise", type=float, default=0.02)
+    ap.add_argument("--out", default="sweep_out")
+    args = ap.parse_args()
+    mixes = list(MIXES) if args.mixes == "all" else [m for m in args.mixes.split(",") if m]
+    strategies = [s for s in args.strategies.split(",") if s]
+
+    import eclip
+    from eclip import search as esearch
+    from eclip.torch import require_torch
+    from eclip.torch import models as zoo
+    from eclip.torch.chain import ChainedModel
+    from eclip.torch.runner import Colocation
+    from eclip.torch.tune import tune
+    torch = require_torch()
+    torch.backends.cudnn.benchmark = False
+    os.makedirs(os.path.join(args.out, "plans"), exist_ok=True)
+    backend = eclip.Backend("cuda")
+    meter = eclip.EnergyMeter("nvml")
+    full = json.load(open(args.profile))
+    classes = [c.groups for c in backend.size_classes()]
+    prof_full = eclip.Profile.from_json(full)
+    prof_classes = eclip.Profile.from_json(size_class_profile(full, classes))
+    groups = backend.topology.groups
+    solo_us = {m["model"]: sum(k["us"][-1] for k in m["kernels"]) for m in full["models"]}
+    summary = os.path.join(args.out, "summary.csv")
+
+    needed = [m for m in PAPER_MODELS if any(m in MIXES[x] for x in mixes)]
+    chained = {}
+    for m in needed:
+        t0 = time.time()
+        chained[m] = ChainedModel.of(zoo.build(m, args.batch))
+        log(f"built {m} b{args.batch}: {len(chained[m])} units ({time.time() - t0:.1f} s)")
+    idle = meter.idle(2.0, torch.cuda.synchronize).as_dict()
+    log(f"idle {idle['avg_power_w']:.1f} W")
+    alone = {}
+    for m in needed:
+        u = chained[m].units()
+        with esearch.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
+                Colocation(backend, p, [u], [m], meter) as solo:
+            rec = solo.run(args.window, args.warmup)
+        alone[m] = rec["throughput_rps"]
+        log(f"alone {m}: {alone[m]:.1f} req/s {rec.get('avg_power_w') or 0:.0f} W")
+    write_json(os.path.join(args.out, f"alone_b{args.batch}.json"), alone)
+
+    failed = False
+    for mix in mixes:
+        ms = MIXES[mix]
+        units = [chained[m].units() for m in ms]
+        space = {"models": ms, "segments": [[len(u)] for u in units]}
+        out = {"kind": "eclip.sweep", "mix": mix, "models": ms, "batch": args.batch, "device": backend.name,
+               "library": eclip.version(), "torch": torch.__version__,
+               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "window_s": args.window,
+               "warmup_s": args.warmup, "idle": idle, "alone_rps": alone, "runs": [], "static_search": [],
+               "plans": {}}
+        path = os.path.join(args.out, f"{mix}_b{args.batch}.json")
+        plans = {}
+        t_mix = time.time()
+        try:
+            plans["baseline"] = esearch.plan_for(backend, space, {"split": []}, "baseline")
+            for s in ("static-equal", "kernel-wise", "eclip-budget"):
+                if s in strategies:
+                    plans[s] = eclip.Plan.make(backend, prof_classes, ms, s)
+            if "eclip" in strategies:
+                t0 = time.time()
+                plans["eclip"] = eclip.Plan.make(backend, prof_full, ms, "eclip")
+                out["eclip_plan_s"] = time.time() - t0
+            colo = Colocation(backend, plans["baseline"], units, ms, meter, cache=6)
+        except Exception as e:  # noqa: BLE001 - the other mixes still run
+            traceback.print_exc()
+            out["error"] = f"{type(e).__name__}: {e}"
+            write_json(path, out)
+            failed = True
+            continue
+        try:
+            def measure(name, plan, rep, kind="rep"):
+                capture = colo.switch(plan)
+                rec = colo.run(args.window, args.warmup, alone, idle["avg_power_w"], label=f"{mix}:{name}")
+                rec.update({"mix": mix, "strategy_name": name, "rep": rep, "batch": args.batch, "kind": kind,
+                            "switch_capture_s": capture})
+                out["runs"].append(rec)
+                log(f"{kind}{rep} {mix} {name:14s} {short(rec)}  (capture {capture:.2f} s)")
+                return rec
+
+            base = measure("baseline", plans["baseline"], 0)
+            append_summary(summary, base, args.batch)
+            if args.calibrate:
+                equal = [groups // 4 + (1 if i < groups % 4 else 0) for i in range(4)]
+                cands = [equal] + [proportional(w, groups) for w in ([solo_us[m] for m in ms],
+                                                                      [solo_us[m] ** 0.5 for m in ms])]
+                cands += neighbours(equal)[::3]
+                seen = []
+                for split in cands:
+                    if split in seen or len(seen) >= args.calibrate:
+                        continue
+                    seen.append(split)
+                    with esearch.plan_for(backend, space, {"split": split}, "static") as p:
+                        rec = measure("static " + "/".join(map(str, split)), p, 0, "calibrate")
+                    out["static_search"].append({"split": split, "throughput_rps": rec["throughput_rps"],
+                                                 "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
+                                                 "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
+                strategies = []
+            if args.static_search and "static-best" in strategies:
+                t0 = time.time()
+                equal = [groups // 4 + (1 if i < groups % 4 else 0) for i in range(4)]
+                queue = [equal] + neighbours(equal)
+                for weights in ([solo_us[m] for m in ms], [solo_us[m] ** 0.5 for m in ms]):
+                    queue.append(proportional(weights, groups))
+                tried = {}
+                while queue:
+                    split = queue.pop(0)
+                    if tuple(split) in tried:
+                        continue
+                    with esearch.plan_for(backend, space, {"split": split}, "static") as p:
+                        rec = measure("static " + "/".join(map(str, split)), p, 0, "search")
+                    tried[tuple(split)] = rec["throughput_rps"]
+                    out["static_search"].append({"split": split, "throughput_rps": rec["throughput_rps"],
+                                                 "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
+                                                 "slowest_p95_ms": rec.get("slowest_p95_ms"),
+                                                 "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
+                    if not queue:
+                        best = max(tried, key=tried.get)
+                        queue = [s for s in neighbours(list(best)) if tuple(s) not in tried]
+                    if len(tried) >= args.static_max:
+                        queue = []
+                best = list(max(tried, key=tried.get))
+                out["static_best_split"] = best
+                out["static_search_s"] = time.time() - t0
+                plans["static-best"] = esearch.plan_for(backend, space, {"split": best}, "static-best")
+                log(f"{mix} static search: {len(tried)} splits in {out['static_search_s']:.0f} s, best {best}")
+            if "eclip-tuned" in strategies:
+                spec = {"segments": [[len(u) // 2, len(u) - len(u) // 2] if args.tune_segments > 1 and len(u) > 1
+                                     else [len(u)] for u in units],
+                        "switch_budget": "unlimited",
+                        "objective": {"kind": "throughput", "alone_rps": [alone[m] for m in ms],
+                                      "jain_floor": base["jain"]},
+                        "search": {"noise": args.noise, "time_limit_s": args.tune_time, "per_round": 6},
+                        "predictor": {"profile": os.path.abspath(args.profile)}}
+                best, report = tune(colo, backend, ms, spec, args.window, args.warmup, log=log, alone_rps=alone,
+                                    idle_w=idle["avg_power_w"])
+                out["tune"] = report
+                plans["eclip-tuned"] = best
+                log(f"{mix} tuned: {report['best']['label']} after {len(report['trials'])} trials, "
+                    f"{report['wall_s']:.0f} s, {report['stop_reason']}")
+            for s, p in plans.items():
+                out["plans"][s] = p.to_dict()
+                p.write(os.path.join(args.out, "plans", f"{s}_{mix}_b{args.batch}.json"))
+            order = [s for s in strategies if s in plans]
+            for rep in range(args.reps):
+                for s in order:
+                    if s == "baseline" and rep == 0:
+                        continue  # measured first, above
+                    rec = measure(s, plans[s], rep)
+                    append_summary(summary, rec, args.batch)
+                write_json(path, out)
+        except Exception as e:  # noqa: BLE001 - the other mixes still run
+            traceback.print_exc()
+            out["error"] = f"{type(e).__name__}: {e}"
+            failed = True
+        finally:
+            out["seconds"] = time.time() - t_mix
+            write_json(path, out)
+            colo.close()
+            for p in plans.values():
+                p.close()
+            torch.cuda.empty_cache()
+        log(f"{mix} done in {out['seconds']:.0f} s")
+    sys.stdout.flush()
+    os._exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
