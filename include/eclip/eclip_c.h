@@ -220,6 +220,13 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
 ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_evaluate_fn evaluate,
                              void* user, eclip_plan** best, char** report_json);
 ECLIP_C_API void eclip_string_free(char* s);
+/* The co-location model's prediction for `plan` (its workers' models, times from `profile`): the
+ * simulated device of the plan's topology (its preset, e.g. "H200"), with device_json (may be
+ * NULL) overriding {"fair_share", "bandwidth_slowdown", "demand_tolerance", "static_w", "unit_active_w",
+ * "unit_idle_w", "duration_ms", "warmup_ms", "seed"}. out->workers must be the plan's worker
+ * count; throughput_rps (and p95_ms unless NULL) are filled, with power_w and window_s. */
+ECLIP_C_API int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const char* device_json,
+                              eclip_evaluation* out);
 
 /* Creates every stream the plan needs (one pool worker per plan worker), or none: on failure
  * nothing is left behind. */

@@ -8,7 +8,7 @@ report (every trial with its measurement, the time it took, why it stopped)."""
 import ctypes
 import json
 
-from ._abi import EVALUATE_FN
+from ._abi import EVALUATE_FN, Evaluation
 from .plan import Plan
 
 
@@ -68,3 +68,17 @@ def search(backend, spec, evaluate):
     finally:
         lib.eclip_string_free(report)
     return best, json.loads(text)
+
+
+def predict(profile, plan, device=None):
+    """The co-location model's prediction for `plan` (an eclip.Plan; its models' times from
+    `profile`): {"throughput_rps": [...], "p95_ms": [...], "power_w": W, "window_s": s}. device: a
+    dict overriding the simulated device's parameters (fair_share, bandwidth_slowdown, static_w,
+    unit_active_w, unit_idle_w, duration_ms, warmup_ms, seed)."""
+    n = plan.workers
+    rps, p95 = (ctypes.c_double * n)(), (ctypes.c_double * n)()
+    ev = Evaluation(rps, p95, n, 0.0, 0.0, None)
+    lib = plan._lib
+    lib.check(lib.eclip_predict(profile.handle, plan.handle, json.dumps(device).encode() if device else None,
+                                ctypes.byref(ev)), "predict")
+    return {"throughput_rps": list(rps), "p95_ms": list(p95), "power_w": ev.power_w, "window_s": ev.window_s}

@@ -91,12 +91,14 @@ def test_capture_runs_in_the_partition_and_the_runner_counts(cuda):
         expect.append(m.output.clone())
     cfg = [[classes[0].groups] * 3 + [classes[2].groups] * 3, [classes[1].groups] * 6]
     with plan_of(cuda, cfg) as plan, Colocation(cuda, plan, [a.units(), b.units()], ["a", "b"]) as run:
-        for w in range(2):  # each unit captured on the slot of its planned size
-            assert [run.pool.slot(w, s).groups for s in run.placements[w]] == cfg[w]
+        for w in range(2):  # each group (a run of units on one size) captured on the slot of its size
+            runs = [c for i, c in enumerate(cfg[w]) if i == 0 or cfg[w][i - 1] != c]
+            assert [run.active.pool.slot(w, s).groups for s in run.placements[w]] == runs
         rec = run.run(window_s=0.5, warmup_s=0.2, alone_rps={"a": 1000.0, "b": 1000.0})
     assert not rec["errors"]
     for w in rec["workers"]:
-        assert w["requests"] > 0 and w["requests"] == w["timed_requests"]
+        # Counted by the router at the window's edges vs timed by completion inside it: at most one apart.
+        assert w["requests"] > 0 and abs(w["requests"] - w["timed_requests"]) <= 1
         assert w["p50_ms"] <= w["p95_ms"] and w["unrouted"] == 0 and w["backend_errors"] == 0
     assert rec["workers"][0]["switches_per_request"] > 0
     assert 0 < rec["jain"] <= 1 and rec["slowest_p95_ms"] > 0

@@ -109,7 +109,12 @@ int eclip_plan_make(const eclip_backend* backend, const eclip_profile* profile, 
     const eclip::Profile& p = profile->profile;
     if (p.device != t.name)
       throw invalid("the profile is for device \"" + p.device + "\" but the backend is \"" + t.name + "\"");
-    eclip::Plan plan = eclip::make_plan(s, eclip::SimDeviceModel::for_topology(t), names, p, budget, tol).plan;
+    // The co-location planner predicts each candidate with a short simulation (400 ms, 50 ms
+    // warm-up): enough requests of the slowest paper model for a stable rate, and a plan in seconds.
+    eclip::ColocationPlanOptions co;
+    co.run.duration_ms = 400;
+    co.run.warmup_ms = 50;
+    eclip::Plan plan = eclip::make_plan(s, eclip::SimDeviceModel::for_topology(t), names, p, budget, tol, co).plan;
     plan.validate(t);
     *out = new eclip_plan{std::move(plan), t};
   });
@@ -256,6 +261,50 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
         throw;
       }
     }
+  });
+}
+
+int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const char* device_json, eclip_evaluation* out) {
+  return guarded([&] {
+    require(profile, "profile");
+    require(plan, "plan");
+    require(out, "out");
+    eclip::SimDeviceModel device = eclip::SimDeviceModel::for_topology(plan->topology);
+    eclip::RunOptions run;
+    if (device_json != nullptr) {
+      const nlohmann::json j = parse_json(device_json, "device_json");
+      if (!j.is_object()) throw invalid("device_json: expected an object");
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& k = it.key();
+        if (!it->is_number()) throw invalid(fmt::format("device_json.{}: {} is not a number", k, it->dump()));
+        const double v = it->get<double>();
+        if (k == "fair_share") device.fair_share = v;
+        else if (k == "bandwidth_slowdown") device.bandwidth_slowdown = v;
+        else if (k == "demand_tolerance") device.demand_tolerance = v;
+        else if (k == "static_w") device.static_w = v;
+        else if (k == "unit_active_w") device.unit_active_w = v;
+        else if (k == "unit_idle_w") device.unit_idle_w = v;
+        else if (k == "duration_ms") run.duration_ms = v;
+        else if (k == "warmup_ms") run.warmup_ms = v;
+        else if (k == "seed") run.seed = static_cast<std::uint64_t>(v);
+        else
+          throw invalid("device_json: unknown field \"" + k +
+                        "\" (known: fair_share, bandwidth_slowdown, demand_tolerance, static_w, unit_active_w, unit_idle_w, "
+                        "duration_ms, warmup_ms, seed)");
+      }
+      device.validate();
+    }
+    std::vector<std::string> models;
+    for (const auto& w : plan->plan.workers) models.push_back(w.model);
+    if (out->workers != models.size())
+      throw invalid(fmt::format("out->workers is {} but the plan has {} workers", out->workers, models.size()));
+    const eclip::Evaluation e = eclip::predict(device, profile->profile, models, plan->plan, run);
+    for (std::size_t w = 0; w < models.size(); ++w) {
+      out->throughput_rps[w] = e.throughput_rps[w];
+      if (out->p95_ms) out->p95_ms[w] = e.p95_ms[w];
+    }
+    out->power_w = e.power_w;
+    out->window_s = e.window_s;
   });
 }
 

@@ -10,5 +10,6 @@ namespace eclip::cli {
 std::function<int()> add_simulate(CLI::App& app);
 std::function<int()> add_plan(CLI::App& app);
 std::function<int()> add_profile(CLI::App& app);
+std::function<int()> add_tune(CLI::App& app);
 
 }  // namespace eclip::cli

@@ -1,6 +1,7 @@
 // eclip: the command-line tool. `eclip simulate` is the main job: co-location mixes under every
-// strategy on the built-in simulated device, one table per mix. `eclip plan` writes the optimizer's
-// plans; `eclip profile` measures a real GPU through the Python package. One file per subcommand
+// strategy on the built-in simulated device, one table per mix. `eclip plan` writes a strategy's
+// plans; `eclip profile` measures a real GPU through the Python package; `eclip tune` picks a plan
+// by measuring candidates (on the GPU through the package, or on the simulated device). One file per subcommand
 // (*_command.cpp); files are written through output_files.hpp, values read through values.hpp.
 #include <cstdio>
 #include <exception>
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   const auto simulate = add_simulate(app);
   const auto plan = add_plan(app);
   const auto profile = add_profile(app);
+  const auto tune = add_tune(app);
 
   try {
     app.parse(argc, argv);
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("simulate")) return simulate();
     if (app.got_subcommand("plan")) return plan();
     if (app.got_subcommand("profile")) return profile();
+    if (app.got_subcommand("tune")) return tune();
   } catch (const UsageError& e) {
     fmt::print(stderr, "eclip: error: {}\n", e.what());
     return kUsage;

@@ -4,15 +4,6 @@
 // from the build tree) and ECLIP_LIBRARY naming libeclip_c.so. The profiler checks PyTorch, the GPU
 // and libeclip_c's cuda backend itself and says which is missing; a missing interpreter is
 // reported here.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,10 +12,8 @@
 #include "commands.hpp"
 #include "errors.hpp"
 #include "messages.hpp"
-#include "install_paths.hpp"
+#include "python_module.hpp"
 #include "values.hpp"
-
-extern char** environ;
 
 namespace eclip::cli {
 namespace {
@@ -34,28 +23,9 @@ struct ProfileOptions {
   std::vector<std::string> extra;
 };
 
-/// The environment for the profiler: ours, with PYTHONPATH led by the package folder and
-/// ECLIP_LIBRARY set when a library was given or found.
-std::vector<std::string> child_environment(const std::string& lib) {
-  std::vector<std::string> env;
-  const auto package = python_package_dir();
-  for (char** e = environ; *e; ++e) {
-    const std::string_view kv(*e);
-    if (package && kv.starts_with("PYTHONPATH=")) continue;
-    if (!lib.empty() && kv.starts_with("ECLIP_LIBRARY=")) continue;
-    env.emplace_back(kv);
-  }
-  if (package) {
-    const char* old = std::getenv("PYTHONPATH");
-    env.push_back("PYTHONPATH=" + package->string() + (old && *old ? std::string(":") + old : std::string()));
-  }
-  if (!lib.empty()) env.push_back("ECLIP_LIBRARY=" + lib);
-  return env;
-}
-
 int run(const ProfileOptions& o) {
   if (o.out.empty()) throw UsageError("--out: empty folder name");
-  std::vector<std::string> args{o.python};
+  std::vector<std::string> args;
   if (o.tool.empty()) {
     args.insert(args.end(), {"-m", "eclip.torch.profile"});
   } else {
@@ -68,39 +38,7 @@ int run(const ProfileOptions& o) {
     args.insert(args.end(), {"--reps", std::to_string(parse_unsigned("--reps", o.reps, 1, 1000000))});
   args.insert(args.end(), o.extra.begin(), o.extra.end());
 
-  std::string lib = o.lib;
-  if (!lib.empty())
-    check_input_file("--lib", lib);
-  else if (const char* env = std::getenv("ECLIP_LIBRARY"); env && *env)
-    lib = env;
-  else if (const auto found = c_library())
-    lib = found->string();
-  if (!python_package_dir() && o.tool.empty())
-    note("the eclip Python package is not beside this eclip; relying on the interpreter's own path");
-
-  std::vector<std::string> env = child_environment(lib);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::fflush(stdout);
-  pid_t pid = 0;
-  // posix_spawnp searches PATH for the interpreter; envp is the child's environment.
-  if (int rc = posix_spawnp(&pid, o.python.c_str(), nullptr, nullptr, argv.data(), envp.data()); rc != 0)
-    throw IoError(fmt::format("eclip profile: cannot run {}: {} (the profiler needs Python 3 with PyTorch and an NVIDIA "
-                              "GPU; pass --python PATH)",
-                              o.python, std::strerror(rc)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw IoError(fmt::format("waitpid: {}", std::strerror(errno)));
-  if (WIFEXITED(status)) {
-    const int code = WEXITSTATUS(status);
-    if (code == 127) throw IoError(fmt::format("eclip profile: cannot run {} (exit 127)", o.python));
-    return code;
-  }
-  throw IoError(fmt::format("eclip profile: {} was killed by signal {}", o.python,
-                            WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+  return run_python(o.python, args, o.lib, "eclip profile");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -74,12 +75,34 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     if (!incumbent) throw Error(Errc::unavailable, fmt::format("search: no start candidate could be evaluated ({})", why));
   }
 
+  std::set<Candidate> expanded;
+  unsigned stale = 0;
+  auto best_unexpanded_by_value = [&]() -> std::optional<std::size_t> {
+    std::optional<std::size_t> out;
+    for (std::size_t i = 0; i < r.trials.size(); ++i)
+      if (r.trials[i].value > kNone && !expanded.count(r.trials[i].candidate) &&
+          (!out || r.trials[i].value > r.trials[*out].value))
+        out = i;
+    return out;
+  };
   while (r.stop_reason.empty()) {
     if (r.rounds >= opt.max_rounds) { r.stop_reason = fmt::format("max_rounds ({}) reached", opt.max_rounds); break; }
     if (r.trials.size() >= opt.max_trials) { r.stop_reason = fmt::format("max_trials ({}) reached", opt.max_trials); break; }
     if (out_of_time()) { r.stop_reason = fmt::format("time limit ({} s) reached", opt.time_limit_s); break; }
+    // Expand the incumbent; once it is, the best unexpanded plan by value (a plan a little worse,
+    // or one that breaks a constraint, can lead to a better one: Baseline's only neighbour is the
+    // equal split, whose neighbours are where the gains are).
+    std::optional<std::size_t> node;
+    if (!expanded.count(r.trials[*incumbent].candidate)) node = incumbent;
+    else node = best_unexpanded_by_value();
+    if (!node) {
+      r.converged = true;
+      r.stop_reason = "every candidate's neighbours were tried";
+      break;
+    }
+    expanded.insert(r.trials[*node].candidate);
     ++r.rounds;
-    std::vector<Candidate> next = space.neighbours(r.trials[*incumbent].candidate);
+    std::vector<Candidate> next = space.neighbours(r.trials[*node].candidate);
     std::vector<std::pair<double, Candidate>> ranked;
     for (Candidate& c : next)
       if (!tried.count(c)) ranked.emplace_back(predict ? predict(c) : 0.0, std::move(c));
@@ -97,18 +120,15 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     if (best_here && (!feasible || r.trials[*best_here].score > inc + std::abs(inc) * opt.noise)) {
       incumbent = best_here;
       feasible = true;
-    } else if (!feasible && !ranked.empty()) {
-      // Still nothing that keeps the constraints: walk on by value.
-      std::optional<std::size_t> by_value;
-      for (auto& rc : ranked)
-        if (auto it = tried.find(rc.second); it != tried.end() && r.trials[it->second].value > r.trials[*incumbent].value &&
-            (!by_value || r.trials[it->second].value > r.trials[*by_value].value))
-          by_value = it->second;
-      if (by_value) incumbent = by_value;
-      else r.stop_reason = "no plan found keeps the constraints; the best by value is kept";
-    } else if (!out_of_time() && r.trials.size() < opt.max_trials) {
-      r.converged = true;
-      r.stop_reason = ranked.empty() ? "no untried neighbour" : fmt::format("no neighbour beats the best by more than {:.1f}%", opt.noise * 100);
+      stale = 0;
+    } else {
+      if (!feasible)  // still nothing keeps the constraints: the best by value so far
+        for (std::size_t i = 0; i < r.trials.size(); ++i)
+          if (r.trials[i].value > r.trials[*incumbent].value) incumbent = i;
+      if (++stale > opt.patience && !out_of_time() && r.trials.size() < opt.max_trials) {
+        r.converged = true;
+        r.stop_reason = fmt::format("no neighbour beat the best by more than {:.1f}% in {} rounds", opt.noise * 100, stale);
+      }
     }
   }
   if (!feasible && r.stop_reason.find("constraints") == std::string::npos)

@@ -122,7 +122,8 @@ Objective objective_from_json(const json& j, std::size_t workers) {
 SearchOptions search_options_from_json(const json& j) {
   SearchOptions o;
   if (j.is_null()) return o;
-  known_fields(j, {"noise", "per_round", "max_rounds", "max_trials", "time_limit_s"}, "search");
+  known_fields(j, {"noise", "per_round", "max_rounds", "max_trials", "time_limit_s", "patience"}, "search");
+  if (j.contains("patience")) o.patience = count_of(j["patience"], "search.patience");
   if (j.contains("noise")) o.noise = number_of(j["noise"], "search.noise");
   if (j.contains("per_round")) o.per_round = count_of(j["per_round"], "search.per_round");
   if (j.contains("max_rounds")) o.max_rounds = count_of(j["max_rounds"], "search.max_rounds");

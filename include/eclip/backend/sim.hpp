@@ -64,6 +64,11 @@ struct SimDeviceModel {
   /// the rest of the device, the slower each kernel runs. Fitted from measured co-runs
   /// (docs/simulator.md); 0 = no interference (the model before the parameter existed).
   double bandwidth_slowdown = 0.0;
+  /// How many units a kernel of unknown block count occupies: the smallest profiled unit count
+  /// whose time is within this fraction of its whole-device time. 0.02 by default; a profile of
+  /// kernel groups (many small kernels each) occupies fewer units than its time curve suggests, so
+  /// a larger value is fitted for such profiles (docs/simulator.md).
+  double demand_tolerance = 0.02;
   std::string source;
 
   /// Throws Error(invalid_argument) naming the field and its value when a parameter is out of

@@ -5,11 +5,13 @@
 //
 //   1. Evaluate the start candidates (e.g. Baseline, the equal split, the model's best plans);
 //      the best one that keeps the objective's constraints is the incumbent.
-//   2. Each round, take the incumbent's neighbours (PlanSpace::neighbours), rank them by the
-//      predictor when there is one (the model's predicted score) and evaluate the first
-//      `per_round` (all of them without a predictor).
+//   2. Each round, expand one candidate: the incumbent, or once it is expanded the best not yet
+//      expanded by value. Its neighbours (PlanSpace::neighbours) are ranked by the predictor when
+//      there is one (the model's predicted score) and the first `per_round` evaluated (all of
+//      them without a predictor).
 //   3. Move to the best neighbour if it beats the incumbent by more than the noise band
-//      (score > incumbent * (1 + noise)); otherwise stop: converged.
+//      (score > incumbent * (1 + noise)); after `patience` + 1 rounds without such a move, stop:
+//      converged.
 //   Also stops at max_rounds, max_trials or the time limit (converged = false, the reason said).
 // A candidate is evaluated once; every trial is kept, in order, with its measurement.
 #include <chrono>
@@ -31,6 +33,9 @@ struct SearchOptions {
   double noise = 0.02;
   unsigned per_round = 8;      ///< neighbours evaluated per round when a predictor ranks them
   unsigned max_rounds = 50;
+  /// Rounds without a gain before stopping: after the incumbent, the best unexpanded candidates
+  /// by value are expanded this many times (a plateau or a constraint can hide a better plan).
+  unsigned patience = 1;
   unsigned max_trials = 400;
   double time_limit_s = 0;     ///< 0: none
   /// Called after every trial (progress, logging); may be empty.

@@ -51,13 +51,22 @@ SimDeviceModel SimDeviceModel::h100() {
 }
 
 SimDeviceModel SimDeviceModel::h200() {
-  // The H100's processor and launch path; the bundled workloads were recorded on the H100 and
-  // are used unscaled (compute-bound kernels run at the same clocks; the H200's faster HBM3e is not
-  // modelled). Idle with a context after load: 133-138 W (H200 runs, docs/hardware.md).
+  // The H100's processor and launch path, with contention and power fitted to 42 measured co-run
+  // windows on the H200 (7 mixes at batch 1: Baseline and 5 static splits each; fit_model.py,
+  // docs/results/h200-colocation-2026-11-30/fit_b1.json): kernel groups dispatch mostly first come
+  // first served (fair_share 0.3), each slows by 0.4 x the fraction of the device the others hold
+  // (memory bandwidth and L2 are shared by disjoint partitions), a group occupies the SMs up to
+  // where it is within 25% of its whole-device time; static power from the measured idle power
+  // (124 W with a context) less 132 x 0.5 W, 3.0 W per busy SM. Profiles: `eclip profile --sizes all`.
   SimDeviceModel m = h100();
   m.topology = presets::h200();
-  m.static_w = 135;
-  m.source = "H200: the H100 model with the H200's measured idle power (docs/hardware.md, 2026-11-30)";
+  m.fair_share = 0.3;
+  m.bandwidth_slowdown = 0.4;
+  m.demand_tolerance = 0.25;
+  m.static_w = 58;
+  m.unit_idle_w = 0.5;
+  m.unit_active_w = 3.0;
+  m.source = "H200: contention and power fitted to measured co-runs (docs/results/h200-colocation-2026-11-30)";
   return m;
 }
 
@@ -85,6 +94,9 @@ SimDeviceModel SimDeviceModel::for_topology(const Topology& topology) {
 
 void SimDeviceModel::validate() const {
   topology.validate();
+  if (!(demand_tolerance >= 0.0) || !std::isfinite(demand_tolerance))
+    throw Error(Errc::invalid_argument,
+                fmt::format("SimDeviceModel.demand_tolerance = {} is not a finite number >= 0", demand_tolerance));
   if (hardware_queues == 0) throw Error(Errc::invalid_argument, "SimDevice: 0 hardware queues");
   // Written so that NaN fails too.
   if (!(fair_share >= 0.0 && fair_share <= 1.0))
@@ -267,7 +279,8 @@ void SimDevice::pump() {
           r.start_us = now_;
           // Demand: the units the kernel occupies: its block count when known (blocks spread over
           // every unit the mask allows, useful or not); otherwise the smallest measured unit count
-          // within 2% of its best time (a kernel given more leaves the rest to co-runners).
+          // within demand_tolerance of its whole-device time (a kernel given more leaves the rest
+          // to co-runners).
           const auto& uc = *p.kernel.unit_counts;
           const auto& us = *p.kernel.us;
           r.demand = uc.back();
@@ -275,7 +288,7 @@ void SimDevice::pump() {
             r.demand = p.kernel.max_units;
           } else {
             for (size_t i = 0; i < uc.size(); ++i)
-              if (us[i] <= 1.02 * us.back()) {
+              if (us[i] <= (1.0 + model_.demand_tolerance) * us.back()) {
                 r.demand = uc[i];
                 break;
               }

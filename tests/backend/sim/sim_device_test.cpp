@@ -245,13 +245,13 @@ TEST_CASE("a kernel at its demand leaves shared units to the kernel that shares 
   }
 }
 
-TEST_CASE("the h200 preset is the H100 model under the H200's name and idle power", "[sim]") {
+TEST_CASE("the h200 preset is the H100's processor with the H200's fitted contention and power", "[sim]") {
   const SimDeviceModel h200 = SimDeviceModel::by_name("h200");
   const SimDeviceModel h100 = SimDeviceModel::by_name("h100");
   CHECK(h200.topology.name == "H200");
   CHECK(h200.topology.group_sizes == h100.topology.group_sizes);
   CHECK(h200.launch_us == h100.launch_us);
-  CHECK(h200.static_w == 135);
+  CHECK(h200.idle_power_w() == Approx(124).margin(1));  // measured idle with a context
   CHECK_THROWS_WITH(SimDeviceModel::by_name("h300"), Catch::Contains("mi50, h100, h200"));
 }
 
@@ -397,9 +397,17 @@ TEST_CASE("fair_share and bandwidth_slowdown are checked: the error names the fi
   CHECK_THROWS_WITH(SimDevice(with(1, std::nan(""))), Catch::Contains("bandwidth_slowdown = nan"));
   CHECK_THROWS_WITH(SimDevice(with(1, INFINITY)), Catch::Contains("bandwidth_slowdown = inf"));
   CHECK_THROWS_AS(with(2, 0).validate(), Error);
-  // The presets keep today's behaviour until fitted values are set.
-  for (const char* name : {"mi50", "h100", "h200"}) {
+  // Only the H200 has fitted contention (measured co-runs); the others keep the fair model.
+  for (const char* name : {"mi50", "h100"}) {
     CHECK(SimDeviceModel::by_name(name).fair_share == 1.0);
     CHECK(SimDeviceModel::by_name(name).bandwidth_slowdown == 0.0);
   }
+  CHECK(SimDeviceModel::by_name("h200").fair_share < 1.0);
+  CHECK(SimDeviceModel::by_name("h200").bandwidth_slowdown > 0.0);
+  CHECK_THROWS_WITH(SimDevice([] {
+                      SimDeviceModel m = SimDeviceModel::mi50();
+                      m.demand_tolerance = -0.5;
+                      return m;
+                    }()),
+                    Catch::Contains("demand_tolerance = -0.5"));
 }
