@@ -60,7 +60,8 @@ StrategyPlan make_strategy_plan(Strategy s, const std::vector<std::string>& mode
     const PlanSpace space(topo, models, std::move(one_segment));
     return StrategyPlan{s, space.to_plan(space.equal_split(), to_string(s)), {}};
   }
-  if (profile.configs != topo.size_classes)
+  // Kernel-wise reads each kernel's minimum size class off the profile's columns.
+  if ((s == Strategy::kernel_wise || s == Strategy::remask) && profile.configs != topo.size_classes)
     throw Error(Errc::invalid_argument, fmt::format("profile is for size classes {} but {} has {}", profile.configs,
                                                     topo.name, topo.size_classes));
   StrategyPlan sp;
