@@ -171,10 +171,13 @@ typedef struct eclip_profile eclip_profile;
 ECLIP_C_API int eclip_profile_from_json(const char* json_text, eclip_profile** out);
 ECLIP_C_API int eclip_profile_from_file(const char* path, eclip_profile** out);
 ECLIP_C_API void eclip_profile_destroy(eclip_profile* profile);
-/* strategy: "baseline" (every worker on the whole device), "model-wise" (an equal static share
- * each), "kernel-wise" (each kernel on its minimum-threshold partition) or "eclip" (the optimizer
- * under the switch budget). models: one worker each, names in the profile. switch_budget: most
- * switches per request for "eclip", -1 for the default (14); ignored by the others. tolerance:
+/* strategy: "baseline" (every worker on the whole device), "model-wise" (an equal size class
+ * each), "static-equal" (the equal split of every group into per-worker homes), "kernel-wise"
+ * (each kernel on its minimum-threshold partition), "eclip-budget" (ECLIP's optimizer under the
+ * switch budget) or "eclip" (the co-location planner: the plan space searched with the device's
+ * co-location model, objective throughput under Baseline's predicted fairness). models: one
+ * worker each, names in the profile. switch_budget: most switches per request for "eclip" and
+ * "eclip-budget", -1 for the default (14); ignored by the others. tolerance:
  * the minimum-threshold tolerance (a kernel's partition may be this fraction slower than on the
  * whole device), < 0 for the default (0.10); NaN or infinite is ECLIP_E_INVALID_ARGUMENT. The
  * profile's device must be the backend's, and the plan is validated against its topology (e.g.

@@ -219,7 +219,7 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       out.window_s = e.window_s;
       return out;
     };
-    // "predictor": {"profile": PATH, "segments": S}: the co-location model of the backend's device
+    // "predictor": {"profile": PATH}: the co-location model of the backend's device
     // ranks each round's neighbours (only the best per_round are evaluated) and adds its own best
     // plan to the starts.
     eclip::Predictor predictor;

@@ -75,7 +75,7 @@ std::vector<Mix> select_mixes(const std::vector<std::string>& asked, const std::
 
 void add_common_options(CLI::App* cmd, CommonOptions& c) {
   c.tolerance = fmt::format("{}", kDefaultThresholdTolerance);
-  cmd->add_option("--device", c.device, "simulated device preset: mi50 or h100 (any case)")->capture_default_str();
+  cmd->add_option("--device", c.device, "simulated device preset: mi50, h100 or h200 (any case)")->capture_default_str();
   cmd->add_option("--mix", c.mixes, "mix names (mix1..mix7, comma-separated) or all")
       ->delimiter(',')
       ->capture_default_str();
@@ -108,7 +108,14 @@ Profile read_profile(const CommonOptions& c, const Inputs& in) {
     Profile p = as_usage([&] { return Profile::load(c.profile); });
     std::vector<unsigned> units;
     for (unsigned g : dm.topology.size_classes) units.push_back(dm.topology.units_of(g));
-    if (p.device != dm.topology.name || p.configs != dm.topology.size_classes || p.units != units)
+    // A profile of every partition size (`eclip profile --sizes all`) holds the size classes too.
+    bool fits = p.device == dm.topology.name && p.configs.size() == p.units.size();
+    for (size_t i = 0; fits && i < p.configs.size(); ++i)
+      fits = p.configs[i] >= 1 && p.configs[i] <= dm.topology.group_count() &&
+             p.units[i] == dm.topology.units_of(p.configs[i]);
+    for (unsigned g : dm.topology.size_classes)
+      fits = fits && std::find(p.configs.begin(), p.configs.end(), g) != p.configs.end();
+    if (!fits)
       throw UsageError(fmt::format("--profile {}: made for device {} with configs {} (units {}), but the simulated device is "
                                    "{} with size classes {} (units {}) (pass --device to match)",
                                    c.profile, p.device, p.configs, p.units, dm.topology.name, dm.topology.size_classes,

@@ -19,7 +19,7 @@ namespace eclip::cli {
 namespace {
 
 struct ProfileOptions {
-  std::string python = "python3", tool, lib, models, batches = "1,8", out = "profile_h100", reps;
+  std::string python = "python3", tool, lib, models, batches = "1,8", out = "profile_h100", reps, sizes;
   std::vector<std::string> extra;
 };
 
@@ -34,6 +34,11 @@ int run(const ProfileOptions& o) {
   }
   args.insert(args.end(), {"--out", o.out, "--batches", o.batches});
   if (!o.models.empty()) args.insert(args.end(), {"--models", o.models});
+  if (!o.sizes.empty()) {
+    if (o.sizes != "classes" && o.sizes != "all")
+      throw UsageError(fmt::format("--sizes \"{}\": expected classes or all", o.sizes));
+    args.insert(args.end(), {"--sizes", o.sizes});
+  }
   if (!o.reps.empty())
     args.insert(args.end(), {"--reps", std::to_string(parse_unsigned("--reps", o.reps, 1, 1000000))});
   args.insert(args.end(), o.extra.begin(), o.extra.end());
@@ -52,6 +57,9 @@ std::function<int()> add_profile(CLI::App& app) {
   prof->add_option("--out", o->out, "output folder (profile_b<batch>.json, log)")->capture_default_str();
   prof->add_option("--models", o->models, "comma-separated models (default: the paper's seven)");
   prof->add_option("--batches", o->batches, "comma-separated batch sizes")->capture_default_str();
+  prof->add_option("--sizes", o->sizes,
+                   "classes (the size classes, what eclip-budget reads) or all (every partition size 1..N, what the "
+                   "co-location model reads); default: the profiler's (classes)");
   prof->add_option("--reps", o->reps, "timed repetitions per config, 1 to 1000000 (default: the profiler's)");
   prof->add_option("--python", o->python, "Python interpreter with PyTorch")->capture_default_str();
   prof->add_option("--tool", o->tool, "a profiler script to run instead of the eclip.torch.profile module");

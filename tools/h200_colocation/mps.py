@@ -9,7 +9,7 @@ mixes need is started with the percentage in its environment; each builds its mo
 one CUDA graph on its own stream and waits. Per mix and repetition the coordinator opens an NVML
 energy window (no CUDA context here), tells the mix's workers to start together and run their
 closed loop until a common end time, and collects per-request latencies. Output: DIR/mps_b<batch>.json
-and rows appended to DIR/summary.csv (the columns of colocate.py)."""
+and rows appended to DIR/summary.csv (the columns of sweep.py)."""
 import argparse
 import json
 import os

@@ -20,7 +20,8 @@ BATCH=${BATCH:-1}
 MIXES=${MIXES:-all}
 mkdir -p "$R"
 exec > >(tee -a "$R/log_${phase}_b${BATCH}.txt") 2>&1
-echo "== $phase $(date -u +%FT%TZ) commit $(cat COMMIT 2>/dev/null || git rev-parse HEAD 2>/dev/null)"
+# The commit of the staged build (stage it as COMMIT beside the library: the device copy has no history).
+echo "== $phase $(date -u +%FT%TZ) commit $(cat "$(dirname "$LIB")/COMMIT" 2>/dev/null || echo unknown)"
 nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader
 case $phase in
 profile)

@@ -263,11 +263,23 @@ def main():
                 out["plans"][s] = p.to_dict()
                 p.write(os.path.join(args.out, "plans", f"{s}_{mix}_b{args.batch}.json"))
             order = [s for s in strategies if s in plans]
+            out["strategy_errors"] = {}
             for rep in range(args.reps):
                 for s in order:
                     if s == "baseline" and rep == 0:
                         continue  # measured first, above
-                    rec = measure(s, plans[s], rep)
+                    if s in out["strategy_errors"]:
+                        continue
+                    try:
+                        rec = measure(s, plans[s], rep)
+                    except Exception as e:  # noqa: BLE001 - e.g. a partition a kernel cannot launch on
+                        traceback.print_exc()
+                        out["strategy_errors"][s] = f"{type(e).__name__}: {e}"
+                        log(f"{mix} {s}: cannot run: {e}")
+                        failed = True
+                        colo.close()
+                        colo = Colocation(backend, plans["baseline"], units, ms, meter, cache=6)
+                        continue
                     append_summary(summary, rec, args.batch)
                 write_json(path, out)
         except Exception as e:  # noqa: BLE001 - the other mixes still run

@@ -9,7 +9,8 @@
 //   its stream until its marker completes, then for `barrier_packet_us`;
 // - sharing: each kernel takes no more units than it occupies (its demand: its thread-block
 //   count, as hardware spreads blocks over every unit the mask allows whether or not the kernel
-//   gets faster; when unknown, the smallest profiled unit count within 2% of its best time) and
+//   gets faster; when unknown, the smallest profiled unit count within demand_tolerance of its
+//   whole-device time) and
 //   only units inside its stream's mask. Between kernels competing for a group's units the split
 //   is a blend (`fair_share`) of max-min fair water-filling and first-come-first-served dispatch
 //   (earlier-started kernels keep what they hold). A kernel's speed at a (fractional) unit count
@@ -94,7 +95,8 @@ struct SimKernel {
   double time_factor = 1.0;  ///< run-to-run variation applied to every point of the curve
   std::uint64_t tag = 0;     ///< reported back on completion
   /// Units the kernel occupies when its mask allows: its thread-block count (a block runs on one
-  /// unit). 0 = unknown: then the smallest profiled unit count within 2% of its best time.
+  /// unit). 0 = unknown: then the smallest profiled unit count within the device model's
+  /// demand_tolerance of its whole-device time.
   double max_units = 0;
 };
 
