@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eclip/planner/objective.hpp"
 #include "eclip/runtime/kernel_router.hpp"
 #include "eclip/runtime/partition_pool.hpp"
 
@@ -37,11 +38,7 @@ void RunResult::normalize(const std::vector<double>& alone_rps) {
   jain = jain_index(x);
 }
 
-double jain_index(const std::vector<double>& x) {
-  double s = 0, s2 = 0;
-  for (double v : x) s += v, s2 += v * v;
-  return s2 > 0 ? s * s / (static_cast<double>(x.size()) * s2) : 0;
-}
+double jain_index(const std::vector<double>& x) { return jain(x); }
 
 RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const std::vector<std::string>& models,
                    const std::string& mix_name, const StrategyPlan& sp, const RunOptions& opt) {

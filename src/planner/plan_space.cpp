@@ -70,7 +70,14 @@ std::vector<Candidate> PlanSpace::all_static_splits() const {
   auto rec = [&](auto&& self, unsigned w, unsigned left) -> void {
     if (w + 1 == W) {
       split[w] = left;
-      out.push_back(static_split(split));
+      Candidate c;
+      c.split = split;
+      for (const auto& segs : segments_) c.segment.emplace_back(segs.size(), 0U);
+      try {
+        validate(c);
+        out.push_back(std::move(c));
+      } catch (const Error&) {  // e.g. a home of the remainder group alone
+      }
       return;
     }
     for (unsigned g = 1; g + (W - w - 1) <= left; ++g) {
@@ -110,6 +117,15 @@ void PlanSpace::validate(const Candidate& c) const {
   if (used > N)
     throw Error(Errc::invalid_argument,
                 fmt::format("plan space: split {} takes {} groups but {} has {}", c.split, used, topo_.name, N));
+  // On NVIDIA the split's last group is the remainder of SMs no whole atom took (12 on an H200).
+  // A partition of only those SMs could not launch cuDNN's thread-block-cluster kernels on the
+  // H200 (cudaErrorInvalidClusterSize, docs/hardware.md), so no worker's home is that group alone.
+  const bool remainder = topo_.vendor == Vendor::nvidia && topo_.group_sizes.back() != topo_.group_sizes.front();
+  if (remainder && used == N && c.split.back() == 1)
+    throw Error(Errc::invalid_argument,
+                fmt::format("plan space: split {} leaves worker {} only {}'s remainder group ({} SMs), where "
+                            "thread-block-cluster kernels cannot launch",
+                            c.split, W - 1, topo_.name, topo_.group_sizes.back()));
   if (c.segment.size() != W)
     throw Error(Errc::invalid_argument, fmt::format("plan space: segment choices for {} workers, {} expected", c.segment.size(), W));
   for (unsigned w = 0; w < W; ++w) {

@@ -40,6 +40,14 @@ message(STATUS "moved prefix: eclip simulate exited ${rc}\n${out}${err}")
 if(rc OR NOT out MATCHES "mix1 on simulated MI50")
   message(FATAL_ERROR "the installed eclip, moved to ${P}, cannot run simulate on its own")
 endif()
+# The closed loop from the installed package: on the simulated device (the GPU path runs the
+# installed Python package's eclip.torch.tune the same way `eclip profile` runs the profiler).
+execute_process(COMMAND ${P}/bin/eclip tune --backend sim --mix mix6 --window-ms 60 --out ${WORK_DIR}/elsewhere/tune
+                WORKING_DIRECTORY ${WORK_DIR}/elsewhere RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "moved prefix: eclip tune exited ${rc}\n${out}${err}")
+if(rc OR NOT out MATCHES "mix6: best" OR NOT EXISTS ${WORK_DIR}/elsewhere/tune/plan_mix6.json)
+  message(FATAL_ERROR "the installed eclip, moved to ${P}, cannot run tune on the simulated device")
+endif()
 
 # 3a. The tiny consumer.
 run_checked("configuring the consumer" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/consumer -B ${WORK_DIR}/consumer

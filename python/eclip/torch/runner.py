@@ -164,6 +164,8 @@ class Colocation:
         if setup is None:
             setup = Setup(self, plan, self.units)
             spent = setup.capture_s
+        else:
+            setup.plan = plan  # the same partitions and groups; the caller's plan (strategy name) from now on
         self._setups[key] = setup
         self.active = setup
         self.switched_at = time.perf_counter()

@@ -72,6 +72,9 @@ def main(argv=None):
     ap.add_argument("--time-limit", type=float, default=60.0, help="stop searching after this many seconds (0: none)")
     ap.add_argument("--segments", type=int, default=1, help="segments per worker the search may place apart")
     ap.add_argument("--energy", default="nvml", help='energy meter spec, or "none"')
+    ap.add_argument("--profile", default=None,
+                    help="a profile of these models on this device (`eclip profile --sizes all`): the co-location "
+                         "model then ranks each round's neighbours and adds its best split to the starts")
     ap.add_argument("--label", default="mix", help="a name for the outputs")
     ap.add_argument("--out", default="tune_out", help="output folder")
     ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend")
@@ -93,10 +96,14 @@ def main(argv=None):
     import eclip
     from eclip import _loader
     from . import require_torch
+    try:
+        torch = require_torch()
+    except Exception as e:  # noqa: BLE001 - said plainly, exit 2 like the profiler
+        print(f"eclip tune: {e}", file=sys.stderr)
+        sys.exit(2)
     from . import models as zoo
     from .chain import ChainedModel
     from .runner import Colocation
-    torch = require_torch()
     _loader.load(args.lib)
     torch.backends.cudnn.benchmark = False
     os.makedirs(args.out, exist_ok=True)
@@ -106,8 +113,7 @@ def main(argv=None):
     units = [c.units() for c in chained]
     alone = {}
     for m, u in zip(models, units):
-        with eclip.search.static_split(backend, [m], [len(u)], [], "baseline") if False else \
-                _search.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
+        with _search.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
                 Colocation(backend, p, [u], [m]) as solo:
             alone[m] = solo.run(args.window, args.warmup)["throughput_rps"]
         print(f"alone {m}: {alone[m]:.1f} req/s", flush=True)
@@ -118,7 +124,13 @@ def main(argv=None):
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
         objective = {"kind": args.objective, "alone_rps": [alone[m] for m in models],
                      "jain_floor": b["jain"] if floor is None else floor}
-        extra = {"objective": objective, "search": {"noise": args.noise, "time_limit_s": args.time_limit}}
+        extra = {"objective": objective, "search": {"noise": args.noise, "time_limit_s": args.time_limit, "per_round": 6}}
+        if args.profile:
+            extra["predictor"] = {"profile": os.path.abspath(args.profile)}
+        if args.segments > 1:
+            extra["segments"] = [[len(u) * k // args.segments - len(u) * (k - 1) // args.segments
+                                  for k in range(1, args.segments + 1) if len(u) * k // args.segments >
+                                  len(u) * (k - 1) // args.segments] for u in units]
         best, report = tune(colo, backend, models, extra, args.window, args.warmup, alone_rps=alone)
         report["baseline"] = b
         report["alone_rps"] = alone
