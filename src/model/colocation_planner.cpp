@@ -98,8 +98,11 @@ ColocationPlan plan_colocation(const SimDeviceModel& device, const Profile& prof
     std::vector<double> root(solo.size());
     std::transform(solo.begin(), solo.end(), root.begin(), [](double t) { return std::sqrt(t); });
     for (const auto& weights : {solo, root}) {
-      Candidate c = space.static_split(proportional_split(weights, topo.group_count()));
-      if (std::find(starts.begin(), starts.end(), c) == starts.end()) starts.push_back(std::move(c));
+      try {
+        Candidate c = space.static_split(proportional_split(weights, topo.group_count()));
+        if (std::find(starts.begin(), starts.end(), c) == starts.end()) starts.push_back(std::move(c));
+      } catch (const Error&) {  // a split the space refuses (e.g. a home of the remainder alone)
+      }
     }
   }
   out.search = search(space, out.objective, starts, evaluate, {}, o.search);

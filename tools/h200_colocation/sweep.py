@@ -223,23 +223,29 @@ def main():
                 queue = [equal] + neighbours(equal)
                 for weights in ([solo_us[m] for m in ms], [solo_us[m] ** 0.5 for m in ms]):
                     queue.append(proportional(weights, groups))
-                tried = {}
-                while queue:
+                tried, skipped = {}, set()
+                while len(tried) < args.static_max:
+                    if not queue and tried:  # the next round: the best split's one-atom neighbours
+                        best = max(tried, key=tried.get)
+                        queue = [s for s in neighbours(list(best)) if tuple(s) not in tried and tuple(s) not in skipped]
+                    if not queue:
+                        break
                     split = queue.pop(0)
-                    if tuple(split) in tried:
+                    if tuple(split) in tried or tuple(split) in skipped:
                         continue
-                    with esearch.plan_for(backend, space, {"split": split}, "static") as p:
+                    try:
+                        p = esearch.plan_for(backend, space, {"split": split}, "static")
+                    except eclip.EclipError as e:  # a split the plan space refuses: not a candidate
+                        log(f"{mix} static {split}: skipped ({e})")
+                        skipped.add(tuple(split))
+                        continue
+                    with p:
                         rec = measure("static " + "/".join(map(str, split)), p, 0, "search")
                     tried[tuple(split)] = rec["throughput_rps"]
                     out["static_search"].append({"split": split, "throughput_rps": rec["throughput_rps"],
                                                  "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
                                                  "slowest_p95_ms": rec.get("slowest_p95_ms"),
                                                  "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
-                    if not queue:
-                        best = max(tried, key=tried.get)
-                        queue = [s for s in neighbours(list(best)) if tuple(s) not in tried]
-                    if len(tried) >= args.static_max:
-                        queue = []
                 best = list(max(tried, key=tried.get))
                 out["static_best_split"] = best
                 out["static_search_s"] = time.time() - t0
