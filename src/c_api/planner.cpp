@@ -109,12 +109,7 @@ int eclip_plan_make(const eclip_backend* backend, const eclip_profile* profile, 
     const eclip::Profile& p = profile->profile;
     if (p.device != t.name)
       throw invalid("the profile is for device \"" + p.device + "\" but the backend is \"" + t.name + "\"");
-    // The co-location planner predicts each candidate with a short simulation (400 ms, 50 ms
-    // warm-up): enough requests of the slowest paper model for a stable rate, and a plan in seconds.
-    eclip::ColocationPlanOptions co;
-    co.run.duration_ms = 400;
-    co.run.warmup_ms = 50;
-    eclip::Plan plan = eclip::make_plan(s, eclip::SimDeviceModel::for_topology(t), names, p, budget, tol, co).plan;
+    eclip::Plan plan = eclip::make_plan(s, eclip::SimDeviceModel::for_topology(t), names, p, budget, tol).plan;
     plan.validate(t);
     *out = new eclip_plan{std::move(plan), t};
   });

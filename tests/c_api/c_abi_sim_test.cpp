@@ -323,11 +323,8 @@ TEST_CASE("C ABI planner: every strategy's plan is the C++ planner's, and it run
     std::string text(needed, '\0');
     REQUIRE(eclip_plan_to_json(plan, text.data(), text.size(), &needed) == ECLIP_OK);
     text.resize(needed - 1);
-    eclip::ColocationPlanOptions co;
-    co.run.duration_ms = 400;
-    co.run.warmup_ms = 50;
     const eclip::Plan expected = eclip::make_plan(k.strategy, eclip::SimDeviceModel::for_topology(t), names,
-                                                  cpp_profile, k.cpp_budget, eclip::kDefaultThresholdTolerance, co)
+                                                  cpp_profile, k.cpp_budget, eclip::kDefaultThresholdTolerance)
                                      .plan;
     CHECK(text == expected.to_json(t).dump(2) + "\n");
     if (k.budget == 0) {
