@@ -33,7 +33,7 @@ common=(-std=c++20 -g -O1 -fno-omit-frame-pointer -DFMT_HEADER_ONLY -I"$root/inc
 mkdir -p "$out/obj" "$out/artifacts"
 
 # The core library's sources, as the top-level CMakeLists.txt builds them (no CLI, no GPU backends).
-sources=("$root"/src/{plan,planner,energy,experiments}/*.cpp "$root"/src/backend/sim/*.cpp)
+sources=("$root"/src/{plan,planner,model,energy,experiments}/*.cpp "$root"/src/backend/sim/*.cpp)
 
 # Rebuild an object when its source or any header is newer.
 newest_header=$(find "$root/include" "$root/tests/fuzz" -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)
