@@ -224,11 +224,11 @@ nlohmann::json Plan::to_json(const Topology& topo) const {
   json j = {{"format", "eclip.plan"}, {"version", has_homes() ? kVersion : 1}, {"device", device}, {"strategy", strategy}};
   j["switch_budget"] = budget ? json(budget->is_unlimited() ? json("unlimited") : json(budget->limit())) : json(nullptr);
   json ws = json::array();
-  for (const WorkerPlan& w : workers) {
+  for (unsigned wi = 0; wi < workers.size(); ++wi) {
+    const WorkerPlan& w = workers[wi];
     json gs = json::array();
     for (const KernelGroup& g : w.groups)
-      gs.push_back({{"first", g.first}, {"count", g.count}, {"config", g.config.groups},
-                    {"units", units(static_cast<unsigned>(&w - workers.data()), g.config, topo)}});
+      gs.push_back({{"first", g.first}, {"count", g.count}, {"config", g.config.groups}, {"units", units(wi, g.config, topo)}});
     json wj = {{"model", w.model}, {"kernels", w.kernel_count()}, {"switches", w.switches()}, {"groups", gs}};
     if (!w.kernel_names.empty()) wj["kernel_names"] = w.kernel_names;
     if (w.home) wj["home"] = {{"first", w.home->first}, {"groups", w.home->groups}, {"units", topo.grow_from(w.home->first, w.home->groups).count()}};

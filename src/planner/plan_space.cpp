@@ -117,11 +117,7 @@ void PlanSpace::validate(const Candidate& c) const {
   if (used > N)
     throw Error(Errc::invalid_argument,
                 fmt::format("plan space: split {} takes {} groups but {} has {}", c.split, used, topo_.name, N));
-  // On NVIDIA the split's last group is the remainder of SMs no whole atom took (12 on an H200).
-  // A partition of only those SMs could not launch cuDNN's thread-block-cluster kernels on the
-  // H200 (cudaErrorInvalidClusterSize, docs/hardware.md), so no worker's home is that group alone.
-  const bool remainder = topo_.vendor == Vendor::nvidia && topo_.group_sizes.back() != topo_.group_sizes.front();
-  if (remainder && used == N && c.split.back() == 1)
+  if (used == N && c.split.back() == 1 && !topo_.stands_alone(N - 1))
     throw Error(Errc::invalid_argument,
                 fmt::format("plan space: split {} leaves worker {} only {}'s remainder group ({} SMs), where "
                             "thread-block-cluster kernels cannot launch",

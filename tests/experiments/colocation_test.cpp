@@ -7,30 +7,13 @@
 #include "eclip/experiments/colocation.hpp"
 #include "eclip/model/colocation_planner.hpp"
 #include "eclip/runtime/trace_observer.hpp"
+#include "support/synthetic_profile.hpp"
 
 using namespace eclip;
 
 namespace {
 
-// A synthetic profile on MI50: "big" scales with units, "small" saturates at one SE, and they
-// alternate in blocks, so partitioning has something to win.
-Profile synthetic(const Topology& t) {
-  Profile p;
-  p.device = t.name;
-  p.configs = t.size_classes;
-  for (unsigned c : t.size_classes) p.units.push_back(t.units_of(c));
-  for (std::string name : {"a", "b", "c", "d"}) {
-    ModelProfile m{name, 6.0, {}};
-    for (int k = 0; k < 60; ++k) {
-      if ((k / 5) % 2)
-        m.kernels.push_back(KernelProfile{"small", {20, 20, 20, 20}});
-      else
-        m.kernels.push_back(KernelProfile{"big", {80, 40, 28, 20}});
-    }
-    p.models.push_back(m);
-  }
-  return p;
-}
+Profile synthetic(const Topology& t) { return testing::synthetic_profile(t); }
 
 }  // namespace
 

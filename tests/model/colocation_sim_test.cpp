@@ -4,29 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "eclip/model/colocation_sim.hpp"
+#include "support/synthetic_profile.hpp"
 
 using namespace eclip;
 
 namespace {
 
-// A synthetic MI50 profile: "big" scales with units, "small" saturates at one SE, in blocks of 5.
-Profile synthetic(const Topology& t) {
-  Profile p;
-  p.device = t.name;
-  p.configs = t.size_classes;
-  for (unsigned c : t.size_classes) p.units.push_back(t.units_of(c));
-  for (std::string name : {"a", "b", "c", "d"}) {
-    ModelProfile m{name, 6.0, {}};
-    for (int k = 0; k < 60; ++k) {
-      if ((k / 5) % 2)
-        m.kernels.push_back(KernelProfile{"small", {20, 20, 20, 20}});
-      else
-        m.kernels.push_back(KernelProfile{"big", {80, 40, 28, 20}});
-    }
-    p.models.push_back(m);
-  }
-  return p;
-}
+Profile synthetic(const Topology& t) { return testing::synthetic_profile(t); }
 
 RunOptions short_run() {
   RunOptions opt;

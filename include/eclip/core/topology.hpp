@@ -56,6 +56,15 @@ struct Topology {
       throw Error(Errc::invalid_argument, fmt::format("worker {} out of range: {} workers", w, workers));
     return static_cast<unsigned>((static_cast<unsigned long>(w) * group_count()) / workers);
   }
+  /// Whether a partition of group `g` alone can run any kernel. On NVIDIA the split's last group
+  /// is the remainder of SMs no whole atom took (12 on an H100/H200): a green context of only those
+  /// SMs could not launch cuDNN's thread-block-cluster kernels on the H200
+  /// (cudaErrorInvalidClusterSize, docs/hardware.md).
+  bool stands_alone(unsigned g) const {
+    check_group(g);
+    const bool remainder = vendor == Vendor::nvidia && g + 1 == group_count() && group_sizes[g] != group_sizes.front();
+    return !remainder;
+  }
   /// Units in a partition of `groups` groups starting at group 0 (sizes may be uneven).
   unsigned units_of(unsigned groups) const { return grow_from(0, groups).count(); }
 

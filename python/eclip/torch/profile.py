@@ -26,7 +26,7 @@ import time
 import traceback
 
 from .. import stats
-from ..backend import Backend
+from ..backend import Backend, SizeClass
 from ..errors import EclipError
 from ..plan import Plan
 from ..pool import Pool
@@ -69,11 +69,6 @@ def size_plan(backend, sizes):
            "workers": [{"model": "profile", "home": {"first": 0, "groups": backend.topology.groups},
                         "groups": [{"first": i, "count": 1, "config": g} for i, g in enumerate(sizes)]}]}
     return Plan.from_json(backend, doc)
-
-
-class _Size:
-    def __init__(self, groups, units):
-        self.groups, self.units = groups, units
 
 
 def time_chain(torch, graphs, stream, reps, sleep_cycles):
@@ -200,7 +195,7 @@ def main(argv=None):
         sizes = list(range(1, topo.groups + 1))
         with size_plan(backend, sizes) as probe:
             units = {g["config"]: g["units"] for g in probe.to_dict()["workers"][0]["groups"]}
-        classes = [_Size(g, units[g]) for g in sizes]
+        classes = [SizeClass(g, units[g]) for g in sizes]
     else:
         die(f"--sizes {args.sizes!r}: expected \"classes\" or \"all\"", 2)
     plan = size_plan(backend, [c.groups for c in classes])

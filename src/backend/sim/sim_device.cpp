@@ -2,6 +2,11 @@
 #include <cctype>
 #include <cmath>
 #include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include "eclip/backend/sim.hpp"
 #include "eclip/plan/profile.hpp"
@@ -70,20 +75,31 @@ SimDeviceModel SimDeviceModel::h200() {
   return m;
 }
 
+namespace {
+using Preset = SimDeviceModel (*)();
+const std::vector<std::pair<std::string, Preset>>& presets_by_name() {
+  static const std::vector<std::pair<std::string, Preset>> all{
+      {"mi50", &SimDeviceModel::mi50}, {"h100", &SimDeviceModel::h100}, {"h200", &SimDeviceModel::h200}};
+  return all;
+}
+}  // namespace
+
 SimDeviceModel SimDeviceModel::by_name(const std::string& name) {
-  if (name == "mi50") return mi50();
-  if (name == "h100") return h100();
-  if (name == "h200") return h200();
+  std::vector<std::string> known;
+  for (const auto& [n, make] : presets_by_name()) {
+    if (n == name) return make();
+    known.push_back(n);
+  }
   throw Error(Errc::invalid_argument,
-              fmt::format("unknown device preset \"{}\" (simulated presets: mi50, h100, h200)", name));
+              fmt::format("unknown device preset \"{}\" (simulated presets: {})", name, fmt::join(known, ", ")));
 }
 
 SimDeviceModel SimDeviceModel::for_topology(const Topology& topology) {
   std::string name = topology.name;
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* preset : {"mi50", "h100", "h200"})
-    if (name == preset) {
-      SimDeviceModel m = by_name(preset);
+  for (const auto& [n, make] : presets_by_name())
+    if (n == name) {
+      SimDeviceModel m = make();
       if (m.topology.group_sizes == topology.group_sizes) return m;
     }
   SimDeviceModel m;
