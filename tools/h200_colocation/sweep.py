@@ -18,8 +18,11 @@ mix:
                   by throughput.
   eclip-tuned     eclip.torch.tune: the library's search with the co-location model as predictor,
                   measured windows, from Baseline, the equal split and the model's best split;
-                  objective throughput under Baseline's measured Jain index (its whole report in
-                  "tune").
+                  objective --objective (throughput) under Baseline's measured Jain index and, with
+                  --p95-limit baseline (the default), every worker's p95 within Baseline's slowest
+                  (its whole report in "tune").
+  eclip-tuned-energy  the same search maximising inferences/J (only when listed in --strategies;
+                  report in "tune_energy").
   reps            every strategy's plan measured --reps times.
 Output (DIR): <mix>_b<batch>.json (every window's full record), summary.csv (one row per mix,
 batch, strategy, rep), plans/."""
@@ -117,6 +120,11 @@ def main():
     ap.add_argument("--tune-time", type=float, default=60.0)
     ap.add_argument("--tune-segments", type=int, default=2)
     ap.add_argument("--noise", type=float, default=0.02)
+    ap.add_argument("--objective", default="throughput", choices=["throughput", "energy", "normalized"],
+                    help="eclip-tuned's objective (eclip-tuned-energy always maximises inferences/J)")
+    ap.add_argument("--p95-limit", default="baseline", choices=["baseline", "none"],
+                    help="baseline: the tuner keeps every worker's p95 within Baseline's slowest p95 "
+                         "(plus the noise band)")
     ap.add_argument("--out", default="sweep_out")
     args = ap.parse_args()
     mixes = list(MIXES) if args.mixes == "all" else [m for m in args.mixes.split(",") if m]
@@ -251,19 +259,25 @@ def main():
                 out["static_search_s"] = time.time() - t0
                 plans["static-best"] = esearch.plan_for(backend, space, {"split": best}, "static-best")
                 log(f"{mix} static search: {len(tried)} splits in {out['static_search_s']:.0f} s, best {best}")
-            if "eclip-tuned" in strategies:
+            for name, objective in (("eclip-tuned", args.objective), ("eclip-tuned-energy", "energy")):
+                if name not in strategies:
+                    continue
+                # The issue's p95 target: no worker slower at p95 than Baseline's slowest worker
+                # (within the noise band the search treats as a tie).
+                limit = (max(w["p95_ms"] or 0 for w in base["workers"]) * (1 + args.noise)
+                         if args.p95_limit == "baseline" else 0)
                 spec = {"segments": [[len(u) // 2, len(u) - len(u) // 2] if args.tune_segments > 1 and len(u) > 1
                                      else [len(u)] for u in units],
                         "switch_budget": "unlimited",
-                        "objective": {"kind": "throughput", "alone_rps": [alone[m] for m in ms],
-                                      "jain_floor": base["jain"]},
+                        "objective": {"kind": objective, "alone_rps": [alone[m] for m in ms],
+                                      "jain_floor": base["jain"], "p95_limit_ms": [limit] * len(ms)},
                         "search": {"noise": args.noise, "time_limit_s": args.tune_time, "per_round": 6},
                         "predictor": {"profile": os.path.abspath(args.profile)}}
                 best, report = tune(colo, backend, ms, spec, args.window, args.warmup, log=log, alone_rps=alone,
                                     idle_w=idle["avg_power_w"])
-                out["tune"] = report
-                plans["eclip-tuned"] = best
-                log(f"{mix} tuned: {report['best']['label']} after {len(report['trials'])} trials, "
+                out["tune" if name == "eclip-tuned" else "tune_energy"] = report
+                plans[name] = best
+                log(f"{mix} {name}: {report['best']['label']} after {len(report['trials'])} trials, "
                     f"{report['wall_s']:.0f} s, {report['stop_reason']}")
             for s, p in plans.items():
                 out["plans"][s] = p.to_dict()
