@@ -7,6 +7,7 @@
 //     of measurement noise), for each mix asked for: what the loop does, without a GPU.
 // Writes tune_<mix>.json (every configuration tried with its measurement, the time it took, why
 // it stopped; format "eclip.search") and plan_<mix>.json (the best plan) into --out.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -29,9 +30,33 @@ namespace {
 struct TuneOptions {
   CommonOptions common;
   std::string backend = "cuda", objective = "throughput", out = "tune_out", noise = "0.02", time_limit = "60",
-              segments = "2", window_ms = "300", python = "python3", lib, models, batch = "1", jain_floor = "baseline";
+              segments = "2", window_ms = "300", python = "python3", lib, models, batch = "1", jain_floor = "baseline",
+              p95_limit = "none";
   std::vector<std::string> extra;
 };
+
+/// --p95-limit: none (no limit), baseline (Baseline's slowest worker's p95 plus the noise band, for
+/// every worker), or milliseconds: one number for every worker or one per worker, comma-separated.
+std::vector<double> p95_limits(const std::string& text, const Evaluation& baseline, double noise, std::size_t workers) {
+  if (text == "none") return {};
+  if (text == "baseline") {
+    double slowest = 0;
+    for (double p : baseline.p95_ms) slowest = std::max(slowest, p);
+    return std::vector<double>(workers, slowest * (1 + noise));
+  }
+  std::vector<double> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', at), text.size());
+    out.push_back(parse_real("--p95-limit", text.substr(at, comma - at), 1e-6, 1e9));
+    at = comma + 1;
+  }
+  if (out.size() == 1) out.resize(workers, out.front());
+  if (out.size() != workers)
+    throw UsageError(fmt::format("--p95-limit \"{}\": {} limits for {} workers (give one, or one per worker)", text,
+                                 out.size(), workers));
+  return out;
+}
 
 int run_sim(const TuneOptions& o) {
   const Inputs in = read_inputs(o.common);
@@ -66,8 +91,10 @@ int run_sim(const TuneOptions& o) {
       r.seed = ++seed;  // every window its own jitter, as every measured window differs
       return predict(in.device, profile, mix.models, space.to_plan(c, c.shared() ? "baseline" : "eclip-tuned"), r);
     };
-    objective.jain_floor = o.jain_floor == "baseline" ? jain(measure(space.shared()).normalized(objective.alone_rps))
+    const Evaluation shared = measure(space.shared());
+    objective.jain_floor = o.jain_floor == "baseline" ? jain(shared.normalized(objective.alone_rps))
                                                       : parse_real("--jain-floor", o.jain_floor, 0, 1);
+    objective.p95_limit_ms = p95_limits(o.p95_limit, shared, so.noise, mix.models.size());
     std::vector<Candidate> starts{space.shared()};
     if (space.splittable()) starts.push_back(space.equal_split());
     so.on_trial = [&](const Trial& t) {
@@ -95,7 +122,9 @@ int run(const TuneOptions& o) {
   std::vector<std::string> args{"-m",       "eclip.torch.tune", "--models",     o.models,    "--batch",
                                 o.batch,    "--objective",      o.objective,    "--out",     o.out,
                                 "--noise",  o.noise,            "--time-limit", o.time_limit, "--segments",
-                                o.segments, "--jain-floor",     o.jain_floor};
+                                o.segments, "--jain-floor",     o.jain_floor,   "--p95-limit", o.p95_limit};
+  // The co-location model ranks the measured search's neighbours when given a profile of these models.
+  if (!o.common.profile.empty()) args.insert(args.end(), {"--profile", o.common.profile});
   args.insert(args.end(), o.extra.begin(), o.extra.end());
   return run_python(o.python, args, o.lib, "eclip tune");
 }
@@ -111,6 +140,10 @@ std::function<int()> add_tune(CLI::App& app) {
   t->add_option("--backend", o->backend, "cuda (the GPU) or sim")->capture_default_str();
   t->add_option("--objective", o->objective, "throughput, energy or normalized")->capture_default_str();
   t->add_option("--jain-floor", o->jain_floor, "baseline (its measured index) or a number in [0, 1]")->capture_default_str();
+  t->add_option("--p95-limit", o->p95_limit,
+                 "none, baseline (every worker's p95 within Baseline's slowest) or milliseconds (one, or one per "
+                 "worker, comma-separated)")
+      ->capture_default_str();
   t->add_option("--noise", o->noise, "a move must win by more than this fraction")->capture_default_str();
   t->add_option("--time-limit", o->time_limit, "seconds of search per mix (0: none)")->capture_default_str();
   t->add_option("--segments", o->segments, "segments per worker a move may place apart")->capture_default_str();

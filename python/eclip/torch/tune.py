@@ -2,7 +2,8 @@
 candidate measured in a window of the real models co-located through eclip.
 
     python3 -m eclip.torch.tune --models albert,densenet201,alexnet,resnext101_32x8d [--batch 1]
-        [--objective throughput|energy|normalized] [--jain-floor baseline|X] [--window 1.0]
+        [--objective throughput|energy|normalized] [--jain-floor baseline|X]
+        [--p95-limit none|baseline|MS[,MS...]] [--window 1.0]
         [--warmup 0.3] [--noise 0.02] [--time-limit 60] [--segments 1] [--profile P] [--out DIR]
 (`eclip tune --backend cuda` runs this with the same flags.)
 
@@ -13,7 +14,9 @@ from the router's request counters, energy from the NVML meter). The search star
 the equal split and the model's best candidates (with --profile: the co-location model's
 prediction also ranks every round's neighbours, so only the promising ones are measured), moves an
 atom between homes or a segment one partition size up or down, and stops when no move beats the
-best by more than --noise. The fairness floor is Baseline's measured Jain index unless given.
+best by more than --noise. The fairness floor is Baseline's measured Jain index unless given; with
+--p95-limit a candidate whose worker's p95 passes its limit is never chosen (baseline: Baseline's
+slowest worker's p95 for every worker).
 
 Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
 measurement, the capture time of each, the time it took, why it stopped, the best plan) and
@@ -66,6 +69,10 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--objective", default="throughput", choices=["throughput", "energy", "normalized"])
     ap.add_argument("--jain-floor", default="baseline", help='"baseline" (its measured index), or a number in [0, 1]')
+    ap.add_argument("--p95-limit", default="none",
+                    help='"none"; "baseline": every worker\'s p95 within Baseline\'s slowest worker\'s p95 (plus '
+                         'the noise band); or milliseconds, one number for all workers or one per worker '
+                         '(comma-separated)')
     ap.add_argument("--window", type=float, default=1.0, help="measured seconds per candidate")
     ap.add_argument("--warmup", type=float, default=0.3, help="seconds after a switch before the window")
     ap.add_argument("--noise", type=float, default=0.02, help="a move must win by more than this fraction")
@@ -92,6 +99,19 @@ def main(argv=None):
             ap.error(f"--jain-floor {args.jain_floor!r}: expected \"baseline\" or a number")
         if not 0 <= floor <= 1:
             ap.error(f"--jain-floor {floor}: expected a number in [0, 1]")
+
+    p95_limit = None  # None: Baseline's; [] none; else per worker
+    if args.p95_limit == "none":
+        p95_limit = []
+    elif args.p95_limit != "baseline":
+        try:
+            p95_limit = [float(x) for x in args.p95_limit.split(",")]
+        except ValueError:
+            ap.error(f"--p95-limit {args.p95_limit!r}: expected none, baseline or milliseconds")
+        if len(p95_limit) == 1:
+            p95_limit *= len(models)
+        if len(p95_limit) != len(models) or not all(x > 0 for x in p95_limit):
+            ap.error(f"--p95-limit {args.p95_limit!r}: one positive number, or one per model ({len(models)})")
 
     import eclip
     from eclip import _loader
@@ -122,8 +142,10 @@ def main(argv=None):
             Colocation(backend, base, units, models, meter) as colo:
         b = colo.run(args.window, args.warmup, alone)
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
+        if p95_limit is None:
+            p95_limit = [max(w["p95_ms"] or 0 for w in b["workers"]) * (1 + args.noise)] * len(models)
         objective = {"kind": args.objective, "alone_rps": [alone[m] for m in models],
-                     "jain_floor": b["jain"] if floor is None else floor}
+                     "jain_floor": b["jain"] if floor is None else floor, "p95_limit_ms": p95_limit}
         extra = {"objective": objective, "search": {"noise": args.noise, "time_limit_s": args.time_limit, "per_round": 6}}
         if args.profile:
             extra["predictor"] = {"profile": os.path.abspath(args.profile)}
