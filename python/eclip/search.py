@@ -73,8 +73,9 @@ def search(backend, spec, evaluate):
 def predict(profile, plan, device=None):
     """The co-location model's prediction for `plan` (an eclip.Plan; its models' times from
     `profile`): {"throughput_rps": [...], "p95_ms": [...], "power_w": W, "window_s": s}. device: a
-    dict overriding the simulated device's parameters (fair_share, bandwidth_slowdown, static_w,
-    unit_active_w, unit_idle_w, duration_ms, warmup_ms, seed)."""
+    dict overriding the simulated device's parameters (fair_share, bandwidth_slowdown,
+    demand_tolerance, size_priority, co_residence, static_w, unit_active_w, unit_idle_w,
+    duration_ms, warmup_ms, seed)."""
     n = plan.workers
     rps, p95 = (ctypes.c_double * n)(), (ctypes.c_double * n)()
     ev = Evaluation(rps, p95, n, 0.0, 0.0, None)

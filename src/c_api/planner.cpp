@@ -276,6 +276,8 @@ int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const ch
         if (k == "fair_share") device.fair_share = v;
         else if (k == "bandwidth_slowdown") device.bandwidth_slowdown = v;
         else if (k == "demand_tolerance") device.demand_tolerance = v;
+        else if (k == "co_residence") device.co_residence = v;
+        else if (k == "size_priority") device.size_priority = v;
         else if (k == "static_w") device.static_w = v;
         else if (k == "unit_active_w") device.unit_active_w = v;
         else if (k == "unit_idle_w") device.unit_idle_w = v;
@@ -284,8 +286,8 @@ int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const ch
         else if (k == "seed") run.seed = static_cast<std::uint64_t>(v);
         else
           throw invalid("device_json: unknown field \"" + k +
-                        "\" (known: fair_share, bandwidth_slowdown, demand_tolerance, static_w, unit_active_w, unit_idle_w, "
-                        "duration_ms, warmup_ms, seed)");
+                        "\" (known: fair_share, bandwidth_slowdown, demand_tolerance, size_priority, co_residence, "
+                        "static_w, unit_active_w, unit_idle_w, duration_ms, warmup_ms, seed)");
       }
       device.validate();
     }

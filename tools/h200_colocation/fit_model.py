@@ -9,7 +9,9 @@ the same code `eclip simulate --device h200` and the planner run); nothing is re
 Every window in DIR/<mix>_b<batch>.json (calibrate or sweep output: each record holds its plan) is
 predicted. The contention parameters (fair_share: block dispatch, 1 = fair sharing of SMs, 0 =
 first come first served; bandwidth_slowdown: the slowdown of every kernel per unit of the rest of
-the device busy; demand_tolerance: how many SMs a kernel group occupies, from its time curve) minimise the mean squared log error of every worker's throughput over the
+the device busy; demand_tolerance: how many SMs a kernel group occupies, from its time curve;
+size_priority: the first-come part served largest kernel first rather than in start order;
+co_residence: how far kernels sharing SMs may together exceed them) minimise the mean squared log error of every worker's throughput over the
 windows; then the per-SM active power minimises the squared log error of the average power (static
 power from the measured idle power). The error is reported per window, as ratios to the same mix's
 Baseline (what the issue's 10 % target is about) and absolute."""
@@ -73,20 +75,30 @@ def main():
         params = json.load(open(args.check))["parameters"]
     else:
         fixed = {"static_w": static_w, "unit_idle_w": unit_idle_w}
-        grid = [{"fair_share": fs, "bandwidth_slowdown": bw, "demand_tolerance": dt}
-                for fs in (0.0, 0.3, 0.6, 1.0) for bw in (0.0, 0.2, 0.4, 0.6) for dt in (0.02, 0.1, 0.25, 0.5, 1.0)]
+        grid = [{"fair_share": fs, "bandwidth_slowdown": bw, "demand_tolerance": dt, "size_priority": sp,
+                 "co_residence": cr}
+                for fs in (0.0, 0.3, 0.6) for bw in (0.2, 0.4, 0.6) for dt in (0.1, 0.25, 0.5)
+                for sp in (0.0, 0.5, 1.0) for cr in (0.0, 0.1, 0.2)]
         best = None
+        seen = set()
         for rnd in range(2):  # a coarse grid, then a finer one around its best point
             for g in grid:
+                key = tuple(sorted(g.items()))
+                if key in seen:
+                    continue
+                seen.add(key)
                 e = thr_error(predict_all(dict(g, **fixed)))
                 print(f"{g}: rms log error {math.sqrt(e):.3f}", flush=True)
                 if best is None or e < best[0]:
                     best = (e, g)
             c = best[1]
-            grid = [{"fair_share": min(max(c["fair_share"] + dfs, 0.0), 1.0),
-                     "bandwidth_slowdown": max(c["bandwidth_slowdown"] + dbw, 0.0),
-                     "demand_tolerance": max(c["demand_tolerance"] * f, 0.01)}
-                    for dfs in (-0.15, 0.0, 0.15) for dbw in (-0.1, 0.0, 0.1) for f in (0.6, 1.0, 1.6)]
+            grid = [{"fair_share": round(min(max(c["fair_share"] + dfs, 0.0), 1.0), 4),
+                     "bandwidth_slowdown": round(max(c["bandwidth_slowdown"] + dbw, 0.0), 4),
+                     "demand_tolerance": round(max(c["demand_tolerance"] * f, 0.01), 4),
+                     "size_priority": round(min(max(c["size_priority"] + dsp, 0.0), 1.0), 4),
+                     "co_residence": round(max(c["co_residence"] + dcr, 0.0), 4)}
+                    for dfs in (-0.15, 0.0, 0.15) for dbw in (-0.1, 0.0, 0.1) for f in (0.6, 1.0, 1.6)
+                    for dsp in (-0.25, 0.0, 0.25) for dcr in (-0.05, 0.0, 0.05)]
         params = dict(best[1], **fixed)
         # The per-SM active power, given the contention fit.
         pbest = None

@@ -13,7 +13,9 @@
 //   whole-device time) and
 //   only units inside its stream's mask. Between kernels competing for a group's units the split
 //   is a blend (`fair_share`) of max-min fair water-filling and first-come-first-served dispatch
-//   (earlier-started kernels keep what they hold). A kernel's speed at a (fractional) unit count
+//   (earlier-started kernels keep what they hold; with `size_priority`, larger kernels first).
+//   Kernels sharing a group may together hold up to (1 + `co_residence`) x its units (blocks of
+//   different kernels co-reside on an SM). A kernel's speed at a (fractional) unit count
 //   interpolates its profile;
 // - device-level interference: a kernel's speed is divided by
 //   1 + bandwidth_slowdown x (units held by other kernels) / units, even on disjoint units;
@@ -70,10 +72,28 @@ struct SimDeviceModel {
   /// kernel groups (many small kernels each) occupies fewer units than its time curve suggests, so
   /// a larger value is fitted for such profiles (docs/simulator.md).
   double demand_tolerance = 0.02;
+  /// Co-residence, >= 0: kernels whose masks share a group may together hold up to
+  /// (1 + co_residence) x its units (each still at most the units its mask allows there). The
+  /// hardware shares SMs at thread-block granularity: blocks of different kernels run on one SM
+  /// at once up to its occupancy limits, and a batch-1 kernel rarely fills an SM, so kernels
+  /// sharing SMs lose less than an exclusive split of them predicts. It changes nothing where
+  /// each group is used by one kernel (disjoint partitions). Fitted from measured co-runs
+  /// (docs/simulator.md); 0 = units are held exclusively (the model before the parameter existed).
+  double co_residence = 0.0;
+  /// Dispatch priority by size, in [0, 1]: the first-come part of the allocation (1 - fair_share)
+  /// is this blend of serving kernels in start order (0) and largest demand first (1). The block
+  /// dispatcher serves an earlier kernel's remaining blocks first, and a kernel group is a chain
+  /// of kernels, each arriving anew: a chain of large kernels (many blocks each) keeps the units
+  /// it fills, a chain of small kernels gets only what the large ones leave, whatever their start
+  /// order. Demand is a proxy for kernel size (a profile has no per-kernel block counts).
+  /// Fitted from measured co-runs (docs/simulator.md); 0 = start order only (the model before
+  /// the parameter existed).
+  double size_priority = 0.0;
   std::string source;
 
   /// Throws Error(invalid_argument) naming the field and its value when a parameter is out of
-  /// range (fair_share outside [0, 1], bandwidth_slowdown negative, either NaN; 0 hardware queues).
+  /// range (fair_share or size_priority outside [0, 1], bandwidth_slowdown or co_residence
+  /// negative or infinite, any of them NaN; 0 hardware queues).
   void validate() const;
 
   double idle_power_w() const { return static_w + topology.units() * unit_idle_w; }
@@ -192,7 +212,7 @@ class SimDevice final : public Backend {
   void pump();
   void reallocate();
   void water_fill(double* out);
-  void first_come(double* out);
+  void first_come(double* out, bool by_size);
   void integrate_to(double t);
   void unref(std::uint64_t marker_index);
 
@@ -206,7 +226,8 @@ class SimDevice final : public Backend {
   std::vector<Running> running_;
   double energy_j_ = 0, busy_unit_us_ = 0, busy_units_ = 0;
   std::uint64_t kernels_completed_ = 0, kernels_launched_ = 0;
-  std::vector<double> cap_, alloc_, tentative_, fcfs_;  // reallocate() scratch, [kernel * groups + group]
+  std::vector<double> cap_, alloc_, tentative_, fcfs_, fcfs2_;
+  std::vector<size_t> order_;  // reallocate() scratch, [kernel * groups + group]
   std::vector<unsigned> sharers_;
   std::vector<char> frozen_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> done_;  // advance_to() scratch

@@ -120,6 +120,11 @@ void SimDeviceModel::validate() const {
                 fmt::format("SimDeviceModel.fair_share = {} is not in [0, 1] (1 = max-min fair, 0 = first come, "
                             "first served)",
                             fair_share));
+  if (!(co_residence >= 0.0) || std::isinf(co_residence))
+    throw Error(Errc::invalid_argument,
+                fmt::format("SimDeviceModel.co_residence = {} is not a finite number >= 0", co_residence));
+  if (!(size_priority >= 0.0 && size_priority <= 1.0))
+    throw Error(Errc::invalid_argument, fmt::format("SimDeviceModel.size_priority = {} is not in [0, 1]", size_priority));
   if (!(bandwidth_slowdown >= 0.0) || std::isinf(bandwidth_slowdown))
     throw Error(Errc::invalid_argument,
                 fmt::format("SimDeviceModel.bandwidth_slowdown = {} is not a finite number >= 0", bandwidth_slowdown));
@@ -330,7 +335,9 @@ void SimDevice::pump() {
 void SimDevice::water_fill(double* out) {
   const Topology& t = model_.topology;
   const size_t G = t.group_count(), R = running_.size();
-  cap_.assign(t.group_sizes.begin(), t.group_sizes.end());
+  const double cr = 1.0 + model_.co_residence;
+  cap_.resize(G);
+  for (size_t g = 0; g < G; ++g) cap_[g] = cr * t.group_sizes[g];
   std::fill_n(out, R * G, 0.0);
   tentative_.assign(R * G, 0.0);
   frozen_.assign(R, 0);
@@ -378,26 +385,33 @@ void SimDevice::water_fill(double* out) {
     for (size_t g = 0; g < G; ++g) {
       double used = 0;
       for (size_t k = 0; k < R; ++k) used += frozen_[k] ? out[k * G + g] : 0.0;
-      cap_[g] = std::max(0.0, t.group_sizes[g] - used);
+      cap_[g] = std::max(0.0, cr * t.group_sizes[g] - used);
     }
   }
 }
 
 // First come, first served (non-preemptive block dispatch): kernels in start order (running_ is
-// kept in start order; kernels starting at one instant in stream order) each take up to their
-// demand of what their mask allows and is still free, later ones get the rest. Like water_fill(),
-// a kernel takes from groups no later kernel wants first, then from the contested ones in
-// proportion to what is free there. Writes [kernel * groups + group] into out.
-void SimDevice::first_come(double* out) {
+// kept in start order; kernels starting at one instant in stream order), or by_size: largest
+// demand first (ties in start order), each take up to their demand of what their mask allows
+// and is still free (a group's units times 1 + co_residence), later ones get the rest. Like
+// water_fill(), a kernel takes from groups no later kernel wants first, then from the contested
+// ones in proportion to what is free there. Writes [kernel * groups + group] into out.
+void SimDevice::first_come(double* out, bool by_size) {
   const Topology& t = model_.topology;
   const size_t G = t.group_count(), R = running_.size();
-  cap_.assign(t.group_sizes.begin(), t.group_sizes.end());
+  cap_.resize(G);
+  for (size_t g = 0; g < G; ++g) cap_[g] = (1.0 + model_.co_residence) * t.group_sizes[g];
   std::fill_n(out, R * G, 0.0);
+  order_.resize(R);
+  std::iota(order_.begin(), order_.end(), size_t{0});
+  if (by_size)
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](size_t a, size_t b) { return running_[a].demand > running_[b].demand; });
   // sharers_[g]: kernels not yet served whose masks cover g.
   sharers_.assign(G, 0U);
   for (size_t k = 0; k < R; ++k)
     for (size_t g = 0; g < G; ++g) sharers_[g] += streams_[running_[k].stream].group_units[g] > 0;
-  for (size_t k = 0; k < R; ++k) {
+  for (size_t k : order_) {
     const auto& gu = streams_[running_[k].stream].group_units;
     for (size_t g = 0; g < G; ++g) sharers_[g] -= gu[g] > 0;  // now: later kernels only
     double need = running_[k].demand, contested = 0;
@@ -418,8 +432,9 @@ void SimDevice::first_come(double* out) {
   }
 }
 
-// Each group's units: the fair_share blend of water-filling and first come, first served; each
-// kernel's rate at its units, slowed by the interference of the units the others hold.
+// Each group's units: the fair_share blend of water-filling and first come, first served (itself
+// the size_priority blend of start order and largest first); each kernel's rate at its units,
+// slowed by the interference of the units the others hold (at most the device's units in all).
 void SimDevice::reallocate() {
   const Topology& t = model_.topology;
   const size_t G = t.group_count(), R = running_.size();
@@ -428,11 +443,17 @@ void SimDevice::reallocate() {
   const double f = model_.fair_share;
   if (f >= 1.0) {
     water_fill(alloc_.data());
-  } else if (f <= 0.0) {
-    first_come(alloc_.data());
+  } else if (f <= 0.0 && model_.size_priority <= 0.0) {
+    first_come(alloc_.data(), false);
   } else {
     fcfs_.resize(R * G);
-    first_come(fcfs_.data());
+    first_come(fcfs_.data(), false);
+    if (model_.size_priority > 0) {
+      fcfs2_.resize(R * G);
+      first_come(fcfs2_.data(), true);
+      const double sp = model_.size_priority;
+      for (size_t i = 0; i < R * G; ++i) fcfs_[i] = (1 - sp) * fcfs_[i] + sp * fcfs2_[i];
+    }
     water_fill(alloc_.data());
     for (size_t i = 0; i < R * G; ++i) alloc_[i] = f * alloc_[i] + (1.0 - f) * fcfs_[i];
   }
@@ -442,6 +463,7 @@ void SimDevice::reallocate() {
     busy_units_ += running_[k].units;
   }
   const double units_total = t.units();
+  busy_units_ = std::min(busy_units_, units_total);  // co-resident kernels share units
   for (size_t k = 0; k < R; ++k) {
     Running& r = running_[k];
     const Packet& p = streams_[r.stream].queue.front();

@@ -113,7 +113,10 @@ TEST_CASE("invariants on random traffic: masks, capacity, order, work, energy", 
     // Every sharing rule (fair, first come first served, blends) with and without interference.
     m.fair_share = std::array<double, 4>{1.0, 0.0, 0.5, 0.2}[(trial / 2) % 4];
     m.bandwidth_slowdown = trial < 8 ? 0.0 : 0.1 * (trial % 7);
-    CAPTURE(trial, m.fair_share, m.bandwidth_slowdown);
+    // Dispatch by size and co-residence, off in the first trials of each sharing rule.
+    m.size_priority = std::array<double, 3>{0.0, 1.0, 0.5}[(trial / 8) % 3];
+    m.co_residence = std::array<double, 3>{0.0, 0.3, 0.1}[(trial / 4) % 3];
+    CAPTURE(trial, m.fair_share, m.bandwidth_slowdown, m.size_priority, m.co_residence);
     SimDevice d(m);
     d.enable_trace();
     const Topology& t = d.topology();
@@ -158,7 +161,8 @@ TEST_CASE("invariants on random traffic: masks, capacity, order, work, energy", 
       if (last.count(stream_of[k])) CHECK(k > last[stream_of[k]]);
       last[stream_of[k]] = k;
     }
-    // No unit outside a kernel's mask; no group over capacity at any time; each kernel's work
+    // No unit outside a kernel's mask; no group over capacity (its units, times 1 + co_residence
+    // where kernels co-reside) at any time; each kernel's work
     // (at its units, slowed by the units the others hold) integrates to exactly one kernel.
     std::map<std::uint64_t, double> work;
     for (const auto& rec : d.allocation_records()) {
@@ -176,14 +180,15 @@ TEST_CASE("invariants on random traffic: masks, capacity, order, work, energy", 
         if (m.fair_share > 0) REQUIRE(total > 0);
         totals.push_back(total);
       }
-      const double busy = std::accumulate(totals.begin(), totals.end(), 0.0);
+      const double busy = std::min<double>(std::accumulate(totals.begin(), totals.end(), 0.0), t.units());
       REQUIRE(busy > 0);  // someone always runs: the earliest kernel is never starved
       for (size_t k = 0; k < rec.tags.size(); ++k) {
         if (totals[k] <= 0) continue;
-        const double slowdown = 1 + m.bandwidth_slowdown * (busy - totals[k]) / t.units();
+        const double slowdown = 1 + m.bandwidth_slowdown * std::max(0.0, busy - totals[k]) / t.units();
         work[rec.tags[k]] += (rec.to_us - rec.from_us) / (slowdown * interpolate_us(units, *curve_of[rec.tags[k]], totals[k]));
       }
-      for (unsigned g = 0; g < t.group_count(); ++g) CHECK(per_group[g] <= t.group_sizes[g] + 1e-9);
+      for (unsigned g = 0; g < t.group_count(); ++g)
+        CHECK(per_group[g] <= (1 + m.co_residence) * t.group_sizes[g] + 1e-9);
     }
     REQUIRE(work.size() == tag);
     for (auto [k, w] : work) CHECK(w == Approx(1.0).epsilon(1e-6));
@@ -380,6 +385,64 @@ TEST_CASE("bandwidth_slowdown slows kernels on disjoint units by the units the o
   }
 }
 
+TEST_CASE("size_priority: the first-come part serves the largest kernel first, whatever its start order",
+          "[sim][contention]") {
+  // S (20 blocks) starts first on the whole GPU, L (60 blocks) 1 us later. In start order S keeps
+  // its 20 CUs and L gets the other 40; largest first, L takes all 60 and S waits.
+  for (double sp : {0.0, 0.5, 1.0}) {
+    CAPTURE(sp);
+    SimDeviceModel m = quiet_mi50();
+    m.fair_share = 0;
+    m.size_priority = sp;
+    SimDevice d(m);
+    d.enable_trace();
+    const Topology& t = d.topology();
+    StreamHandle a = d.create_stream(t.all()), b = d.create_stream(t.all());
+    d.launch(a, SimKernel{&kUnits, &kScales, 1.0, 1, 20});
+    d.advance_to(1);
+    d.launch(b, SimKernel{&kUnits, &kScales, 1.0, 2, 60});
+    d.advance_to(2);
+    std::map<std::uint64_t, double> units = latest_units(d);
+    CHECK(units[1] == Approx(20 * (1 - sp)).margin(1e-9));
+    CHECK(units[2] == Approx(40 + 20 * sp));
+    run_all(d);
+    CHECK(d.kernels_completed() == 2);
+  }
+}
+
+TEST_CASE("co_residence: kernels sharing units hold more of them in all; disjoint ones are unchanged",
+          "[sim][contention]") {
+  for (double cr : {0.0, 0.5}) {
+    CAPTURE(cr);
+    SimDeviceModel m = quiet_mi50();
+    m.co_residence = cr;
+    SimDevice d(m);
+    d.enable_trace();
+    const Topology& t = d.topology();
+    std::map<std::uint64_t, double> done;
+    d.on_kernel_done = [&](std::uint64_t tag, double at) { done[tag] = at; };
+    // Disjoint halves: each kernel alone on its 30 CUs, 20 us, whatever co_residence.
+    StreamHandle half_a = d.create_stream(t.grow_from(0, 2)), half_b = d.create_stream(t.grow_from(2, 2));
+    d.launch(half_a, SimKernel{&kUnits, &kScales, 1.0, 1});
+    d.launch(half_b, SimKernel{&kUnits, &kScales, 1.0, 2});
+    run_all(d);
+    CHECK(done[1] == Approx(20));
+    CHECK(done[2] == Approx(20));
+    // Both on the whole GPU, 60 blocks each: fair shares of 60 x (1 + cr) CUs, at most 60 each.
+    const double t0 = d.now_us();
+    StreamHandle all_a = d.create_stream(t.all()), all_b = d.create_stream(t.all());
+    d.launch(all_a, SimKernel{&kUnits, &kScales, 1.0, 3, 60});
+    d.launch(all_b, SimKernel{&kUnits, &kScales, 1.0, 4, 60});
+    d.advance_to(t0 + 1);
+    std::map<std::uint64_t, double> units = latest_units(d);
+    CHECK(units[3] == Approx(30 * (1 + cr)));
+    CHECK(units[4] == Approx(30 * (1 + cr)));
+    run_all(d);
+    CHECK(done[3] - t0 == Approx(cr == 0 ? 20 : 15));  // 30 CUs: 20 us; 45 CUs: 15 us
+    CHECK(d.energy_j() <= m.full_power_w() * d.now_us() * 1e-6 * (1 + 1e-9));
+  }
+}
+
 TEST_CASE("fair_share and bandwidth_slowdown are checked: the error names the field and the value",
           "[sim][contention]") {
   auto with = [](double fair, double slow) {
@@ -397,10 +460,22 @@ TEST_CASE("fair_share and bandwidth_slowdown are checked: the error names the fi
   CHECK_THROWS_WITH(SimDevice(with(1, std::nan(""))), Catch::Contains("bandwidth_slowdown = nan"));
   CHECK_THROWS_WITH(SimDevice(with(1, INFINITY)), Catch::Contains("bandwidth_slowdown = inf"));
   CHECK_THROWS_AS(with(2, 0).validate(), Error);
+  SimDeviceModel bad = SimDeviceModel::mi50();
+  bad.size_priority = 1.5;
+  CHECK_THROWS_WITH(SimDevice(bad), Catch::Contains("size_priority = 1.5"));
+  bad.size_priority = std::nan("");
+  CHECK_THROWS_WITH(SimDevice(bad), Catch::Contains("size_priority = nan"));
+  bad.size_priority = 0;
+  bad.co_residence = -0.1;
+  CHECK_THROWS_WITH(SimDevice(bad), Catch::Contains("co_residence = -0.1"));
+  bad.co_residence = INFINITY;
+  CHECK_THROWS_WITH(SimDevice(bad), Catch::Contains("co_residence = inf"));
   // Only the H200 has fitted contention (measured co-runs); the others keep the fair model.
   for (const char* name : {"mi50", "h100"}) {
     CHECK(SimDeviceModel::by_name(name).fair_share == 1.0);
     CHECK(SimDeviceModel::by_name(name).bandwidth_slowdown == 0.0);
+    CHECK(SimDeviceModel::by_name(name).size_priority == 0.0);
+    CHECK(SimDeviceModel::by_name(name).co_residence == 0.0);
   }
   CHECK(SimDeviceModel::by_name("h200").fair_share < 1.0);
   CHECK(SimDeviceModel::by_name("h200").bandwidth_slowdown > 0.0);
