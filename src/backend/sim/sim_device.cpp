@@ -58,14 +58,19 @@ SimDeviceModel SimDeviceModel::h100() {
 SimDeviceModel SimDeviceModel::h200() {
   // The H100's processor and launch path, with contention and power fitted to 42 measured co-run
   // windows on the H200 (7 mixes at batch 1: Baseline and 5 static splits each; fit_model.py,
-  // docs/results/h200-colocation-2026-11-30/fit_b1.json): kernel groups dispatch mostly first come
-  // first served (fair_share 0.3), each slows by 0.4 x the fraction of the device the others hold
-  // (memory bandwidth and L2 are shared by disjoint partitions), a group occupies the SMs up to
-  // where it is within 25% of its whole-device time; static power from the measured idle power
-  // (124 W with a context) less 132 x 0.5 W, 3.0 W per busy SM. Profiles: `eclip profile --sizes all`.
+  // docs/results/h200-colocation-2026-11-30/fit_b1_v2.json): kernel groups dispatch mostly first
+  // come first served (fair_share 0.3), that part largest kernel group first (size_priority 1:
+  // chains of small kernels get what the large ones leave), kernels sharing SMs together hold up
+  // to 1.1 x them (co_residence 0.1: blocks of different kernels co-reside on an SM), each slows
+  // by 0.4 x the fraction of the device the others hold (memory bandwidth and L2 are shared by
+  // disjoint partitions), a group occupies the SMs up to where it is within 25% of its
+  // whole-device time; static power from the measured idle power (124 W with a context) less
+  // 132 x 0.5 W, 3.0 W per busy SM. Profiles: `eclip profile --sizes all`.
   SimDeviceModel m = h100();
   m.topology = presets::h200();
   m.fair_share = 0.3;
+  m.size_priority = 1.0;
+  m.co_residence = 0.1;
   m.bandwidth_slowdown = 0.4;
   m.demand_tolerance = 0.25;
   m.static_w = 58;

@@ -479,6 +479,8 @@ TEST_CASE("fair_share and bandwidth_slowdown are checked: the error names the fi
   }
   CHECK(SimDeviceModel::by_name("h200").fair_share < 1.0);
   CHECK(SimDeviceModel::by_name("h200").bandwidth_slowdown > 0.0);
+  CHECK(SimDeviceModel::by_name("h200").size_priority > 0.0);
+  CHECK(SimDeviceModel::by_name("h200").co_residence > 0.0);
   CHECK_THROWS_WITH(SimDevice([] {
                       SimDeviceModel m = SimDeviceModel::mi50();
                       m.demand_tolerance = -0.5;
