@@ -215,7 +215,8 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
  * candidates (spec "starts": [...], default the shared plan and the equal split), local moves (an
  * atom between homes, a segment one size up or down) until none beats the best by more than the
  * noise band. spec_json adds to the space: "objective": {"kind": "throughput" | "energy" |
- * "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...]} and "search":
+ * "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...], "tolerance": t (the
+ * constraints hold within this relative margin; a tuner passes its noise band)} and "search":
  * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0}.
  * best (may be NULL): the best plan (strategy "eclip-tuned"). report_json (may be NULL): the whole
  * result as JSON ("format": "eclip.search": every trial, its measurement, the time, why it

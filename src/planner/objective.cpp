@@ -58,6 +58,8 @@ void Objective::validate(std::size_t workers) const {
   for (std::size_t w = 0; w < p95_limit_ms.size(); ++w)
     if (std::isnan(p95_limit_ms[w]))
       throw Error(Errc::invalid_argument, fmt::format("objective: p95_limit_ms[{}] is NaN", w));
+  if (!(tolerance >= 0 && tolerance < 1))
+    throw Error(Errc::invalid_argument, fmt::format("objective: tolerance {} is outside [0, 1)", tolerance));
 }
 
 double Objective::value(const Evaluation& e) const {
@@ -77,14 +79,15 @@ double Objective::score(const Evaluation& e, std::string* why) const {
   if (!alone_rps.empty() && jain_floor > 0) {
     const double j = jain(e.normalized(alone_rps));
     // A hair of tolerance: the floor is usually Baseline's own measured index.
-    if (j < jain_floor * (1 - 1e-9)) {
-      if (why) *why = fmt::format("Jain's index {:.3f} < floor {:.3f}", j, jain_floor);
+    if (j < jain_floor * (1 - tolerance) * (1 - 1e-9)) {
+      if (why) *why = fmt::format("Jain's index {:.3f} < floor {:.3f}", j, jain_floor * (1 - tolerance));
       return kRefused;
     }
   }
   for (std::size_t w = 0; w < p95_limit_ms.size() && w < e.p95_ms.size(); ++w)
-    if (p95_limit_ms[w] > 0 && e.p95_ms[w] > p95_limit_ms[w]) {
-      if (why) *why = fmt::format("worker {} p95 {:.3f} ms > limit {:.3f} ms", w, e.p95_ms[w], p95_limit_ms[w]);
+    if (p95_limit_ms[w] > 0 && e.p95_ms[w] > p95_limit_ms[w] * (1 + tolerance)) {
+      if (why)
+        *why = fmt::format("worker {} p95 {:.3f} ms > limit {:.3f} ms", w, e.p95_ms[w], p95_limit_ms[w] * (1 + tolerance));
       return kRefused;
     }
   if (kind == ObjectiveKind::energy && !(e.power_w > 0)) {
@@ -92,6 +95,20 @@ double Objective::score(const Evaluation& e, std::string* why) const {
     return kRefused;
   }
   return value(e);
+}
+
+double Objective::violation(const Evaluation& e) const {
+  if (kind == ObjectiveKind::energy && !(e.power_w > 0)) return std::numeric_limits<double>::infinity();
+  double v = 0;
+  if (!alone_rps.empty() && jain_floor > 0) {
+    const double j = jain(e.normalized(alone_rps));
+    const double floor = jain_floor * (1 - tolerance);
+    if (j < floor * (1 - 1e-9)) v += (floor - j) / floor;
+  }
+  for (std::size_t w = 0; w < p95_limit_ms.size() && w < e.p95_ms.size(); ++w)
+    if (p95_limit_ms[w] > 0 && e.p95_ms[w] > p95_limit_ms[w] * (1 + tolerance))
+      v += e.p95_ms[w] / (p95_limit_ms[w] * (1 + tolerance)) - 1;
+  return v;
 }
 
 }  // namespace eclip

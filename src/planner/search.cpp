@@ -64,24 +64,42 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     if (out_of_time() || r.trials.size() >= opt.max_trials) break;
     run(c, 0, predict ? predict(c) : std::numeric_limits<double>::quiet_NaN());
   }
+  // While no plan keeps the constraints, the incumbent is the one that breaks them least (ties:
+  // the higher value): with a p95 limit at Baseline's own p95, a remeasured Baseline may break it
+  // by a little and a split by a lot; keeping the best by value would keep the latter.
+  auto violation = [&](std::size_t i) {
+    return r.trials[i].value > kNone ? objective.violation(r.trials[i].evaluation)
+                                     : std::numeric_limits<double>::infinity();
+  };
+  auto closer = [&](std::size_t i, std::size_t j) {  // i breaks the constraints less than j
+    const double vi = violation(i), vj = violation(j);
+    return vi < vj || (vi == vj && r.trials[i].value > r.trials[j].value);
+  };
+  auto least_violating = [&] {
+    std::optional<std::size_t> out;
+    for (std::size_t i = 0; i < r.trials.size(); ++i)
+      if (r.trials[i].value > kNone && (!out || closer(i, *out))) out = i;
+    return out;
+  };
   bool feasible = incumbent.has_value();
   if (!incumbent) {
-    // No start keeps the constraints: go on from the best by value; the first neighbour that
-    // keeps them takes over.
+    // No start keeps the constraints: go on from the one that breaks them least; the first
+    // neighbour that keeps them takes over.
     std::string why;
     for (const Trial& t : r.trials) why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", t.label, t.note);
-    for (std::size_t i = 0; i < r.trials.size(); ++i)
-      if (r.trials[i].value > kNone && (!incumbent || r.trials[i].value > r.trials[*incumbent].value)) incumbent = i;
+    incumbent = least_violating();
     if (!incumbent) throw Error(Errc::unavailable, fmt::format("search: no start candidate could be evaluated ({})", why));
   }
 
   std::set<Candidate> expanded;
   unsigned stale = 0;
-  auto best_unexpanded_by_value = [&]() -> std::optional<std::size_t> {
+  // The next plan to expand once the incumbent is: the best by value, or while nothing keeps the
+  // constraints, the one closest to keeping them.
+  auto best_unexpanded = [&]() -> std::optional<std::size_t> {
     std::optional<std::size_t> out;
     for (std::size_t i = 0; i < r.trials.size(); ++i)
       if (r.trials[i].value > kNone && !expanded.count(r.trials[i].candidate) &&
-          (!out || r.trials[i].value > r.trials[*out].value))
+          (!out || (feasible ? r.trials[i].value > r.trials[*out].value : closer(i, *out))))
         out = i;
     return out;
   };
@@ -94,7 +112,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     // equal split, whose neighbours are where the gains are).
     std::optional<std::size_t> node;
     if (!expanded.count(r.trials[*incumbent].candidate)) node = incumbent;
-    else node = best_unexpanded_by_value();
+    else node = best_unexpanded();
     if (!node) {
       r.converged = true;
       r.stop_reason = "every candidate's neighbours were tried";
@@ -122,9 +140,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       feasible = true;
       stale = 0;
     } else {
-      if (!feasible)  // still nothing keeps the constraints: the best by value so far
-        for (std::size_t i = 0; i < r.trials.size(); ++i)
-          if (r.trials[i].value > r.trials[*incumbent].value) incumbent = i;
+      if (!feasible) incumbent = least_violating();  // still nothing keeps the constraints
       if (++stale > opt.patience && !out_of_time() && r.trials.size() < opt.max_trials) {
         r.converged = true;
         r.stop_reason = fmt::format("no neighbour beat the best by more than {:.1f}% in {} rounds", opt.noise * 100, stale);
@@ -132,7 +148,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     }
   }
   if (!feasible && r.stop_reason.find("constraints") == std::string::npos)
-    r.stop_reason += "; no plan found keeps the constraints, the best by value is kept";
+    r.stop_reason += "; no plan found keeps the constraints, the one that breaks them least is kept";
   const Trial& b = r.trials[*incumbent];
   r.best = b.candidate;
   r.evaluation = b.evaluation;

@@ -107,7 +107,7 @@ PlanSpace plan_space_from_json(const json& j, const Topology& topo) {
 Objective objective_from_json(const json& j, std::size_t workers) {
   Objective o;
   if (j.is_null()) return o;
-  known_fields(j, {"kind", "alone_rps", "jain_floor", "p95_limit_ms"}, "objective");
+  known_fields(j, {"kind", "alone_rps", "jain_floor", "p95_limit_ms", "tolerance"}, "objective");
   if (j.contains("kind")) {
     if (!j["kind"].is_string()) throw bad("objective.kind", "expected a string");
     o.kind = objective_from_string(j["kind"].get<std::string>());
@@ -115,6 +115,7 @@ Objective objective_from_json(const json& j, std::size_t workers) {
   if (j.contains("alone_rps")) o.alone_rps = numbers_of(j["alone_rps"], "objective.alone_rps");
   if (j.contains("jain_floor")) o.jain_floor = number_of(j["jain_floor"], "objective.jain_floor");
   if (j.contains("p95_limit_ms")) o.p95_limit_ms = numbers_of(j["p95_limit_ms"], "objective.p95_limit_ms");
+  if (j.contains("tolerance")) o.tolerance = number_of(j["tolerance"], "objective.tolerance");
   o.validate(workers);
   return o;
 }
@@ -158,7 +159,8 @@ json to_json(const SearchResult& r, const PlanSpace& space, const Objective& obj
             {"device", space.topology().name},
             {"models", space.models()},
             {"objective", {{"kind", to_string(objective.kind)}, {"alone_rps", objective.alone_rps},
-                           {"jain_floor", objective.jain_floor}, {"p95_limit_ms", objective.p95_limit_ms}}},
+                           {"jain_floor", objective.jain_floor}, {"p95_limit_ms", objective.p95_limit_ms},
+                           {"tolerance", objective.tolerance}}},
             {"best", to_json(r.best)},
             {"score", num(r.score)},
             {"evaluation", to_json(r.evaluation)},

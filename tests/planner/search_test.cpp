@@ -1,6 +1,7 @@
 // The one local search behind `eclip plan --strategy eclip` and `eclip tune`, on evaluators whose
 // optimum is known.
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <catch2/catch.hpp>
@@ -104,6 +105,48 @@ TEST_CASE("search: the fairness floor refuses unfair plans; failures are kept wi
   CHECK(j["format"] == "eclip.search");
   CHECK(j["trials"].size() == r.trials.size());
   CHECK(j["plan"]["strategy"] == "eclip-tuned");
+}
+
+TEST_CASE("search: when no plan keeps the p95 limits, the one that breaks them least is kept") {
+  const PlanSpace space = space_of(2);
+  // Every split is faster in total but makes worker 0 slower at p95 the fewer atoms it has; shared
+  // is slowest in total and breaks the limit only a little (a remeasured Baseline).
+  auto eval = [](const Candidate& c) {
+    Evaluation e = concave({1.0, 1.0})(c);
+    e.p95_ms = {c.shared() ? 10.2 : 10.0 + 40.0 / c.split[0], 5.0};
+    return e;
+  };
+  Objective obj;
+  obj.p95_limit_ms = {10.0, 10.0};
+  SearchOptions opt;
+  opt.noise = 0;
+  const auto r = search(space, obj, {space.shared(), space.equal_split()}, eval, {}, opt);
+  CHECK(r.score == -std::numeric_limits<double>::infinity());
+  CHECK(r.best.shared());  // violation 0.02; the best split (15/1) still breaks it by 0.27
+  CHECK(r.stop_reason.find("breaks them least") != std::string::npos);
+  bool split_better_by_value = false;
+  for (const Trial& t : r.trials) split_better_by_value |= !t.candidate.shared() && t.value > r.evaluation.total_rps();
+  CHECK(split_better_by_value);
+
+  // The measure itself: relative shortfalls, summed.
+  Evaluation e;
+  e.throughput_rps = {1.0, 1.0};
+  e.p95_ms = {12.0, 5.0};
+  CHECK(obj.violation(e) == Approx(0.2));
+  obj.tolerance = 0.25;  // within the margin: kept, by score too
+  CHECK(obj.violation(e) == 0);
+  CHECK(obj.score(e) == Approx(2.0));
+  obj.tolerance = 0.1;
+  CHECK(obj.violation(e) == Approx(12.0 / 11.0 - 1));
+  CHECK(obj.score(e) == -std::numeric_limits<double>::infinity());
+  obj.tolerance = 0;
+  e.p95_ms = {9.0, 5.0};
+  CHECK(obj.violation(e) == 0);
+  obj.alone_rps = {1.0, 4.0};
+  obj.jain_floor = 1.0;
+  CHECK(obj.violation(e) == Approx(1.0 - jain({1.0, 0.25})));
+  obj.kind = ObjectiveKind::energy;
+  CHECK(std::isinf(obj.violation(e)));  // no power reading
 }
 
 TEST_CASE("search: bad options and an evaluator that never works are errors that say so") {

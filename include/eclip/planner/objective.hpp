@@ -50,6 +50,11 @@ struct Objective {
   double jain_floor = 0;
   /// Per worker; <= 0 or absent: no limit.
   std::vector<double> p95_limit_ms;
+  /// The constraints hold within this relative margin: Jain's index >= floor x (1 - tolerance),
+  /// p95 <= limit x (1 + tolerance). The tuner sets its noise band here: the floor and limits are
+  /// usually Baseline's own measured values, which a remeasured Baseline misses half the time by
+  /// noise alone (on the H200 at batch 8, Jain 0.963 against a floor of 0.966).
+  double tolerance = 0;
 
   /// Throws naming the field: NaN/negative values, alone_rps missing for `normalized`.
   void validate(std::size_t workers) const;
@@ -57,6 +62,11 @@ struct Objective {
   double score(const Evaluation& e, std::string* why = nullptr) const;
   /// The objective's value ignoring the constraints.
   double value(const Evaluation& e) const;
+  /// How far e is from keeping the constraints: 0 when it keeps them, else the sum of the relative
+  /// shortfalls (the Jain floor's, (floor - index) / floor, and each p95 limit's, p95 / limit - 1),
+  /// or infinity without the power reading the energy objective needs. When no plan keeps the
+  /// constraints, the search keeps the one that breaks them least.
+  double violation(const Evaluation& e) const;
 };
 
 }  // namespace eclip
