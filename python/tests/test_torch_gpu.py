@@ -114,3 +114,25 @@ def test_energy_window_with_torch_sync(cuda):
     with meter:
         w = meter.idle(0.3, torch.cuda.synchronize)
         assert w.seconds > 0 and w.joules > 0
+
+
+def test_switch_frees_cached_setups_when_memory_is_short(cuda):
+    classes = cuda.size_classes()
+    a, b = matmul_units(2, seed=3), matmul_units(2, seed=4)
+    cfgs = [[[classes[i].groups] * 2, [classes[j].groups] * 2] for i, j in ((0, 1), (1, 0), (0, 0))]
+    plans = [plan_of(cuda, c) for c in cfgs]
+    try:
+        with Colocation(cuda, plans[0], [a.units(), b.units()], ["a", "b"], cache=8) as run:
+            run.switch(plans[1])
+            assert len(run._setups) == 2  # cached: memory is plentiful
+            run.run(window_s=0.1, warmup_s=0.05)
+            # As if one setup took more than the device has free: every cached setup but the
+            # active one is freed before the next is made; the workers keep running throughout.
+            run._setup_bytes = 1 << 60
+            run.switch(plans[2])
+            assert len(run._setups) == 2 and run.active.plan is plans[2]
+            rec = run.run(window_s=0.2, warmup_s=0.1)
+        assert not rec["errors"] and all(w["requests"] > 0 for w in rec["workers"])
+    finally:
+        for p in plans:
+            p.close()
