@@ -28,7 +28,7 @@ fi
 case "$secs" in '' | *[!0-9]*) echo "fuzz: seconds must be a whole number, got \"$secs\"" >&2; exit 2 ;; esac
 
 # fmt header-only so it is instrumented too and no gcc-built libfmt is linked in.
-common=(-std=c++20 -g -O1 -fno-omit-frame-pointer -DFMT_HEADER_ONLY -I"$root/include" -I"$root/tests/fuzz"
+common=(-std=c++20 -g1 -O1 -fno-omit-frame-pointer -DFMT_HEADER_ONLY -I"$root/include" -I"$root/tests/fuzz"
         -fsanitize=address,undefined -fno-sanitize-recover=all)
 mkdir -p "$out/obj" "$out/artifacts"
 
