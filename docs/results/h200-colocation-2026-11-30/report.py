@@ -3,10 +3,10 @@
 
   python3 report.py        (from this folder; matplotlib for the plots)
 
-summary.csv: one row per (mix, batch, strategy, rep) from the three sweep calls (mixes 1-4, 5-6,
-7: mix 7 of the second call stopped on an error and was measured again in the third) and the MPS
-call. tables.md: per mix the mean over repetitions of each strategy, as ratios to Baseline, to
-static-best and to the better MPS setting, and the issue's targets."""
+summary.csv: one row per (mix, batch, strategy, rep) from the sweep calls (SOURCES) and their MPS
+rows. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
+Baseline, to static-best and to the better MPS setting, the issue's targets and the model's error;
+then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
 import csv
 import glob
 import json
@@ -15,21 +15,39 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = os.path.join(HERE, "raw")
-SOURCES = [("sweep_mix1-4", {"mix1", "mix2", "mix3", "mix4"}), ("sweep_mix5-6_mps", {"mix5", "mix6"}),
-           ("sweep_mix7", {"mix7"})]
+# (raw folder, batch, the mixes taken from it, whether its MPS rows are taken). Batch 1: mixes 1-4,
+# 5-6 (+ MPS) and 7 again (the second call's mix 7 stopped on an error); batch 8: two calls.
+SOURCES = [("sweep_mix1-4", 1, {"mix1", "mix2", "mix3", "mix4"}, False),
+           ("sweep_mix5-6_mps", 1, {"mix5", "mix6"}, True),
+           ("sweep_mix7", 1, {"mix7"}, False),
+           ("sweep_b8_mix1-4", 8, {"mix1", "mix2", "mix3", "mix4"}, False),
+           ("sweep_b8_mix5-7_mps", 8, {"mix5", "mix6", "mix7"}, True)]
+# The batch-1 follow-up (a later run, its own Baseline and static-best): the tuner with p95 limits
+# and the energy objective on the mixes whose targets the first run missed.
+FOLLOWUP = "followup_b1"
 ORDER = ["baseline", "static-equal", "static-best", "mps-25", "mps-50", "kernel-wise", "eclip-budget", "eclip",
          "eclip-tuned"]
+FOLLOWUP_ORDER = ["baseline", "static-equal", "static-best", "eclip", "eclip-tuned", "eclip-tuned-energy"]
 MIXES = [f"mix{i}" for i in range(1, 8)]
+METRICS = ("throughput", "inferences_per_j", "jain", "slowest_p95_ms")
+
+
+def read_summary(folder):
+    path = os.path.join(RAW, folder, "summary.csv")
+    if not os.path.exists(path):
+        print(f"{path}: missing, skipped")
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
 
 
 def rows():
     out = []
-    for folder, mixes in SOURCES:
-        with open(os.path.join(RAW, folder, "summary.csv")) as f:
-            for r in csv.DictReader(f):
-                mps = r["strategy"].startswith("mps-")
-                if (mps and folder == "sweep_mix5-6_mps") or (not mps and r["mix"] in mixes):
-                    out.append(r)
+    for folder, batch, mixes, with_mps in SOURCES:
+        for r in read_summary(folder):
+            mps = r["strategy"].startswith("mps-")
+            if int(r["batch"]) == batch and ((mps and with_mps) or (not mps and r["mix"] in mixes)):
+                out.append(r)
     return out
 
 
@@ -38,58 +56,44 @@ def mean(xs):
     return sum(xs) / len(xs) if xs else None
 
 
-def main():
-    data = rows()
-    header = list(data[0].keys())
-    with open(os.path.join(HERE, "summary.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(data)
+def means(data):
+    """{(batch, mix, strategy): {metric: mean over the repetitions}}"""
     agg = defaultdict(lambda: defaultdict(list))
     for r in data:
-        for k in ("throughput", "inferences_per_j", "jain", "slowest_p95_ms"):
-            agg[(r["mix"], r["strategy"])][k].append(float(r[k]) if r[k] else None)
-    m = {key: {k: mean(v) for k, v in d.items()} for key, d in agg.items()}
+        for k in METRICS:
+            agg[(int(r["batch"]), r["mix"], r["strategy"])][k].append(float(r[k]) if r[k] else None)
+    return {key: {k: mean(v) for k, v in d.items()} for key, d in agg.items()}
 
-    # Every static split measured by the static search, with its numbers.
-    with open(os.path.join(HERE, "static_search.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["mix", "split", "throughput", "inferences_per_j", "jain", "slowest_p95_ms", "workers_rps"])
-        for folder, mixes in SOURCES:
-            for path in sorted(glob.glob(os.path.join(RAW, folder, "mix*_b1.json"))):
-                doc = json.load(open(path))
-                if doc["mix"] not in mixes:
-                    continue
-                for s in doc.get("static_search", []):
-                    w.writerow([doc["mix"], "/".join(map(str, s["split"])), f"{s['throughput_rps']:.1f}",
-                                f"{s['inferences_per_j']:.4f}", f"{s['jain']:.3f}",
-                                f"{s.get('slowest_p95_ms') or 0:.3f}",
-                                " ".join(f"{x:.1f}" for x in s["workers_rps"])])
 
-    lines = ["# Batch 1, mean of the repetitions per strategy", "",
+def ratio_tables(m, batch, order):
+    lines = [f"# Batch {batch}, mean of the repetitions per strategy", "",
              "Throughput (req/s) and inferences/J as ratios to Baseline on the same mix; Jain; slowest p95 (ms).", "",
-             "| mix | " + " | ".join(ORDER) + " |", "|---" * (len(ORDER) + 1) + "|"]
+             "| mix | " + " | ".join(order) + " |", "|---" * (len(order) + 1) + "|"]
     for metric, label in (("throughput", "thr"), ("inferences_per_j", "inf/J")):
         for mix in MIXES:
-            b = m.get((mix, "baseline"), {}).get(metric)
+            b = m.get((batch, mix, "baseline"), {}).get(metric)
             cells = []
-            for s in ORDER:
-                v = m.get((mix, s), {}).get(metric)
+            for s in order:
+                v = m.get((batch, mix, s), {}).get(metric)
                 cells.append(f"{v / b:.2f}x" if v and b else "n/a")
             lines.append(f"| {mix} {label} | " + " | ".join(cells) + " |")
     for metric in ("jain", "slowest_p95_ms"):
         for mix in MIXES:
-            cells = [f"{m[(mix, s)][metric]:.3f}" if (mix, s) in m and m[(mix, s)][metric] is not None else "n/a"
-                     for s in ORDER]
+            cells = [f"{m[(batch, mix, s)][metric]:.3f}" if (batch, mix, s) in m and m[(batch, mix, s)][metric]
+                     is not None else "n/a" for s in order]
             lines.append(f"| {mix} {metric} | " + " | ".join(cells) + " |")
+    return lines
 
-    # Targets (issue #14, item 6).
-    lines += ["", "# Targets", "", "| mix | tuned / static-best thr | inf/J | tuned / best MPS thr | inf/J | "
-              "tuned Jain >= Baseline | tuned slowest p95 <= Baseline |", "|---|---|---|---|---|---|---|"]
+
+def target_table(m, batch, tuned="eclip-tuned"):
+    """Issue #14 item 6 for `tuned` against the same batch's static-best, best MPS and Baseline."""
+    lines = ["", f"# Targets, batch {batch} ({tuned})", "",
+             f"| mix | {tuned} / static-best thr | inf/J | / best MPS thr | inf/J | Jain >= Baseline | "
+             "slowest p95 <= Baseline |", "|---|---|---|---|---|---|---|"]
     avg = defaultdict(list)
     for mix in MIXES:
-        t, sb, b = m.get((mix, "eclip-tuned")), m.get((mix, "static-best")), m.get((mix, "baseline"))
-        mps = [m[(mix, s)] for s in ("mps-25", "mps-50") if (mix, s) in m]
+        t, sb, b = m.get((batch, mix, tuned)), m.get((batch, mix, "static-best")), m.get((batch, mix, "baseline"))
+        mps = [m[(batch, mix, s)] for s in ("mps-25", "mps-50") if (batch, mix, s) in m]
         if not (t and sb and b):
             lines.append(f"| {mix} | n/a | n/a | n/a | n/a | n/a | n/a |")
             continue
@@ -108,44 +112,91 @@ def main():
                      f" | {'yes' if t['slowest_p95_ms'] <= b['slowest_p95_ms'] else 'no'}"
                      f" ({t['slowest_p95_ms']:.2f} vs {b['slowest_p95_ms']:.2f} ms) |")
     if avg["sb_thr"]:
-        lines += ["", f"Averages over {len(avg['sb_thr'])} mixes: eclip-tuned / static-best throughput "
-                      f"{mean(avg['sb_thr']):.3f}x, inferences/J {mean(avg['sb_ipj']):.3f}x; eclip-tuned / Baseline "
+        lines += ["", f"Averages over {len(avg['sb_thr'])} mixes: {tuned} / static-best throughput "
+                      f"{mean(avg['sb_thr']):.3f}x, inferences/J {mean(avg['sb_ipj']):.3f}x; {tuned} / Baseline "
                       f"throughput {mean(avg['base_thr']):.3f}x, inferences/J {mean(avg['base_ipj']):.3f}x."]
-    # The co-location model (the library's simulation with the fitted H200 preset) against the
-    # measured windows of the sweep (fit_model.py --check: model_vs_measured_b1.json).
-    mv_path = os.path.join(HERE, "model_vs_measured_b1.json")
-    if os.path.exists(mv_path):
-        mv = json.load(open(mv_path))
-        per = defaultdict(lambda: defaultdict(list))
-        for r in mv["rows"]:
-            if r["kind"] == "rep" and "measured_ratio" in r:
-                per[r["mix"]][r["strategy"]].append((r["measured_ratio"], r["predicted_ratio"]))
-        strategies = [s for s in ORDER if not s.startswith("mps")]
-        lines += ["", "# Co-location model vs measurement (throughput / Baseline, mean of the repetitions)", "",
-                  f"Parameters: {mv['parameters']}. Over all {mv['windows']} sweep windows: mean |ratio error| "
-                  f"{mv['ratio_abs_error_mean']:.3f}, max {mv['ratio_abs_error_max']:.3f}, within 10 %: "
-                  f"{mv['ratio_within_10pct']:.0%}.", "",
-                  "| mix | " + " | ".join(strategies[1:]) + " | same best strategy | same order |",
-                  "|---" * len(strategies) + "|---|---|"]
-        for mix in MIXES:
-            cells, meas, pred = [], {}, {}
-            for s in strategies[1:]:
-                xs = per[mix].get(s)
-                if not xs:
-                    cells.append("n/a")
-                    continue
-                meas[s], pred[s] = mean([a for a, _ in xs]), mean([b for _, b in xs])
-                cells.append(f"{meas[s]:.2f} / {pred[s]:.2f} ({pred[s] / meas[s] - 1:+.0%})")
-            order_m = sorted(meas, key=meas.get, reverse=True)
-            order_p = sorted(pred, key=pred.get, reverse=True)
-            lines.append(f"| {mix} | " + " | ".join(cells) +
-                         f" | {'yes' if order_m[:1] == order_p[:1] else 'no'} | {'yes' if order_m == order_p else 'no'} |")
-        lines.append("")
-        lines.append("Cells: measured / predicted ratio to Baseline (relative error).")
-    with open(os.path.join(HERE, "tables.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return lines
 
+
+def model_table(batch):
+    """The co-location model (the library's simulation with the fitted H200 preset) against the
+    measured sweep windows (fit_model.py --check: model_vs_measured_b<batch>.json)."""
+    mv_path = os.path.join(HERE, f"model_vs_measured_b{batch}.json")
+    if not os.path.exists(mv_path):
+        return []
+    mv = json.load(open(mv_path))
+    per = defaultdict(lambda: defaultdict(list))
+    for r in mv["rows"]:
+        if r["kind"] == "rep" and "measured_ratio" in r:
+            per[r["mix"]][r["strategy"]].append((r["measured_ratio"], r["predicted_ratio"]))
+    strategies = [s for s in ORDER if not s.startswith("mps")]
+    lines = ["", f"# Co-location model vs measurement, batch {batch} (throughput / Baseline, mean of the "
+                 "repetitions)", "",
+             f"Parameters: {mv['parameters']} (fitted at batch {mv.get('fit_batch', 1)}). Over all {mv['windows']} "
+             f"sweep windows: mean |ratio error| {mv['ratio_abs_error_mean']:.3f}, max "
+             f"{mv['ratio_abs_error_max']:.3f}, within 10 %: {mv['ratio_within_10pct']:.0%}.", "",
+             "| mix | " + " | ".join(strategies[1:]) + " | same best strategy | same order |",
+             "|---" * len(strategies) + "|---|---|"]
+    for mix in MIXES:
+        cells, meas, pred = [], {}, {}
+        for s in strategies[1:]:
+            xs = per[mix].get(s)
+            if not xs:
+                cells.append("n/a")
+                continue
+            meas[s], pred[s] = mean([a for a, _ in xs]), mean([b for _, b in xs])
+            cells.append(f"{meas[s]:.2f} / {pred[s]:.2f} ({pred[s] / meas[s] - 1:+.0%})")
+        order_m = sorted(meas, key=meas.get, reverse=True)
+        order_p = sorted(pred, key=pred.get, reverse=True)
+        lines.append(f"| {mix} | " + " | ".join(cells) +
+                     f" | {'yes' if order_m[:1] == order_p[:1] else 'no'} | {'yes' if order_m == order_p else 'no'} |")
+    lines += ["", "Cells: measured / predicted ratio to Baseline (relative error)."]
+    return lines
+
+
+def static_search_rows():
+    out = []
+    for folder, batch, mixes, _ in SOURCES:
+        for path in sorted(glob.glob(os.path.join(RAW, folder, f"mix*_b{batch}.json"))):
+            doc = json.load(open(path))
+            if doc["mix"] not in mixes:
+                continue
+            for s in doc.get("static_search", []):
+                out.append([doc["mix"], batch, "/".join(map(str, s["split"])), f"{s['throughput_rps']:.1f}",
+                            f"{s['inferences_per_j']:.4f}", f"{s['jain']:.3f}", f"{s.get('slowest_p95_ms') or 0:.3f}",
+                            " ".join(f"{x:.1f}" for x in s["workers_rps"])])
+    return out
+
+
+def followup_lines():
+    # The run's summary.csv also holds the batch-8 rows of the calls before it (one results folder
+    # on the device): only its batch-1 rows are the follow-up.
+    data = [r for r in read_summary(FOLLOWUP) if r["batch"] == "1"]
+    if not data:
+        return [], []
+    m = means(data)
+    mixes = [x for x in MIXES if (1, x, "baseline") in m]
+    lines = ["", "# Batch-1 follow-up run (mixes the first run missed a target on; its own Baseline and "
+                 "static-best)", "",
+             "eclip-tuned: objective throughput, every worker's p95 within Baseline's slowest p95 (+2 %); "
+             "eclip-tuned-energy: objective inferences/J, same limits. Ratios to this run's static-best; "
+             "Jain and slowest p95 (ms) as measured.", "",
+             "| mix | strategy | thr / static-best | inf/J / static-best | thr / Baseline | inf/J / Baseline | Jain | "
+             "slowest p95 |", "|---|---|---|---|---|---|---|---|"]
+    for mix in mixes:
+        sb, b = m.get((1, mix, "static-best")), m[(1, mix, "baseline")]
+        for s in FOLLOWUP_ORDER:
+            v = m.get((1, mix, s))
+            if not v:
+                continue
+            f = (lambda k, ref: f"{v[k] / ref[k]:.3f}" if ref and v[k] and ref[k] else "n/a")
+            lines.append(f"| {mix} | {s} | {f('throughput', sb)} | {f('inferences_per_j', sb)} | "
+                         f"{f('throughput', b)} | {f('inferences_per_j', b)} | {v['jain']:.3f} | "
+                         f"{v['slowest_p95_ms']:.2f} |")
+    return data, lines
+
+
+def plots(m, batches):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -153,23 +204,58 @@ def main():
     except ImportError:
         print("matplotlib missing: no plots")
         return
-    for metric, fname, title in (("throughput", "throughput.png", "throughput / Baseline"),
-                                 ("inferences_per_j", "inferences_per_joule.png", "inferences per joule / Baseline")):
-        fig, ax = plt.subplots(figsize=(12, 4))
-        width = 0.8 / len(ORDER)
-        for i, s in enumerate(ORDER):
-            ys = []
-            for mix in MIXES:
-                v, b = m.get((mix, s), {}).get(metric), m.get((mix, "baseline"), {}).get(metric)
-                ys.append(v / b if v and b else 0)
-            ax.bar([x + i * width for x in range(len(MIXES))], ys, width, label=s)
-        ax.axhline(1.0, color="k", lw=0.5)
-        ax.set_xticks([x + 0.4 - width / 2 for x in range(len(MIXES))])
-        ax.set_xticklabels(MIXES)
-        ax.set_title(f"H200, batch 1: {title} (mean of 2 repetitions)")
-        ax.legend(ncol=5, fontsize=7)
-        fig.tight_layout()
-        fig.savefig(os.path.join(HERE, fname), dpi=110)
+    for batch in batches:
+        suffix = "" if batch == 1 else f"_b{batch}"
+        for metric, fname, title in (("throughput", "throughput", "throughput / Baseline"),
+                                     ("inferences_per_j", "inferences_per_joule", "inferences per joule / Baseline")):
+            fig, ax = plt.subplots(figsize=(12, 4))
+            width = 0.8 / len(ORDER)
+            for i, s in enumerate(ORDER):
+                ys = []
+                for mix in MIXES:
+                    v, b = m.get((batch, mix, s), {}).get(metric), m.get((batch, mix, "baseline"), {}).get(metric)
+                    ys.append(v / b if v and b else 0)
+                ax.bar([x + i * width for x in range(len(MIXES))], ys, width, label=s)
+            ax.axhline(1.0, color="k", lw=0.5)
+            ax.set_xticks([x + 0.4 - width / 2 for x in range(len(MIXES))])
+            ax.set_xticklabels(MIXES)
+            ax.set_title(f"H200, batch {batch}: {title} (mean of 2 repetitions)")
+            ax.legend(ncol=5, fontsize=7)
+            fig.tight_layout()
+            fig.savefig(os.path.join(HERE, f"{fname}{suffix}.png"), dpi=110)
+            plt.close(fig)
+
+
+def main():
+    data = rows()
+    header = list(data[0].keys())
+    with open(os.path.join(HERE, "summary.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(data)
+    m = means(data)
+    batches = sorted({int(r["batch"]) for r in data})
+
+    # Every static split measured by the static search, with its numbers.
+    with open(os.path.join(HERE, "static_search.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["mix", "batch", "split", "throughput", "inferences_per_j", "jain", "slowest_p95_ms", "workers_rps"])
+        w.writerows(static_search_rows())
+
+    lines = []
+    for batch in batches:
+        lines += ratio_tables(m, batch, ORDER) + target_table(m, batch) + model_table(batch) + [""]
+    follow, more = followup_lines()
+    lines += more
+    if follow:
+        with open(os.path.join(HERE, "followup_b1.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(follow[0].keys()))
+            w.writeheader()
+            w.writerows(follow)
+    with open(os.path.join(HERE, "tables.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    plots(m, batches)
 
 
 if __name__ == "__main__":
