@@ -7,6 +7,10 @@
 #include "dl.hpp"
 #include "eclip/energy/energy_meter.hpp"
 
+// NVML's opaque device type, declared at global scope as nvml.h does: a pointer to a function
+// taking it has the type of NVML's own functions.
+struct nvmlDevice_st;
+
 namespace eclip {
 namespace {
 using energy_detail::open_library;
@@ -16,7 +20,7 @@ using energy_detail::symbol;
 // The few prototypes we need (nvml.h, NVML API version 2): nvmlReturn_t is an int enum, 0 = success;
 // nvmlDevice_t an opaque pointer.
 using nvmlReturn_t = int;
-using nvmlDevice_t = struct nvmlDevice_st*;
+using nvmlDevice_t = ::nvmlDevice_st*;
 constexpr nvmlReturn_t kNvmlSuccess = 0;
 constexpr nvmlReturn_t kNvmlErrorNotSupported = 3;
 

@@ -19,8 +19,6 @@
 namespace eclip::preload {
 namespace {
 
-constexpr std::uint64_t kAppStream = ~std::uint64_t{0};  // Placement::stream: stay on the app's stream
-
 thread_local int tl_worker = -1;
 thread_local int tl_inside = 0;
 

@@ -5,8 +5,15 @@
 #include <cstdlib>
 #include <cstring>
 
+// NVML's prototypes, as nvml.h declares them (an opaque device type at global scope), so that a
+// caller through a correctly typed pointer calls a function of exactly that type (clang's UBSan
+// -fsanitize=function checks it).
+struct nvmlDevice_st {
+  int unused;
+};
+
 namespace {
-int g_device = 0;  // the one device's handle points here
+nvmlDevice_st g_device{};  // the one device's handle points here
 constexpr int kSuccess = 0, kInvalidArgument = 2, kNotSupported = 3;
 }  // namespace
 
@@ -21,23 +28,23 @@ FAKE_NVML_EXPORT int nvmlDeviceGetCount_v2(unsigned* n) {
   *n = 1;
   return kSuccess;
 }
-FAKE_NVML_EXPORT int nvmlDeviceGetHandleByIndex_v2(unsigned index, void** device) {
+FAKE_NVML_EXPORT int nvmlDeviceGetHandleByIndex_v2(unsigned index, nvmlDevice_st** device) {
   if (index != 0) return kInvalidArgument;
   *device = &g_device;
   return kSuccess;
 }
-FAKE_NVML_EXPORT int nvmlDeviceGetName(void* device, char* name, unsigned length) {
+FAKE_NVML_EXPORT int nvmlDeviceGetName(nvmlDevice_st* device, char* name, unsigned length) {
   if (device != &g_device || length < 16) return kInvalidArgument;
   std::strcpy(name, "Stand-in GPU");
   return kSuccess;
 }
-FAKE_NVML_EXPORT int nvmlDeviceGetTotalEnergyConsumption(void* device, unsigned long long* mj) {
+FAKE_NVML_EXPORT int nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_st* device, unsigned long long* mj) {
   if (device != &g_device) return kInvalidArgument;
   if (std::getenv("FAKE_NVML_NO_ENERGY")) return kNotSupported;
   *mj = 1234500;
   return kSuccess;
 }
-FAKE_NVML_EXPORT int nvmlDeviceGetPowerUsage(void* device, unsigned* mw) {
+FAKE_NVML_EXPORT int nvmlDeviceGetPowerUsage(nvmlDevice_st* device, unsigned* mw) {
   if (device != &g_device) return kInvalidArgument;
   *mw = 250000;
   return kSuccess;

@@ -174,5 +174,9 @@ TEST_CASE("search JSON: a candidate and a spec round-trip, with errors naming th
   CHECK_THROWS_WITH(candidate_from_json({{"split", {9, -1}}}, space), Catch::Contains("candidate.split[1]"));
   CHECK_THROWS_WITH(plan_space_from_json({{"models", {"a"}}, {"segments", {{0}}}}, t), Catch::Contains("segment 0 has no positions"));
   CHECK_THROWS_WITH(objective_from_json({{"kind", "speed"}}, 2), Catch::Contains("unknown objective \"speed\""));
+  const Objective o = objective_from_json({{"kind", "energy"}, {"p95_limit_ms", {5.0, 0.0}}, {"tolerance", 0.02}}, 2);
+  CHECK(o.tolerance == 0.02);
+  CHECK(o.p95_limit_ms == std::vector<double>{5.0, 0.0});
+  CHECK_THROWS_WITH(objective_from_json({{"tolerance", 1.5}}, 2), Catch::Contains("tolerance 1.5"));
   CHECK_THROWS_WITH(search_options_from_json({{"noize", 1}}), Catch::Contains("unknown field \"noize\""));
 }
