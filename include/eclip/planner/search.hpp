@@ -4,7 +4,8 @@
 // measured window on the GPU when tuning.
 //
 //   1. Evaluate the start candidates (e.g. Baseline, the equal split, the model's best plans);
-//      the best one that keeps the objective's constraints is the incumbent.
+//      the best one that keeps the objective's constraints is the incumbent (while none does, the
+//      one that breaks them least: Objective::violation).
 //   2. Each round, expand one candidate: the incumbent, or once it is expanded the best not yet
 //      expanded by value. Its neighbours (PlanSpace::neighbours) are ranked by the predictor when
 //      there is one (the model's predicted score) and the first `per_round` evaluated (all of
