@@ -226,7 +226,7 @@ class SimDevice final : public Backend {
   std::vector<Running> running_;
   double energy_j_ = 0, busy_unit_us_ = 0, busy_units_ = 0;
   std::uint64_t kernels_completed_ = 0, kernels_launched_ = 0;
-  std::vector<double> cap_, alloc_, tentative_, fcfs_, fcfs2_;  // reallocate() scratch, [kernel * groups + group]
+  std::vector<double> cap_, alloc_, tentative_, scratch_;  // reallocate() scratch, [kernel * groups + group]
   std::vector<size_t> order_;  // first_come()'s serving order
   std::vector<unsigned> sharers_;
   std::vector<char> frozen_;

@@ -187,10 +187,11 @@ class Colocation:
         try:
             setup = Setup(self, plan, self.units)
         except torch.OutOfMemoryError:
-            if not self._evict_oldest():
-                raise
+            freed = 0
             while self._evict_oldest():
-                pass
+                freed += 1
+            if not freed:
+                raise
             torch.cuda.empty_cache()
             free0 = torch.cuda.mem_get_info(self.device)[0]
             setup = Setup(self, plan, self.units)

@@ -445,22 +445,23 @@ void SimDevice::reallocate() {
   const size_t G = t.group_count(), R = running_.size();
   // Scratch buffers live in the device: this runs at every event, so it must not allocate.
   alloc_.resize(R * G);
-  const double f = model_.fair_share;
+  const double f = model_.fair_share, sp = model_.size_priority;
   if (f >= 1.0) {
     water_fill(alloc_.data());
-  } else if (f <= 0.0 && model_.size_priority <= 0.0) {
-    first_come(alloc_.data(), false);
   } else {
-    fcfs_.resize(R * G);
-    first_come(fcfs_.data(), false);
-    if (model_.size_priority > 0) {
-      fcfs2_.resize(R * G);
-      first_come(fcfs2_.data(), true);
-      const double sp = model_.size_priority;
-      for (size_t i = 0; i < R * G; ++i) fcfs_[i] = (1 - sp) * fcfs_[i] + sp * fcfs2_[i];
+    // The first-come part: in start order, blended with largest first by size_priority ...
+    first_come(alloc_.data(), false);
+    if (sp > 0) {
+      scratch_.resize(R * G);
+      first_come(scratch_.data(), true);
+      for (size_t i = 0; i < R * G; ++i) alloc_[i] = (1 - sp) * alloc_[i] + sp * scratch_[i];
     }
-    water_fill(alloc_.data());
-    for (size_t i = 0; i < R * G; ++i) alloc_[i] = f * alloc_[i] + (1.0 - f) * fcfs_[i];
+    // ... then with fair water-filling by fair_share.
+    if (f > 0) {
+      scratch_.resize(R * G);
+      water_fill(scratch_.data());
+      for (size_t i = 0; i < R * G; ++i) alloc_[i] = f * scratch_[i] + (1.0 - f) * alloc_[i];
+    }
   }
   busy_units_ = 0;
   for (size_t k = 0; k < R; ++k) {
