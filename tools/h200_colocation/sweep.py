@@ -264,7 +264,7 @@ def main():
                     continue
                 # The p95 target: no worker slower at p95 than Baseline's slowest worker;
                 # this and the Jain floor hold within the noise band (the objective's tolerance).
-                limit = max(w["p95_ms"] or 0 for w in base["workers"]) if args.p95_limit == "baseline" else 0
+                limit = (base["slowest_p95_ms"] or 0) if args.p95_limit == "baseline" else 0
                 spec = {"segments": [[len(u) // 2, len(u) - len(u) // 2] if args.tune_segments > 1 and len(u) > 1
                                      else [len(u)] for u in units],
                         "switch_budget": "unlimited",

@@ -144,7 +144,7 @@ def main(argv=None):
         b = colo.run(args.window, args.warmup, alone)
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
         if p95_limit is None:
-            p95_limit = [max(w["p95_ms"] or 0 for w in b["workers"])] * len(models)
+            p95_limit = [b["slowest_p95_ms"] or 0] * len(models)
         # Baseline's own Jain index and p95, kept within the noise band (the objective's tolerance).
         objective = {"kind": args.objective, "alone_rps": [alone[m] for m in models],
                      "jain_floor": b["jain"] if floor is None else floor, "p95_limit_ms": p95_limit,
