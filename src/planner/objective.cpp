@@ -1,7 +1,9 @@
 #include "eclip/planner/objective.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -74,20 +76,32 @@ double Objective::value(const Evaluation& e) const {
   return 0;
 }
 
+// The constraints, one definition for score, violation and breaking_workers. The floor and the
+// limits hold within `tolerance`, and a hair more: they are usually Baseline's own measured values.
+namespace {
+double effective_floor(const Objective& o) { return o.jain_floor * (1 - o.tolerance); }
+/// Jain's index of e when it is under the floor, else nothing (no floor: nothing).
+std::optional<double> jain_under_floor(const Objective& o, const Evaluation& e) {
+  if (o.alone_rps.empty() || !(o.jain_floor > 0)) return std::nullopt;
+  const double j = jain(e.normalized(o.alone_rps));
+  if (j < effective_floor(o) * (1 - 1e-9)) return j;
+  return std::nullopt;
+}
+double effective_limit(const Objective& o, std::size_t w) { return o.p95_limit_ms[w] * (1 + o.tolerance); }
+bool over_p95_limit(const Objective& o, const Evaluation& e, std::size_t w) {
+  return w < o.p95_limit_ms.size() && w < e.p95_ms.size() && o.p95_limit_ms[w] > 0 && e.p95_ms[w] > effective_limit(o, w);
+}
+}  // namespace
+
 double Objective::score(const Evaluation& e, std::string* why) const {
   constexpr double kRefused = -std::numeric_limits<double>::infinity();
-  if (!alone_rps.empty() && jain_floor > 0) {
-    const double j = jain(e.normalized(alone_rps));
-    // A hair of tolerance: the floor is usually Baseline's own measured index.
-    if (j < jain_floor * (1 - tolerance) * (1 - 1e-9)) {
-      if (why) *why = fmt::format("Jain's index {:.3f} < floor {:.3f}", j, jain_floor * (1 - tolerance));
-      return kRefused;
-    }
+  if (const auto j = jain_under_floor(*this, e)) {
+    if (why) *why = fmt::format("Jain's index {:.3f} < floor {:.3f}", *j, effective_floor(*this));
+    return kRefused;
   }
-  for (std::size_t w = 0; w < p95_limit_ms.size() && w < e.p95_ms.size(); ++w)
-    if (p95_limit_ms[w] > 0 && e.p95_ms[w] > p95_limit_ms[w] * (1 + tolerance)) {
-      if (why)
-        *why = fmt::format("worker {} p95 {:.3f} ms > limit {:.3f} ms", w, e.p95_ms[w], p95_limit_ms[w] * (1 + tolerance));
+  for (std::size_t w = 0; w < e.p95_ms.size(); ++w)
+    if (over_p95_limit(*this, e, w)) {
+      if (why) *why = fmt::format("worker {} p95 {:.3f} ms > limit {:.3f} ms", w, e.p95_ms[w], effective_limit(*this, w));
       return kRefused;
     }
   if (kind == ObjectiveKind::energy && !(e.power_w > 0)) {
@@ -100,15 +114,23 @@ double Objective::score(const Evaluation& e, std::string* why) const {
 double Objective::violation(const Evaluation& e) const {
   if (kind == ObjectiveKind::energy && !(e.power_w > 0)) return std::numeric_limits<double>::infinity();
   double v = 0;
-  if (!alone_rps.empty() && jain_floor > 0) {
-    const double j = jain(e.normalized(alone_rps));
-    const double floor = jain_floor * (1 - tolerance);
-    if (j < floor * (1 - 1e-9)) v += (floor - j) / floor;
-  }
-  for (std::size_t w = 0; w < p95_limit_ms.size() && w < e.p95_ms.size(); ++w)
-    if (p95_limit_ms[w] > 0 && e.p95_ms[w] > p95_limit_ms[w] * (1 + tolerance))
-      v += e.p95_ms[w] / (p95_limit_ms[w] * (1 + tolerance)) - 1;
+  if (const auto j = jain_under_floor(*this, e)) v += (effective_floor(*this) - *j) / effective_floor(*this);
+  for (std::size_t w = 0; w < e.p95_ms.size(); ++w)
+    if (over_p95_limit(*this, e, w)) v += e.p95_ms[w] / effective_limit(*this, w) - 1;
   return v;
+}
+
+std::vector<unsigned> Objective::breaking_workers(const Evaluation& e) const {
+  std::vector<unsigned> out;
+  for (std::size_t w = 0; w < e.p95_ms.size(); ++w)
+    if (over_p95_limit(*this, e, w)) out.push_back(static_cast<unsigned>(w));
+  if (jain_under_floor(*this, e)) {
+    const std::vector<double> n = e.normalized(alone_rps);
+    const auto slowest = static_cast<unsigned>(std::min_element(n.begin(), n.end()) - n.begin());
+    if (std::find(out.begin(), out.end(), slowest) == out.end()) out.push_back(slowest);
+    std::sort(out.begin(), out.end());
+  }
+  return out;
 }
 
 }  // namespace eclip

@@ -212,6 +212,13 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
   return out;
 }
 
+bool PlanSpace::grows(const Candidate& from, const Candidate& to, unsigned w) const {
+  if (from.shared() || to.shared() || w >= workers()) return false;
+  for (std::size_t s = 0; s < segments_[w].size(); ++s)
+    if (partition_of(to, w, s) > partition_of(from, w, s)) return true;
+  return false;
+}
+
 std::vector<std::uint32_t> equal_time_segments(const std::vector<double>& us, unsigned max_segments) {
   if (us.empty()) throw Error(Errc::invalid_argument, "segments: no positions to cut");
   if (max_segments == 0) throw Error(Errc::invalid_argument, "segments: max_segments must be > 0");

@@ -149,6 +149,47 @@ TEST_CASE("search: when no plan keeps the p95 limits, the one that breaks them l
   CHECK(std::isinf(obj.violation(e)));  // no power reading
 }
 
+TEST_CASE("search: moves toward the worker a broken p95 limit points at go first, past the predictor") {
+  // Batch 8's mix6 on the H200 in small: worker 0 adds little throughput but its p95 needs six of
+  // the 16 atoms; the predictor ranks by throughput, so it would spend its few evaluations per
+  // round on moves away from worker 0, and Baseline (everyone shared) would stay the answer.
+  const PlanSpace space = space_of(4);
+  const std::vector<double> weights{0.1, 1.0, 2.0, 3.0};
+  auto eval = [&](const Candidate& c) {
+    Evaluation e = concave(weights)(c);
+    e.p95_ms = {c.shared() ? 9.0 : 60.0 / c.split[0], 1.0, 1.0, 1.0};
+    return e;
+  };
+  Objective obj;
+  obj.p95_limit_ms = {10.0, 0, 0, 0};
+  SearchOptions opt;
+  opt.noise = 0;
+  opt.per_round = 3;
+  auto predict = [&](const Candidate& c) { return obj.value(concave(weights)(c)); };
+  const auto r = search(space, obj, {space.shared(), space.equal_split()}, eval, predict, opt);
+  INFO(r.stop_reason);
+  REQUIRE(!r.best.shared());
+  CHECK(r.best.split[0] >= 6);
+  CHECK(r.score > obj.value(eval(space.shared())));
+  CHECK(r.converged);
+
+  // What the ranking reads: the workers a broken constraint points at, and which moves grow one.
+  CHECK(obj.breaking_workers(eval(space.equal_split())) == std::vector<unsigned>{0});
+  CHECK(obj.breaking_workers(eval(space.static_split({6, 4, 3, 3}))).empty());
+  CHECK(space.grows(space.equal_split(), space.static_split({5, 3, 4, 4}), 0));
+  CHECK(!space.grows(space.equal_split(), space.static_split({3, 5, 4, 4}), 0));
+  CHECK(!space.grows(space.shared(), space.equal_split(), 0));
+  Candidate up = space.equal_split();
+  up.segment[0][0] = 8;  // worker 0's one segment on 8 groups, its home still 4
+  CHECK(space.grows(space.equal_split(), up, 0));
+  Objective fair;
+  fair.alone_rps = {1.0, 1.0, 1.0, 1.0};
+  fair.jain_floor = 0.99;
+  Evaluation uneven;
+  uneven.throughput_rps = {0.9, 0.2, 0.9, 0.9};
+  CHECK(fair.breaking_workers(uneven) == std::vector<unsigned>{1});  // the one furthest below its solo speed
+}
+
 TEST_CASE("search: bad options and an evaluator that never works are errors that say so") {
   const PlanSpace space = space_of(2);
   Objective obj;

@@ -67,6 +67,11 @@ struct Objective {
   /// or infinity without the power reading the energy objective needs. When no plan keeps the
   /// constraints, the search keeps the one that breaks them least.
   double violation(const Evaluation& e) const;
+  /// The workers a broken constraint points at, ascending: each one over its p95 limit, and while
+  /// Jain's index is under the floor, the one furthest below its solo speed (lowest normalized
+  /// throughput). Empty when e keeps the constraints. The search tries giving them more SMs first:
+  /// the model ranks by throughput, which a move toward a small, latency-bound worker lowers.
+  std::vector<unsigned> breaking_workers(const Evaluation& e) const;
 };
 
 }  // namespace eclip

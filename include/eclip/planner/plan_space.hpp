@@ -66,6 +66,9 @@ class PlanSpace {
   Plan to_plan(const Candidate& c, const std::string& strategy) const;
   /// The valid candidates one local move away, without duplicates, in a fixed order.
   std::vector<Candidate> neighbours(const Candidate& c) const;
+  /// Whether `to` runs some segment of worker w on a larger partition than `from` does (a larger
+  /// home, or a segment moved up a size); false when either is shared. Both must be valid.
+  bool grows(const Candidate& from, const Candidate& to, unsigned w) const;
 
  private:
   unsigned partition_of(const Candidate& c, unsigned w, std::size_t s) const;

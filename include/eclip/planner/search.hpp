@@ -8,11 +8,14 @@
 //      one that breaks them least: Objective::violation).
 //   2. Each round, expand one candidate: the incumbent, or once it is expanded the best not yet
 //      expanded by value. Its neighbours (PlanSpace::neighbours) are ranked by the predictor when
-//      there is one (the model's predicted score) and the first `per_round` evaluated (all of
-//      them without a predictor).
+//      there is one (the model's predicted value) and the first `per_round` evaluated (all of
+//      them without a predictor). When the expanded plan breaks a constraint, the moves that give
+//      the workers it points at more SMs (Objective::breaking_workers, PlanSpace::grows) go
+//      first, and while a neighbour breaks the constraints less (but still does), that neighbour
+//      is expanded next: a repair, which counts as progress.
 //   3. Move to the best neighbour if it beats the incumbent by more than the noise band
-//      (score > incumbent * (1 + noise)); after `patience` + 1 rounds without such a move, stop:
-//      converged.
+//      (score > incumbent * (1 + noise)); after `patience` + 1 rounds without such a move (or a
+//      repair), stop: converged.
 //   Also stops at max_rounds, max_trials or the time limit (converged = false, the reason said).
 // A candidate is evaluated once; every trial is kept, in order, with its measurement.
 #include <chrono>
@@ -50,7 +53,7 @@ struct Trial {
   Evaluation evaluation;
   double score = 0;          ///< Objective::score (-infinity: a constraint broken, see note)
   double value = 0;          ///< Objective::value (without the constraints)
-  double predicted = 0;      ///< the predictor's score, NaN when none
+  double predicted = 0;      ///< the predictor's value, NaN when none
   double at_s = 0;           ///< seconds since the search started, when the trial finished
   unsigned round = 0;        ///< 0 = a start candidate
   std::string note;          ///< why the constraints refused it, or the evaluator's error
