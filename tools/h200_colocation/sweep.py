@@ -11,7 +11,7 @@ P/profile_b<batch>.json is `eclip profile --sizes all` (every partition size): t
 model predicts with it; kernel-wise and eclip-budget read its size classes. Per batch: idle power,
 each model alone on the whole device (alone_b<batch>.json: normalised throughput, Jain), then per
 mix:
-  static search   the equal split, its 12 one-atom neighbours and two splits in proportion to each
+  static search   (or --static-best mix=split: an earlier search's best, measured again) the equal split, its 12 one-atom neighbours and two splits in proportion to each
                   model's solo time (and its square root), each measured once; then the best
                   split's one-atom neighbours, until none is better (every split listed with its
                   numbers in <mix>_b<batch>.json "static_search"). static-best = the best of them
@@ -113,6 +113,9 @@ def main():
     ap.add_argument("--strategies", default="baseline,static-equal,kernel-wise,eclip-budget,eclip,static-best,eclip-tuned")
     ap.add_argument("--static-search", type=int, default=1, help="0: skip the static search")
     ap.add_argument("--static-max", type=int, default=16, help="most splits the static search measures (>= 15)")
+    ap.add_argument("--static-best", default="",
+                    help="mix=split,... (e.g. mix6=3/3/8/2): static-best is this split, found by an earlier "
+                         "run's search, measured again here without searching (a re-measurement)")
     ap.add_argument("--calibrate", type=int, default=0,
                     help="N > 0: only Baseline and N static splits per mix (the equal split, the two proportional "
                          "ones, then one-atom neighbours of the equal split), once each: the co-runs the "
@@ -129,6 +132,15 @@ def main():
     args = ap.parse_args()
     mixes = list(MIXES) if args.mixes == "all" else [m for m in args.mixes.split(",") if m]
     strategies = [s for s in args.strategies.split(",") if s]
+    given_best = {}
+    for item in filter(None, args.static_best.split(",")):
+        mix, _, split = item.partition("=")
+        try:
+            given_best[mix] = [int(x) for x in split.split("/")]
+        except ValueError:
+            ap.error(f"--static-best {item!r}: expected mix=a/b/c/d, e.g. mix6=3/3/8/2")
+        if mix not in MIXES or len(given_best[mix]) != len(MIXES[mix]):
+            ap.error(f"--static-best {item!r}: unknown mix or not one home per worker")
 
     import eclip
     from eclip import search as esearch
@@ -225,7 +237,11 @@ def main():
                                                  "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
                                                  "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
                 strategies = []
-            if args.static_search and "static-best" in strategies:
+            if "static-best" in strategies and mix in given_best:
+                out["static_best_split"] = given_best[mix]
+                out["static_best_given"] = True
+                plans["static-best"] = esearch.plan_for(backend, space, {"split": given_best[mix]}, "static-best")
+            elif args.static_search and "static-best" in strategies:
                 t0 = time.time()
                 equal = [groups // 4 + (1 if i < groups % 4 else 0) for i in range(4)]
                 queue = [equal] + neighbours(equal)
