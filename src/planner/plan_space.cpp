@@ -209,6 +209,14 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
       if (it != sizes.begin()) set_to(*std::prev(it));
     }
   }
+  for (unsigned w = 0; w < W; ++w) {  // every segment of a worker on the whole device
+    // One move, not one size step per segment: a latency-bound worker (albert at batch 8 on the
+    // H200: p95 41 ms on 3 atoms vs 15 ms shared) may keep its p95 only unconfined, and the
+    // search's repair would need a round per step (2 -> 4 -> 8 -> 16 groups, per segment).
+    Candidate n = c;
+    for (unsigned& g : n.segment[w]) g = c.split[w] == N ? 0 : N;
+    offer(std::move(n));
+  }
   return out;
 }
 

@@ -76,7 +76,7 @@ TEST_CASE("plan space: a static split's pool holds exactly each worker's home, o
   CHECK(pool.slots(3)[1].mask.count() == 28);  // 2 x 8 SMs + the 12-SM remainder
 }
 
-TEST_CASE("plan space: neighbours move one atom, add a free group, or move one segment one size") {
+TEST_CASE("plan space: neighbours move one atom, add a free group, move one segment one size, or unconfine a worker") {
   const PlanSpace space = h200_space(2, 2);
   const Candidate c = space.static_split({10, 6});
   const auto n = space.neighbours(c);
@@ -95,6 +95,10 @@ TEST_CASE("plan space: neighbours move one atom, add a free group, or move one s
     }
   CHECK(up);
   CHECK(down);
+  // One worker unconfined: every one of its segments on the whole device in one move.
+  CHECK(std::any_of(n.begin(), n.end(), [&](const Candidate& x) {
+    return x.split == c.split && x.segment[1] == std::vector<unsigned>{16, 16} && x.segment[0] == c.segment[0];
+  }));
   for (const Candidate& x : n) CHECK_NOTHROW(space.to_plan(x, "t").validate(space.topology()));
 
   const Candidate partial = space.static_split({6, 6});  // 4 groups free
