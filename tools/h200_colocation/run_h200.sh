@@ -6,7 +6,7 @@
 #   bash tools/h200_colocation/run_h200.sh calibrate   Baseline and $CALIB static splits per mix, once each:
 #                                                       the co-runs the contention model is fitted from
 #   bash tools/h200_colocation/run_h200.sh sweep       every strategy ($STRATEGIES: sweep.py's default list) on
-#                                                       $MIXES at $BATCH (sweep.py)
+#                                                       $MIXES at $BATCH (sweep.py; $SWEEP_ARGS: more of its options)
 #   bash tools/h200_colocation/run_h200.sh mps         MPS 25 % and 50 % on $MIXES at $BATCH (mps.py)
 # R: results folder (default /tmp/h200_out). LIB: libeclip_c (default build/h200's); its folder is
 # put on LD_LIBRARY_PATH (the device image has no libfmt: stage it beside the library).
@@ -36,7 +36,7 @@ calibrate)
 sweep)
   python3 tools/h200_colocation/sweep.py --batch $BATCH --profile "${PROFILE:-$R/profile/profile_b$BATCH.json}" \
     --mixes $MIXES --reps ${REPS:-2} --window ${WINDOW:-1} --warmup ${WARMUP:-0.3} \
-    --tune-time ${TUNE_TIME:-40} --static-max ${STATIC_MAX:-16} ${STRATEGIES:+--strategies $STRATEGIES} --out "$R/sweep"
+    --tune-time ${TUNE_TIME:-40} ${SWEEP_ARGS:-} --static-max ${STATIC_MAX:-16} ${STRATEGIES:+--strategies $STRATEGIES} --out "$R/sweep"
   ;;
 mps)
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
