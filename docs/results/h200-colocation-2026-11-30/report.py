@@ -196,6 +196,40 @@ def followup_lines():
     return data, lines
 
 
+# Later runs of a few mixes, each with its own Baseline, static-best (the earlier search's best
+# split, measured again: sweep.py --static-best) and, where run, MPS: (title, raw folder, batch).
+RERUNS = [("Batch 8, constraint-aware search (13:27 UTC, commit e17fad7)", "rerun2_b8", 8),
+          ("Batch 8, constraint-aware search and the unconfine move (13:35 UTC, commit 9eec06f)", "rerun3_b8", 8),
+          ("Batch 1, constraint-aware search and the unconfine move (13:36 UTC, commit 9eec06f)", "rerun3_b1", 1)]
+RERUN_ORDER = ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned", "eclip-tuned-energy"]
+
+
+def rerun_lines():
+    """Per rerun: each strategy's mean over its repetitions as ratios to that run's static-best,
+    the better MPS setting (by the same metric) and Baseline; Jain and slowest p95 as measured."""
+    lines = []
+    for title, folder, batch in RERUNS:
+        m = means(read_summary(folder))
+        mixes = [x for x in MIXES if (batch, x, "baseline") in m]
+        lines += ["", f"# {title}: raw/{folder}", "",
+                  "| mix | strategy | thr / static-best | inf/J / static-best | thr / better MPS | inf/J / better MPS | "
+                  "thr / Baseline | inf/J / Baseline | Jain | slowest p95 ms |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for mix in mixes:
+            sb, b = m.get((batch, mix, "static-best")), m[(batch, mix, "baseline")]
+            mps = [m[k] for k in ((batch, mix, "mps-25"), (batch, mix, "mps-50")) if k in m]
+            best_mps = {k: max(x[k] for x in mps) for k in METRICS} if mps else None
+            for s in RERUN_ORDER:
+                v = m.get((batch, mix, s))
+                if not v:
+                    continue
+                f = (lambda k, ref: f"{v[k] / ref[k]:.3f}" if ref and v[k] and ref[k] else "n/a")
+                lines.append(f"| {mix} | {s} | {f('throughput', sb)} | {f('inferences_per_j', sb)} | "
+                             f"{f('throughput', best_mps)} | {f('inferences_per_j', best_mps)} | "
+                             f"{f('throughput', b)} | {f('inferences_per_j', b)} | {v['jain']:.3f} | "
+                             f"{v['slowest_p95_ms']:.2f} |")
+    return lines
+
+
 def plots(m, batches):
     try:
         import matplotlib
@@ -246,7 +280,7 @@ def main():
     for batch in batches:
         lines += ratio_tables(m, batch, ORDER) + target_table(m, batch) + model_table(batch) + [""]
     follow, more = followup_lines()
-    lines += more
+    lines += more + rerun_lines()
     if follow:
         with open(os.path.join(HERE, "followup_b1.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(follow[0].keys()))
