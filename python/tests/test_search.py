@@ -75,3 +75,20 @@ def test_plan_make_static_equal_and_eclip(sim):
             assert p.strategy == "eclip"
         with eclip.Plan.make(sim, prof, MIX, "eclip-budget") as p:
             assert p.strategy == "eclip-budget"
+
+
+def test_tuning_spec_takes_baseline_floor_and_p95_and_names_a_missing_solo_rate():
+    from eclip.torch.tune import OnlineTuner, tuning_spec
+    base = {"jain": 0.9, "slowest_p95_ms": 12.5}
+    units = [list(range(7)), list(range(4))]
+    spec = tuning_spec(["a", "b"], units, base, {"a": 10.0, "b": 20.0}, noise=0.03, segments=2)
+    obj = spec["objective"]
+    assert obj["jain_floor"] == 0.9 and obj["p95_limit_ms"] == [12.5, 12.5] and obj["tolerance"] == 0.03
+    assert obj["alone_rps"] == [10.0, 20.0] and spec["search"]["noise"] == 0.03
+    assert spec["segments"] == [[3, 4], [2, 2]] and "predictor" not in spec
+    spec = tuning_spec(["a", "b"], units, base, {"a": 10.0, "b": 20.0}, jain_floor=0.5, p95_limit=[])
+    assert spec["objective"]["jain_floor"] == 0.5 and spec["objective"]["p95_limit_ms"] == []
+    with pytest.raises(ValueError, match="no solo throughput \\(alone_rps\\) for b"):
+        tuning_spec(["a", "b"], units, base, {"a": 10.0})
+    with pytest.raises(TypeError, match="windows"):  # a misspelt option fails when the tuner is made
+        OnlineTuner(None, None, {}, windows=1.0)

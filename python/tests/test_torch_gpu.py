@@ -8,6 +8,7 @@ if not torch.cuda.is_available():
     pytest.skip("SKIPPED: no CUDA GPU (torch sees none)", allow_module_level=True)
 
 import eclip  # noqa: E402
+from eclip import search as esearch  # noqa: E402
 from eclip.torch.chain import ChainedModel  # noqa: E402
 from eclip.torch.runner import Colocation  # noqa: E402
 from eclip.torch.streams import PartitionStreams  # noqa: E402
@@ -136,3 +137,61 @@ def test_switch_frees_cached_setups_when_memory_is_short(cuda):
     finally:
         for p in plans:
             p.close()
+
+
+def reference_output(model):
+    with torch.inference_mode():
+        for fn in model.units():
+            fn()
+    torch.cuda.synchronize()
+    return model.output.clone()
+
+
+def test_mix_change_keeps_the_staying_worker_running(cuda):
+    """set_mix: b stays (same thread, no restart), a leaves after its request in flight, c joins;
+    every worker's result is still exact, and a plan for the wrong number of workers changes nothing."""
+    classes = cuda.size_classes()
+    a, b, c = matmul_units(4, seed=5), matmul_units(4, seed=6), matmul_units(4, seed=7)
+    expect = [reference_output(m) for m in (a, b, c)]
+    ua, ub, uc = a.units(), b.units(), c.units()
+    mid = classes[1].groups
+    with plan_of(cuda, [[mid] * 4, [mid] * 4]) as p_ab, \
+            plan_of(cuda, [[classes[0].groups] * 4, [classes[2].groups] * 4]) as p_bc, \
+            plan_of(cuda, [[mid] * 4]) as p_one, \
+            Colocation(cuda, p_ab, [ua, ub], ["a", "b"]) as run:
+        run.run(window_s=0.2, warmup_s=0.05)
+        leaving, staying = run.workers
+        thread = staying.thread
+        with pytest.raises(ValueError, match="1 workers"):
+            run.set_mix(p_one, [ub, uc], ["b", "c"])
+        assert run.workers == [leaving, staying] and run.names == ["a", "b"]
+        run.set_mix(p_bc, [ub, uc], ["b", "c"])
+        assert run.workers[0] is staying and staying.thread is thread and thread.is_alive()
+        assert leaving.thread is None and run.names == ["b", "c"]
+        rec = run.run(window_s=0.3, warmup_s=0.1)
+        assert not rec["errors"] and [w["model"] for w in rec["workers"]] == ["b", "c"]
+        assert all(w["requests"] > 0 and w["unrouted"] == 0 for w in rec["workers"])
+    for m, e in zip((a, b, c), expect):
+        assert (m.output - e).abs().max().item() < 1e-3
+
+
+def test_online_tuner_replans_when_a_worker_joins(cuda):
+    from eclip.torch.tune import OnlineTuner
+    a, b, c = matmul_units(3, seed=8), matmul_units(3, seed=9), matmul_units(3, seed=10)
+    ua, ub, uc = a.units(), b.units(), c.units()
+    alone = {"a": 1000.0, "b": 1000.0, "c": 1000.0}
+    with esearch.plan_for(cuda, {"models": ["a", "b"], "segments": [[3], [3]]}, {"split": []}) as p, \
+            Colocation(cuda, p, [ua, ub], ["a", "b"]) as run:
+        tuner = OnlineTuner(run, cuda, alone, window_s=0.1, warmup_s=0.05, log=print, time_limit_s=3.0,
+                            p95_limit=[])
+        try:
+            best, report = tuner.retune()
+            assert best.workers == 2 and report["trials"]
+            best, report = tuner.change_mix([ua, ub, uc], ["a", "b", "c"])
+            assert best.workers == 3 and run.active.plan.to_json() == best.to_json()
+            assert [h["models"] for h in tuner.history] == [["a", "b"], ["a", "b", "c"]]
+            assert report["baseline"]["models"] == ["a", "b", "c"] and report["replan_s"] > 0
+            rec = run.run(window_s=0.1, warmup_s=0.05)
+            assert not rec["errors"] and all(w["requests"] > 0 for w in rec["workers"])
+        finally:
+            tuner.close()

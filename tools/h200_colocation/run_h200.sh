@@ -8,10 +8,12 @@
 #   bash tools/h200_colocation/run_h200.sh sweep       every strategy ($STRATEGIES: sweep.py's default list) on
 #                                                       $MIXES at $BATCH (sweep.py; $SWEEP_ARGS: more of its options)
 #   bash tools/h200_colocation/run_h200.sh mps         MPS 25 % and 50 % on $MIXES at $BATCH (mps.py)
+#   bash tools/h200_colocation/run_h200.sh online      one live co-location through the mixes $MIXES (default
+#                                                       mix1,mix3,mix1), re-planned at each change (online.py)
 # R: results folder (default /tmp/h200_out). LIB: libeclip_c (default build/h200's); its folder is
 # put on LD_LIBRARY_PATH (the device image has no libfmt: stage it beside the library).
 set -uo pipefail
-phase=${1:?phase: profile, calibrate, sweep or mps}
+phase=${1:?phase: profile, calibrate, sweep, mps or online}
 cd "$(dirname "$0")/../.."
 LIB=${LIB:-$PWD/build/h200/src/c_api/libeclip_c.so}
 export ECLIP_LIBRARY=$LIB LD_LIBRARY_PATH=$(dirname "$LIB")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -47,6 +49,11 @@ mps)
     --percentages ${PCTS:-25,50} --reps ${REPS:-2} --window ${WINDOW:-1} \
     --alone "$R/sweep/alone_b$BATCH.json" --out "$R/sweep"
   cp -r $CUDA_MPS_LOG_DIRECTORY "$R/mps_log_b$BATCH" 2>/dev/null
+  ;;
+online)
+  python3 tools/h200_colocation/online.py --batch $BATCH --profile "${PROFILE:-$R/profile/profile_b$BATCH.json}" \
+    --mixes $([ "$MIXES" = all ] && echo mix1,mix3,mix1 || echo $MIXES) --window ${WINDOW:-0.8} \
+    --warmup ${WARMUP:-0.25} --tune-time ${TUNE_TIME:-40} --reps ${REPS:-2} --out "$R/online"
   ;;
 *) echo "unknown phase $phase"; exit 2 ;;
 esac

@@ -148,7 +148,7 @@ def main():
     from eclip.torch import models as zoo
     from eclip.torch.chain import ChainedModel
     from eclip.torch.runner import Colocation
-    from eclip.torch.tune import tune
+    from eclip.torch.tune import tune, tuning_spec
     torch = require_torch()
     torch.backends.cudnn.benchmark = False
     os.makedirs(os.path.join(args.out, "plans"), exist_ok=True)
@@ -280,15 +280,8 @@ def main():
                     continue
                 # The p95 target: no worker slower at p95 than Baseline's slowest worker;
                 # this and the Jain floor hold within the noise band (the objective's tolerance).
-                limit = (base["slowest_p95_ms"] or 0) if args.p95_limit == "baseline" else 0
-                spec = {"segments": [[len(u) // 2, len(u) - len(u) // 2] if args.tune_segments > 1 and len(u) > 1
-                                     else [len(u)] for u in units],
-                        "switch_budget": "unlimited",
-                        "objective": {"kind": objective, "alone_rps": [alone[m] for m in ms],
-                                      "jain_floor": base["jain"], "p95_limit_ms": [limit] * len(ms),
-                                      "tolerance": args.noise},
-                        "search": {"noise": args.noise, "time_limit_s": args.tune_time, "per_round": 6},
-                        "predictor": {"profile": os.path.abspath(args.profile)}}
+                spec = tuning_spec(ms, units, base, alone, objective, None, None if args.p95_limit == "baseline" else [],
+                                   args.noise, args.tune_time, args.tune_segments, args.profile)
                 best, report = tune(colo, backend, ms, spec, args.window, args.warmup, log=log, alone_rps=alone,
                                     idle_w=idle["avg_power_w"])
                 out["tune" if name == "eclip-tuned" else "tune_energy"] = report

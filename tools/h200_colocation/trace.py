@@ -13,7 +13,6 @@ trace format Kineto exports; ui.perfetto.dev opens it) and, per strategy, the wi
 (throughput, p95) in <mix>_b<batch>_traces.json."""
 import argparse
 import gzip
-import json
 import os
 import shutil
 import sys

@@ -11,6 +11,10 @@ Switching (switch(plan)): the new plan's setup is made (or taken from the cache)
 keep running on the old one; each worker picks the new plan up at its next request boundary, so no
 launch is lost or reordered (a worker's requests are sequential: the previous one has completed).
 
+Changing the mix (set_mix(plan, workers, names)): workers that stay keep running and move to the
+new plan at their next request boundary; new ones start; those that leave finish their request in
+flight and stop. eclip.torch.tune.OnlineTuner re-plans on each such change.
+
 Measurement (run): a fixed warm-up after the last switch, then a window: the device synchronised
 and the energy window opened (EnergyMeter, the sync hook torch.cuda.synchronize), the workers'
 router request counters read at both edges; per worker completions over the window's wall time,
@@ -42,12 +46,16 @@ def grouped_plan(backend, plan):
 
 
 class Setup:
-    """One plan made ready: pool, router, per worker its groups' graphs. capture_s: the time it took."""
+    """One plan made ready for a set of workers: pool, router, per worker its groups' graphs.
+    index: each worker (a _Worker) -> its index in the plan; a worker not in it retires at its next
+    request boundary. capture_s: the time it took."""
 
-    def __init__(self, colo, plan, units):
+    def __init__(self, colo, plan, workers):
         torch = colo.torch
         t0 = time.perf_counter()
         self.plan = plan
+        self.index = {wk: i for i, wk in enumerate(workers)}
+        units = [wk.units for wk in workers]
         self.groups_plan = grouped_plan(colo.backend, plan)
         self.pool = Pool(colo.backend, self.groups_plan)
         self.router = Router(self.pool, self.groups_plan, colo.switch_budget)
@@ -58,7 +66,7 @@ class Setup:
             for w, fns in enumerate(units):
                 groups = doc["workers"][w]["groups"]
                 if groups[-1]["first"] + groups[-1]["count"] != len(fns):
-                    raise ValueError(f"worker {w} ({colo.names[w]}): {len(fns)} units, the plan has "
+                    raise ValueError(f"worker {w} ({workers[w].name}): {len(fns)} units, the plan has "
                                      f"{groups[-1]['first'] + groups[-1]['count']}")
                 slots = self.pool.slot_count(w)
                 placement = self._placement(w, len(groups), colo.switch_budget)
@@ -101,24 +109,34 @@ class Setup:
 
 
 class _Worker:
-    def __init__(self, colo, index, name):
-        self.colo, self.index, self.name = colo, index, name
+    """One model in a closed loop on its own thread. Its index in a plan is the active Setup's (a
+    mix change renumbers the workers)."""
+
+    def __init__(self, colo, name, units):
+        self.colo, self.name, self.units = colo, name, units  # the caller's list: set_mix matches it
         self.done = colo.torch.cuda.Event()
         self.log = []  # (end time, latency s), appended by the worker's thread only
         self.error = None
         self.setup = None
+        self.thread = None
 
     def request(self):
+        """One request on the current plan; False when the current plan has no place for this
+        worker (it left the mix): the thread ends."""
         setup = self.colo.active  # a request boundary: pick up the current plan
+        w = setup.index.get(self)
+        if w is None:
+            return False
         self.setup = setup
-        execs, units, stride, routes = setup.execs[self.index]
+        execs, units, stride, routes = setup.execs[w]
         t0 = time.perf_counter()
-        setup.router.begin_request(self.index)
-        setup.router.launch_graphs(self.index, execs, units, stride, routes)
+        setup.router.begin_request(w)
+        setup.router.launch_graphs(w, execs, units, stride, routes)
         self.done.record(setup.capture.streams.for_route(routes[units - 1]))
         self.done.synchronize()
         t1 = time.perf_counter()
         self.log.append((t1, t1 - t0))
+        return True
 
 
 class Colocation:
@@ -127,7 +145,8 @@ class Colocation:
     workers: per plan worker, its units: a list of callables without arguments that chain through
     static buffers (eclip.torch.ChainedModel.units()), as many as the plan has units for that
     worker. names: the workers' labels (default: the plan's model names). meter: an
-    eclip.EnergyMeter or None. The first plan's graphs are captured here; close() frees them all."""
+    eclip.EnergyMeter or None. The first plan's graphs are captured here; close() frees them all.
+    set_mix() changes the workers while the others keep running (online re-planning)."""
 
     def __init__(self, backend, plan, workers, names=None, meter=None, switch_budget=None, device=None,
                  sync=None, cache=8):
@@ -135,18 +154,25 @@ class Colocation:
         self.backend, self.meter, self.switch_budget, self.cache = backend, meter, switch_budget, cache
         self.device = torch.cuda.current_device() if device is None else device
         self.sync = sync or torch.cuda.synchronize
-        self.units = [list(u) for u in workers]
-        self.names = list(names) if names is not None else plan.models
-        if len(workers) != plan.workers:
-            raise ValueError(f"{len(workers)} workers given, the plan has {plan.workers}")
-        self._setups = {}  # plan JSON -> Setup, most recently used last
+        names = list(names) if names is not None else plan.models
+        if len(workers) != plan.workers or len(names) != len(workers):
+            raise ValueError(f"{len(workers)} workers and {len(names)} names given, the plan has {plan.workers}")
+        self._setups = {}  # (plan JSON, workers) -> Setup, most recently used last
         self._setup_bytes = 0  # the most device memory one setup took so far
         self.active = None
-        self.workers = [_Worker(self, w, n) for w, n in enumerate(self.names)]
-        self._threads = []
+        self.workers = [_Worker(self, n, u) for n, u in zip(names, workers)]
+        self._running = False
         self._stop = threading.Event()
         self.switched_at = time.perf_counter()
         self.capture_s = self.switch(plan)
+
+    @property
+    def units(self):
+        return [wk.units for wk in self.workers]
+
+    @property
+    def names(self):
+        return [wk.name for wk in self.workers]
 
     @property
     def plan(self):
@@ -159,10 +185,12 @@ class Colocation:
     def switch(self, plan):
         """Makes `plan` current: set up (captured) now unless cached, picked up by each worker at its
         next request boundary. Returns the seconds spent setting it up (0 when cached)."""
-        key = plan.to_json()
+        key = (plan.to_json(), tuple(map(id, self.workers)))
         setup = self._setups.pop(key, None)
         spent = 0.0
         if setup is None:
+            if plan.workers != len(self.workers):
+                raise ValueError(f"the plan has {plan.workers} workers, the co-location {len(self.workers)}")
             setup = self._new_setup(plan)
             spent = setup.capture_s
         else:
@@ -185,7 +213,7 @@ class Colocation:
             torch.cuda.empty_cache()
             free0 = torch.cuda.mem_get_info(self.device)[0]
         try:
-            setup = Setup(self, plan, self.units)
+            setup = Setup(self, plan, self.workers)
         except torch.OutOfMemoryError:
             freed = 0
             while self._evict_oldest():
@@ -194,7 +222,7 @@ class Colocation:
                 raise
             torch.cuda.empty_cache()
             free0 = torch.cuda.mem_get_info(self.device)[0]
-            setup = Setup(self, plan, self.units)
+            setup = Setup(self, plan, self.workers)
         self._setup_bytes = max(self._setup_bytes, free0 - torch.cuda.mem_get_info(self.device)[0])
         return setup
 
@@ -209,7 +237,7 @@ class Colocation:
         for key, old in self._setups.items():
             if old is self.active:
                 continue
-            while any(wk.setup is old for wk in self.workers) and self._threads:
+            while any(wk.setup is old and wk.thread for wk in self.workers):
                 time.sleep(0.0005)
             self.sync()
             old.close()
@@ -217,38 +245,75 @@ class Colocation:
             return True
         return False
 
+    def set_mix(self, plan, workers, names):
+        """Changes the mix while it runs: `workers` (units per worker, as for the constructor) and
+        `names` are the new mix, `plan` its plan. A worker whose units are the same list object as a
+        running worker's keeps running (its requests go on without a gap, on the new plan from its
+        next request boundary); a new one starts; one not in the new mix finishes its request in
+        flight and stops. Setups of the old mix are freed. Returns the seconds spent setting the
+        new plan up."""
+        if len(workers) != plan.workers or len(names) != len(workers):
+            raise ValueError(f"{len(workers)} workers and {len(names)} names given, the plan has {plan.workers}")
+        old = list(self.workers)
+        kept = []
+        for name, units in zip(names, workers):
+            match = next((wk for wk in old if wk.units is units and wk not in kept), None)
+            kept.append(match if match is not None else _Worker(self, name, units))
+        for wk, name in zip(kept, names):
+            wk.name = name
+        self.workers = kept
+        try:
+            spent = self.switch(plan)
+        except BaseException:
+            self.workers = old
+            raise
+        leaving = [wk for wk in old if wk not in kept]
+        for wk in leaving:  # they see the new plan without them at their next request boundary
+            if wk.thread:
+                wk.thread.join()
+                wk.thread = None
+        for key in [k for k, st in self._setups.items() if st is not self.active]:
+            if any(wk in leaving for wk in self._setups[key].index):
+                self.sync()
+                self._setups.pop(key).close()
+        if self._running:
+            self._start()
+        return spent
+
     def _start(self):
-        if self._threads:
-            return
         torch = self.torch
-        self._stop.clear()
+        if not self._running:
+            self._stop.clear()
+        self._running = True
 
         def loop(wk):
             try:
                 torch.cuda.set_device(self.device)
-                while not self._stop.is_set():
-                    wk.request()
+                while not self._stop.is_set() and wk.request():
+                    pass
             except BaseException as e:  # reported in the result; stops the others
                 wk.error = f"{type(e).__name__}: {e}"
                 self._stop.set()
             finally:
                 wk.setup = None
 
-        self._threads = [threading.Thread(target=loop, args=(wk,), name=f"eclip-worker-{wk.index}", daemon=True)
-                         for wk in self.workers]
-        for t in self._threads:
-            t.start()
+        for i, wk in enumerate(self.workers):
+            if wk.thread is None:
+                wk.thread = threading.Thread(target=loop, args=(wk,), name=f"eclip-worker-{i}-{wk.name}", daemon=True)
+                wk.thread.start()
 
     def stop(self):
         """Stops the workers after their request in flight."""
         self._stop.set()
-        for t in self._threads:
-            t.join()
-        self._threads = []
+        for wk in self.workers:
+            if wk.thread:
+                wk.thread.join()
+                wk.thread = None
+        self._running = False
 
     def idle_power(self, seconds=2.0):
         """An idle window through the meter (None without one): report it beside the result."""
-        if self._threads:
+        if self._running:
             raise RuntimeError("idle_power: the workers are running (stop() first)")
         return self.meter.idle(seconds, self.sync).as_dict() if self.meter else None
 
@@ -278,19 +343,19 @@ class Colocation:
         return self._result(label, setup, t1 - t0, window_s, warmup_s, c0, c1, (t0, t1), energy, alone_rps, idle_w)
 
     def _check(self):
-        errors = [f"worker {wk.index} ({wk.name}): {wk.error}" for wk in self.workers if wk.error]
+        errors = [f"worker {i} ({wk.name}): {wk.error}" for i, wk in enumerate(self.workers) if wk.error]
         if errors:
             self.stop()
             raise RuntimeError("co-location stopped: " + "; ".join(errors))
 
     def _result(self, label, setup, active, window_s, warmup_s, c0, c1, span, energy, alone_rps, idle_w):
         workers = []
-        for wk, a, b in zip(self.workers, c0, c1):
+        for i, (wk, a, b) in enumerate(zip(self.workers, c0, c1)):
             d = b - a
             ms = [lat * 1e3 for t, lat in list(wk.log) if span[0] <= t <= span[1]]
             wk.log = [x for x in wk.log if x[0] > span[1]]
             req = max(d.requests, 1)
-            rec = {"worker": wk.index, "model": wk.name, "requests": d.requests, "timed_requests": len(ms),
+            rec = {"worker": i, "model": wk.name, "requests": d.requests, "timed_requests": len(ms),
                    "throughput_rps": d.requests / active if active > 0 else None,
                    "p50_ms": stats.percentile(ms, 0.50), "p95_ms": stats.percentile(ms, 0.95),
                    "mean_ms": stats.mean(ms), "max_ms": max(ms) if ms else None,

@@ -63,6 +63,93 @@ def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log
     return best, report
 
 
+def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain_floor=None, p95_limit=None,
+                noise=0.02, time_limit_s=60.0, segments=1, profile=None, per_round=6):
+    """The search spec of one tuning of `models` (units: each one's units), from Baseline's measured
+    record `baseline` (Colocation.run): the fairness floor is its Jain index unless `jain_floor` is
+    given; p95_limit None: every worker within Baseline's slowest p95, [] none, else per worker (ms).
+    Both hold within the noise band (the objective's tolerance), so a remeasured Baseline keeps its
+    own. segments: how many parts of each request the search may place apart. profile: the
+    co-location model's profile (ranks neighbours, adds its best split to the starts)."""
+    missing = [m for m in models if not alone_rps.get(m)]
+    if missing:
+        raise ValueError(f"no solo throughput (alone_rps) for {', '.join(missing)}: measure each model alone first")
+    if p95_limit is None:
+        p95_limit = [baseline["slowest_p95_ms"] or 0] * len(models)
+    spec = {"objective": {"kind": objective, "alone_rps": [alone_rps[m] for m in models],
+                          "jain_floor": baseline["jain"] if jain_floor is None else jain_floor,
+                          "p95_limit_ms": list(p95_limit), "tolerance": noise},
+            "search": {"noise": noise, "time_limit_s": time_limit_s, "per_round": per_round}}
+    if profile:
+        spec["predictor"] = {"profile": os.path.abspath(profile)}
+    if segments > 1:
+        spec["segments"] = [[len(u) * k // segments - len(u) * (k - 1) // segments
+                             for k in range(1, segments + 1) if len(u) * k // segments > len(u) * (k - 1) // segments]
+                            for u in units]
+    return spec
+
+
+class OnlineTuner:
+    """The closed loop kept running while serving: on a live Colocation, tune now (retune()) and
+    again whenever the mix changes (change_mix()). A new mix starts on Baseline (every worker on the
+    whole device: it needs no search), whose window gives the fairness floor and the p95 limit,
+    then the search runs from Baseline, the equal split and, with a profile, the co-location
+    model's best split for the new mix, and the best plan stays active. The workers that stay keep
+    serving throughout; every candidate is switched to at request boundaries.
+
+    alone_rps: each model's solo throughput ({name: req/s}) for every model that may join;
+    options: tuning_spec's (objective, jain_floor, p95_limit, noise, time_limit_s, segments,
+    profile). history: one entry per tuning (the mix, Baseline's record, the search report)."""
+
+    def __init__(self, colo, backend, alone_rps, window_s=1.0, warmup_s=0.3, idle_w=None, log=print, **options):
+        self.colo, self.backend, self.alone_rps = colo, backend, dict(alone_rps)
+        self.window_s, self.warmup_s, self.idle_w, self.log, self.options = window_s, warmup_s, idle_w, log, options
+        tuning_spec([], [], {"jain": 0, "slowest_p95_ms": 0}, {}, **options)  # bad options fail here, not later
+        self.history = []
+        self.best = None
+
+    def _shared_plan(self, names, units):
+        return _search.plan_for(self.backend, {"models": list(names), "segments": [[len(u)] for u in units]},
+                                {"split": []}, "baseline")
+
+    def retune(self):
+        """Measures Baseline of the current mix, searches, leaves the best plan active; returns
+        (best Plan, report)."""
+        names, units = self.colo.names, self.colo.units
+        t0 = time.perf_counter()
+        with self._shared_plan(names, units) as shared:
+            self.colo.switch(shared)
+            base = self.colo.run(self.window_s, self.warmup_s, self.alone_rps, self.idle_w, label="online:baseline")
+        spec = tuning_spec(names, units, base, self.alone_rps, **self.options)
+        best, report = tune(self.colo, self.backend, names, spec, self.window_s, self.warmup_s, self.log,
+                            self.alone_rps, self.idle_w)
+        self.colo.switch(best)
+        report["baseline"] = base
+        report["replan_s"] = time.perf_counter() - t0
+        self.history.append({"models": list(names), "report": report})
+        if self.best is not None:
+            self.best.close()
+        self.best = best
+        self.log(f"online: {'/'.join(names)} -> {report['best']['label']} in {report['replan_s']:.1f} s "
+                 f"({len(report['trials'])} trials, {report['stop_reason']})")
+        return best, report
+
+    def change_mix(self, workers, names):
+        """The mix is now `workers` (units per worker; a running worker is kept when its units are the
+        same list object) named `names`: switch to its Baseline at once, then retune()."""
+        missing = [m for m in names if not self.alone_rps.get(m)]
+        if missing:
+            raise ValueError(f"no solo throughput (alone_rps) for {', '.join(missing)}: measure each model alone first")
+        with self._shared_plan(names, workers) as shared:
+            self.colo.set_mix(shared, workers, names)
+        return self.retune()
+
+    def close(self):
+        if self.best is not None:
+            self.best.close()
+            self.best = None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="eclip tune", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,19 +230,8 @@ def main(argv=None):
             Colocation(backend, base, units, models, meter) as colo:
         b = colo.run(args.window, args.warmup, alone)
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
-        if p95_limit is None:
-            p95_limit = [b["slowest_p95_ms"] or 0] * len(models)
-        # Baseline's own Jain index and p95, kept within the noise band (the objective's tolerance).
-        objective = {"kind": args.objective, "alone_rps": [alone[m] for m in models],
-                     "jain_floor": b["jain"] if floor is None else floor, "p95_limit_ms": p95_limit,
-                     "tolerance": args.noise}
-        extra = {"objective": objective, "search": {"noise": args.noise, "time_limit_s": args.time_limit, "per_round": 6}}
-        if args.profile:
-            extra["predictor"] = {"profile": os.path.abspath(args.profile)}
-        if args.segments > 1:
-            extra["segments"] = [[len(u) * k // args.segments - len(u) * (k - 1) // args.segments
-                                  for k in range(1, args.segments + 1) if len(u) * k // args.segments >
-                                  len(u) * (k - 1) // args.segments] for u in units]
+        extra = tuning_spec(models, units, b, alone, args.objective, floor, p95_limit, args.noise, args.time_limit,
+                            args.segments, args.profile)
         best, report = tune(colo, backend, models, extra, args.window, args.warmup, alone_rps=alone)
         report["baseline"] = b
         report["alone_rps"] = alone
