@@ -193,6 +193,14 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
       ++n.split[to];
       offer(std::move(n));
     }
+  for (unsigned from = 0; from < W; ++from)  // a group of a worker's home left idle
+    if (c.split[from] > 1) {
+      // Fewer active SMs draw less power: on the H200 at batch 1, MPS at 25 % per process gave
+      // 3 % more inferences/J than the best full split on mix3 at 84 % of its power.
+      Candidate n = c;
+      --n.split[from];
+      offer(std::move(n));
+    }
   for (unsigned w = 0; w < W; ++w) {  // a segment one partition size up or down
     std::set<unsigned> sizes(topo_.size_classes.begin(), topo_.size_classes.end());
     sizes.insert(c.split[w]);

@@ -104,6 +104,9 @@ TEST_CASE("plan space: neighbours move one atom, add a free group, move one segm
   const Candidate partial = space.static_split({6, 6});  // 4 groups free
   const auto pn = space.neighbours(partial);
   CHECK(std::any_of(pn.begin(), pn.end(), [](const Candidate& x) { return x.split == std::vector<unsigned>{7, 6}; }));
+  // A group left idle (energy: fewer active SMs), from either home.
+  CHECK(splits.count({9, 6}) == 1);
+  CHECK(splits.count({10, 5}) == 1);
 }
 
 TEST_CASE("plan space: the switch budget bounds segment moves") {

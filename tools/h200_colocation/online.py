@@ -14,7 +14,6 @@ models kept, joined and left, the re-plan time, the search report, the measured 
 log."""
 import argparse
 import datetime
-import json
 import os
 import sys
 import time

@@ -14,6 +14,7 @@
 // partition between adjacent segments, bounded by the switch budget.
 //
 // Local moves (neighbours): an atom from one worker's home to another's; a free group to a worker;
+// a group of a worker's home left idle;
 // a segment one partition size up or down (the sizes: the topology's size classes plus the home);
 // every segment of one worker on the whole device (that worker unconfined, the others at home).
 #include <cstdint>
