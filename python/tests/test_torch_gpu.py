@@ -162,7 +162,7 @@ def test_mix_change_keeps_the_staying_worker_running(cuda):
         run.run(window_s=0.2, warmup_s=0.05)
         leaving, staying = run.workers
         thread = staying.thread
-        with pytest.raises(ValueError, match="1 workers"):
+        with pytest.raises(ValueError, match="the plan has 1"):
             run.set_mix(p_one, [ub, uc], ["b", "c"])
         assert run.workers == [leaving, staying] and run.names == ["a", "b"]
         run.set_mix(p_bc, [ub, uc], ["b", "c"])
