@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses with clang++-14 (-fsanitize=fuzzer,address,undefined) and runs
-# each for a bounded time. Fails when any harness finds a crash, a sanitizer report, a leak, an
-# escaped non-eclip exception, a broken invariant or a hang (a single input over 10 s).
+# Runs the libFuzzer harnesses for a bounded time each, building them first (the CMake build with
+# clang-14, ECLIP_SANITIZE and ECLIP_FUZZ: the same build CI's ASan stage makes) unless given.
+# Fails when any harness finds a crash, a sanitizer report, a leak, an escaped non-eclip
+# exception, a broken invariant or a hang (a single input over 10 s).
 #
 #   tests/fuzz/run.sh [seconds per harness, default 30] [harness...]
 #
@@ -9,16 +10,15 @@
 # Mix::list_from_json), optimizer (the optimizer behind the profile reader).
 # Environment: ECLIP_FUZZ_BIN (a folder holding fuzz_<name> already built, e.g. a clang ASan
 # build's tests/fuzz with -DECLIP_FUZZ=ON, as CI does: nothing is built here then),
-# ECLIP_FUZZ_BUILD (build folder, default build/fuzz: objects, corpus, logs), CXX_FUZZ (default
-# clang++-14), ECLIP_FUZZ_JOBS (parallel compiles, default nproc). Findings land in
-# $ECLIP_FUZZ_BUILD/artifacts; reproduce one with: <folder of the harness>/fuzz_<name> <artifact>.
+# ECLIP_FUZZ_BUILD (folder for the CMake build, corpus and logs, default build/fuzz),
+# ECLIP_FUZZ_JOBS (parallel jobs, default nproc). Findings land in $ECLIP_FUZZ_BUILD/artifacts;
+# reproduce one with: <folder of the harness>/fuzz_<name> <artifact>.
 set -euo pipefail
 
 secs=${1:-30}
 shift || true
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${ECLIP_FUZZ_BUILD:-$root/build/fuzz}
-cxx=${CXX_FUZZ:-clang++-14}
 jobs=${ECLIP_FUZZ_JOBS:-$(nproc)}
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(profile plan mix optimizer)
@@ -31,50 +31,19 @@ if [ -n "${ECLIP_FUZZ_BIN:-}" ]; then
     [ -x "$bin_dir/fuzz_$h" ] || { echo "fuzz: ECLIP_FUZZ_BIN=$bin_dir has no fuzz_$h" >&2; exit 2; }
   done
 else
-  if ! command -v "$cxx" >/dev/null; then
-    echo "fuzz: $cxx not found (apt-get install clang-14 libclang-rt-14-dev)" >&2
-    exit 1
-  fi
-
-  # fmt header-only so it is instrumented too and no gcc-built libfmt is linked in.
-  common=(-std=c++20 -g1 -O1 -fno-omit-frame-pointer -DFMT_HEADER_ONLY -I"$root/include" -I"$root/tests/fuzz"
-          -fsanitize=address,undefined -fno-sanitize-recover=all)
-  mkdir -p "$out/obj" "$out/artifacts"
-
-  # The core library's sources, as the top-level CMakeLists.txt builds them (no CLI, no GPU backends).
-  sources=("$root"/src/{plan,planner,model,energy,experiments}/*.cpp "$root"/src/backend/sim/*.cpp)
-
-  # Rebuild an object when its source or any header is newer.
-  newest_header=$(find "$root/include" "$root/tests/fuzz" -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)
-  stale() {  # stale <object> <source>
-    [ ! -f "$1" ] && return 0
-    [ "$2" -nt "$1" ] && return 0
-    local t
-    t=$(stat -c %Y "$1")
-    awk -v h="$newest_header" -v o="$t" 'BEGIN { exit !(h > o) }'
-  }
-
-  echo "fuzz: building with $cxx into $out"
-  objects=()
-  pids=()
-  for src in "${sources[@]}"; do
-    obj="$out/obj/$(basename "${src%.cpp}").o"
-    objects+=("$obj")
-    if stale "$obj" "$src"; then
-      "$cxx" "${common[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
-      pids+=($!)
-      if [ ${#pids[@]} -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
-    fi
+  for tool in clang++-14 clang-14 cmake ninja; do
+    command -v "$tool" >/dev/null || { echo "fuzz: $tool not found (apt-get install clang-14 libclang-rt-14-dev cmake ninja-build)" >&2; exit 1; }
   done
-  for p in "${pids[@]}"; do wait "$p"; done
   for h in "${harnesses[@]}"; do
-    src="$root/tests/fuzz/fuzz_$h.cpp"
-    [ -f "$src" ] || { echo "fuzz: no harness \"$h\" ($src)" >&2; exit 2; }
-    bin="$out/fuzz_$h"
-    if stale "$bin" "$src" || [ -n "$(find "$out/obj" -newer "$bin" -name '*.o')" ]; then
-      "$cxx" "${common[@]}" -fsanitize=fuzzer "$src" "${objects[@]}" -o "$bin"
-    fi
+    [ -f "$root/tests/fuzz/fuzz_$h.cpp" ] || { echo "fuzz: no harness \"$h\" ($root/tests/fuzz/fuzz_$h.cpp)" >&2; exit 2; }
   done
+  echo "fuzz: building with clang-14 into $out/cmake"
+  CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$out/cmake" -G Ninja -DECLIP_SANITIZE=ON -DECLIP_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DECLIP_WITH_HIP=OFF -DECLIP_WITH_CUDA=OFF \
+    -DECLIP_BUILD_BENCH=OFF -DECLIP_BUILD_EXAMPLES=OFF -DECLIP_BUILD_CLI=OFF -DECLIP_BUILD_HOST_TESTS=OFF \
+    -DECLIP_INSTALL_PYTHON=OFF >"$out/cmake.log"
+  cmake --build "$out/cmake" -j "$jobs" --target "${harnesses[@]/#/fuzz_}"
+  bin_dir=$out/cmake/tests/fuzz
 fi
 
 # One harness per core at a time (each fuzzer is single-threaded): the same seconds per harness,

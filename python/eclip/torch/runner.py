@@ -185,7 +185,7 @@ class Colocation:
     def switch(self, plan):
         """Makes `plan` current: set up (captured) now unless cached, picked up by each worker at its
         next request boundary. Returns the seconds spent setting it up (0 when cached)."""
-        key = (plan.to_json(), tuple(map(id, self.workers)))
+        key = (plan.to_json(), tuple(self.workers))  # graphs are captured from these workers' units
         setup = self._setups.pop(key, None)
         spent = 0.0
         if setup is None:
@@ -250,8 +250,8 @@ class Colocation:
         `names` are the new mix, `plan` its plan. A worker whose units are the same list object as a
         running worker's keeps running (its requests go on without a gap, on the new plan from its
         next request boundary); a new one starts; one not in the new mix finishes its request in
-        flight and stops. Setups of the old mix are freed. Returns the seconds spent setting the
-        new plan up."""
+        flight and stops. Cached setups that hold a leaving worker are freed. Returns the seconds
+        spent setting the new plan up. A plan that does not fit the new mix changes nothing."""
         if len(workers) != plan.workers or len(names) != len(workers):
             raise ValueError(f"{len(workers)} workers and {len(names)} names given, the plan has {plan.workers}")
         old = list(self.workers)
@@ -259,14 +259,14 @@ class Colocation:
         for name, units in zip(names, workers):
             match = next((wk for wk in old if wk.units is units and wk not in kept), None)
             kept.append(match if match is not None else _Worker(self, name, units))
-        for wk, name in zip(kept, names):
-            wk.name = name
         self.workers = kept
         try:
             spent = self.switch(plan)
         except BaseException:
             self.workers = old
             raise
+        for wk, name in zip(kept, names):
+            wk.name = name
         leaving = [wk for wk in old if wk not in kept]
         for wk in leaving:  # they see the new plan without them at their next request boundary
             if wk.thread:
