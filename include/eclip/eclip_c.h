@@ -213,8 +213,9 @@ typedef struct eclip_evaluation {
 typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char* candidate_json, eclip_evaluation* out);
 /* The local search of eclip/planner/search.hpp with the caller's evaluator: from the start
  * candidates (spec "starts": [...], default the shared plan and the equal split), local moves (an
- * atom between homes, a segment one size up or down) until none beats the best by more than the
- * noise band. spec_json adds to the space: "objective": {"kind": "throughput" | "energy" |
+ * atom between homes, a free group to a home or a home's group left idle, a segment one size up or
+ * down, a worker unconfined; first those toward a worker that breaks a constraint) until none
+ * beats the best by more than the noise band. spec_json adds to the space: "objective": {"kind": "throughput" | "energy" |
  * "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...], "tolerance": t (the
  * constraints hold within this relative margin; a tuner passes its noise band)} and "search":
  * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0}.
@@ -223,6 +224,12 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
  * stopped), to free with eclip_string_free. */
 ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_evaluate_fn evaluate,
                              void* user, eclip_plan** best, char** report_json);
+/* One evaluation judged by an objective (objective_json: eclip_search's spec "objective", for
+ * evaluation->workers workers): *value its value without the constraints, *score the same or
+ * -infinity when a constraint is broken; why (may be NULL): the broken constraint, "" when none,
+ * to free with eclip_string_free. What a serving loop compares a new window with (drift). */
+ECLIP_C_API int eclip_objective_score(const char* objective_json, const eclip_evaluation* evaluation, double* value,
+                                      double* score, char** why);
 ECLIP_C_API void eclip_string_free(char* s);
 /* The co-location model's prediction for `plan` (its workers' models, times from `profile`): the
  * simulated device of the plan's topology (its preset, e.g. "H200"), with device_json (may be

@@ -104,6 +104,7 @@ SIGNATURES = {
     "eclip_plan_from_candidate": ([_vp, _str, _str, _str, _P(_vp)], _int),
     "eclip_search": ([_vp, _str, EVALUATE_FN, _vp, _P(_vp), _P(_vp)], _int),
     "eclip_string_free": ([_vp], None),
+    "eclip_objective_score": ([_str, _P(Evaluation), _P(_dbl), _P(_dbl), _P(_vp)], _int),
     "eclip_predict": ([_vp, _vp, _str, _P(Evaluation)], _int),
     "eclip_plan_write": ([_vp, _str], _int),
     "eclip_plan_destroy": ([_vp], None),

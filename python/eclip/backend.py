@@ -1,6 +1,5 @@
 """Backend: the device eclip partitions ("sim[:preset]", "cuda[:ordinal]", "hip[:ordinal]")."""
 import ctypes
-import json
 from dataclasses import dataclass
 
 from . import _abi

@@ -70,6 +70,28 @@ def search(backend, spec, evaluate):
     return best, json.loads(text)
 
 
+def score(objective, evaluation):
+    """One evaluation ({"throughput_rps": [...], "p95_ms": [...], "power_w": W}) judged by an
+    objective (eclip_search's spec "objective"), by the library: (value without the constraints,
+    score: the same or -inf when a constraint is broken, why: the broken constraint or "")."""
+    from ._loader import load
+    lib = load()
+    rps = [float(x) for x in evaluation["throughput_rps"]]
+    n = len(rps)
+    p95 = evaluation.get("p95_ms")
+    ev = Evaluation((ctypes.c_double * n)(*rps),
+                    (ctypes.c_double * n)(*[float(x or 0.0) for x in p95]) if p95 else None, n,
+                    float(evaluation.get("power_w") or 0.0), float(evaluation.get("window_s") or 0.0), None)
+    value, sc, why = ctypes.c_double(), ctypes.c_double(), ctypes.c_void_p()
+    lib.check(lib.eclip_objective_score(json.dumps(objective).encode(), ctypes.byref(ev), ctypes.byref(value),
+                                        ctypes.byref(sc), ctypes.byref(why)), "objective_score")
+    try:
+        reason = ctypes.string_at(why.value).decode() if why.value else ""
+    finally:
+        lib.eclip_string_free(why)
+    return value.value, sc.value, reason
+
+
 def predict(profile, plan, device=None):
     """The co-location model's prediction for `plan` (an eclip.Plan; its models' times from
     `profile`): {"throughput_rps": [...], "p95_ms": [...], "power_w": W, "window_s": s}. device: a

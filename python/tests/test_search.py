@@ -1,6 +1,5 @@
 """The plan space and the library's search from Python (eclip.search), on the simulated H100: static
 splits as plans, and the search driven by a Python evaluator (what eclip.torch.tune measures)."""
-import json
 
 import pytest
 
@@ -92,3 +91,12 @@ def test_tuning_spec_takes_baseline_floor_and_p95_and_names_a_missing_solo_rate(
         tuning_spec(["a", "b"], units, base, {"a": 10.0})
     with pytest.raises(TypeError, match="windows"):  # a misspelt option fails when the tuner is made
         OnlineTuner(None, None, {}, windows=1.0)
+
+
+def test_score_judges_an_evaluation_as_the_search_does(sim):
+    ev = {"throughput_rps": [10.0, 30.0], "p95_ms": [5.0, 12.0], "power_w": 200.0}
+    assert es.score({"kind": "energy"}, ev) == (pytest.approx(0.2), pytest.approx(0.2), "")
+    value, sc, why = es.score({"p95_limit_ms": [10, 10]}, ev)
+    assert value == pytest.approx(40.0) and sc == float("-inf") and why == "worker 1 p95 12.000 ms > limit 10.000 ms"
+    with pytest.raises(eclip.EclipError, match="unknown objective \"fastest\""):
+        es.score({"kind": "fastest"}, ev)

@@ -195,3 +195,23 @@ def test_online_tuner_replans_when_a_worker_joins(cuda):
             assert not rec["errors"] and all(w["requests"] > 0 for w in rec["workers"])
         finally:
             tuner.close()
+
+
+def test_online_tuner_check_replans_only_on_drift(cuda):
+    from eclip.torch.tune import OnlineTuner
+    a, b = matmul_units(3, seed=11), matmul_units(3, seed=12)
+    ua, ub = a.units(), b.units()
+    with esearch.plan_for(cuda, {"models": ["a", "b"], "segments": [[3], [3]]}, {"split": []}) as p, \
+            Colocation(cuda, p, [ua, ub], ["a", "b"]) as run:
+        tuner = OnlineTuner(run, cuda, {"a": 1000.0, "b": 1000.0}, window_s=0.1, warmup_s=0.05, time_limit_s=2.0,
+                            p95_limit=[], jain_floor=0.0)
+        try:
+            with pytest.raises(RuntimeError, match="nothing tuned yet"):
+                tuner.check()
+            tuner.retune()
+            rec, report = tuner.check(drift=0.99)  # the same plan, within 99 %: serving goes on
+            assert report is None and rec["requests"] > 0 and len(tuner.history) == 1
+            rec, report = tuner.check(drift=-1.0)  # as if the value had fallen: re-planned
+            assert report is not None and len(tuner.history) == 2
+        finally:
+            tuner.close()

@@ -259,6 +259,29 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
   });
 }
 
+int eclip_objective_score(const char* objective_json, const eclip_evaluation* evaluation, double* value, double* score,
+                          char** why) {
+  return guarded([&] {
+    require(evaluation, "evaluation");
+    require(value, "value");
+    require(score, "score");
+    if (why) *why = nullptr;
+    if (evaluation->workers > 0 && evaluation->throughput_rps == nullptr)
+      throw invalid("evaluation->throughput_rps is NULL");
+    const eclip::Objective objective =
+        eclip::objective_from_json(parse_json(objective_json, "objective_json"), evaluation->workers);
+    eclip::Evaluation e;
+    e.throughput_rps.assign(evaluation->throughput_rps, evaluation->throughput_rps + evaluation->workers);
+    if (evaluation->p95_ms) e.p95_ms.assign(evaluation->p95_ms, evaluation->p95_ms + evaluation->workers);
+    e.power_w = evaluation->power_w;
+    e.window_s = evaluation->window_s;
+    std::string reason;
+    *value = objective.value(e);
+    *score = objective.score(e, &reason);
+    if (why) *why = owned_copy(reason);
+  });
+}
+
 int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const char* device_json, eclip_evaluation* out) {
   return guarded([&] {
     require(profile, "profile");

@@ -518,3 +518,30 @@ TEST_CASE("C ABI: a plan write that fails leaves the old file intact and nothing
   CHECK(eclip_plan_write(h.plan, nullptr) == ECLIP_E_INVALID_ARGUMENT);
   fs::remove_all(dir);
 }
+
+TEST_CASE("C ABI: an evaluation judged by an objective, as the search judges its trials", "[c_abi][planner]") {
+  double rps[2] = {10.0, 30.0}, p95[2] = {5.0, 12.0};
+  eclip_evaluation e{rps, p95, 2, 200.0, 1.0, nullptr};
+  double value = 0, score = 0;
+  char* why = nullptr;
+  REQUIRE(eclip_objective_score(R"({"kind": "energy"})", &e, &value, &score, &why) == ECLIP_OK);
+  CHECK(value == Approx(0.2));  // 40 req/s at 200 W
+  CHECK(score == Approx(0.2));
+  REQUIRE(why != nullptr);
+  CHECK(std::string(why).empty());
+  eclip_string_free(why);
+  REQUIRE(eclip_objective_score(R"({"p95_limit_ms": [10, 10]})", &e, &value, &score, &why) == ECLIP_OK);
+  CHECK(value == Approx(40.0));
+  CHECK(std::isinf(score));
+  CHECK(std::string(why) == "worker 1 p95 12.000 ms > limit 10.000 ms");
+  eclip_string_free(why);
+  CHECK(eclip_objective_score(R"({"p95_limit_ms": [10, 10], "tolerance": 0.25})", &e, &value, &score, nullptr) == ECLIP_OK);
+  CHECK(score == Approx(40.0));  // within the margin
+  CHECK(eclip_objective_score(R"({"kind": "fastest"})", &e, &value, &score, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("unknown objective \"fastest\""));
+  CHECK(eclip_objective_score(R"({"alone_rps": [1]})", &e, &value, &score, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("1 solo throughputs"));
+  CHECK(eclip_objective_score("{", &e, &value, &score, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK(eclip_objective_score("{}", nullptr, &value, &score, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("evaluation"));
+}

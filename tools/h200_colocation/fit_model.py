@@ -5,6 +5,7 @@ the same code `eclip simulate --device h200` and the planner run); nothing is re
 
   fit_model.py --runs DIR [--runs DIR2] --profile P/profile_b1.json [--batch 1] [--out fit_b1.json]
   fit_model.py --runs DIR --profile P --check fit.json     # prediction error only, fixed parameters
+  fit_model.py ... --fix fair_share=0,co_residence=0.1     # those held, the others fitted
 
 Every window in DIR/<mix>_b<batch>.json (calibrate or sweep output: each record holds its plan) is
 predicted. The contention parameters (fair_share: block dispatch, 1 = fair sharing of SMs, 0 =
@@ -45,7 +46,20 @@ def main():
     ap.add_argument("--duration-ms", type=float, default=400)
     ap.add_argument("--check", default=None, help="a fit JSON: report its error, fit nothing")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--fix", default="",
+                    help="NAME=VALUE,... contention parameters held fixed (fewer grid points: at batch 8 a "
+                         "prediction costs ~10x batch 1's, and the whole grid takes over an hour on 2 cores)")
     args = ap.parse_args()
+    names = ("fair_share", "bandwidth_slowdown", "demand_tolerance", "size_priority", "co_residence")
+    pinned = {}
+    for item in filter(None, args.fix.split(",")):
+        k, _, v = item.partition("=")
+        try:
+            pinned[k] = float(v)
+        except ValueError:
+            ap.error(f"--fix {item!r}: expected NAME=NUMBER")
+        if k not in names:
+            ap.error(f"--fix {item!r}: {k} is not one of {', '.join(names)}")
     import eclip
     from eclip import search as es
     runs = load_runs(args.runs, args.batch)
@@ -83,6 +97,7 @@ def main():
         seen = set()
         for rnd in range(2):  # a coarse grid, then a finer one around its best point
             for g in grid:
+                g.update(pinned)
                 key = tuple(sorted(g.items()))
                 if key in seen:
                     continue

@@ -135,6 +135,26 @@ class OnlineTuner:
                  f"({len(report['trials'])} trials, {report['stop_reason']})")
         return best, report
 
+    def check(self, drift=None):
+        """One window of the serving plan, judged by the library's objective against the last
+        tuning's best: when a constraint broke or the value fell by more than `drift` (a fraction;
+        default twice the noise band), retune(). Returns (the window's record, the new tuning's
+        report or None)."""
+        if not self.history:
+            raise RuntimeError("OnlineTuner.check: nothing tuned yet (retune() first)")
+        last = self.history[-1]["report"]
+        drift = 2 * self.options.get("noise", 0.02) if drift is None else drift
+        rec = self.colo.run(self.window_s, self.warmup_s, self.alone_rps, self.idle_w, label="online:check")
+        value, score, why = _search.score(last["objective"], {
+            "throughput_rps": [w["throughput_rps"] for w in rec["workers"]],
+            "p95_ms": [w["p95_ms"] for w in rec["workers"]], "power_w": rec.get("avg_power_w") or 0.0})
+        fell = value < last["score"] * (1 - drift)
+        if not why and not fell:
+            return rec, None
+        reason = why or f"value {value:.4g} below the tuned {last['score']:.4g} by more than {drift:.0%}"
+        self.log(f"online: {reason}: re-planning")
+        return rec, self.retune()[1]
+
     def change_mix(self, workers, names):
         """The mix is now `workers` (units per worker; a running worker is kept when its units are the
         same list object) named `names`: switch to its Baseline at once, then retune()."""
