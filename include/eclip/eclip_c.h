@@ -231,6 +231,13 @@ ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json
 ECLIP_C_API int eclip_objective_score(const char* objective_json, const eclip_evaluation* evaluation, double* value,
                                       double* score, char** why);
 ECLIP_C_API void eclip_string_free(char* s);
+/* The statistics runs are reported with, the simulator's and the planner's definitions (for a
+ * measured run: Python's eclip.stats). eclip_percentile: the nearest-rank q-quantile (q in [0, 1];
+ * the smallest value with at least q of them at or below it) of n > 0 values. eclip_jain_index:
+ * (sum x)^2 / (n sum x^2), 0 for no values or all zero. A NULL pointer with n > 0, n = 0 for a
+ * percentile, or q outside [0, 1] is ECLIP_E_INVALID_ARGUMENT. */
+ECLIP_C_API int eclip_percentile(const double* values, size_t n, double q, double* out);
+ECLIP_C_API int eclip_jain_index(const double* values, size_t n, double* out);
 /* The co-location model's prediction for `plan` (its workers' models, times from `profile`): the
  * simulated device of the plan's topology (its preset, e.g. "H200"), with device_json (may be
  * NULL) overriding {"fair_share", "bandwidth_slowdown", "demand_tolerance", "static_w", "unit_active_w",

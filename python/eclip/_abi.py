@@ -105,6 +105,8 @@ SIGNATURES = {
     "eclip_search": ([_vp, _str, EVALUATE_FN, _vp, _P(_vp), _P(_vp)], _int),
     "eclip_string_free": ([_vp], None),
     "eclip_objective_score": ([_str, _P(Evaluation), _P(_dbl), _P(_dbl), _P(_vp)], _int),
+    "eclip_percentile": ([_P(_dbl), _sz, _dbl, _P(_dbl)], _int),
+    "eclip_jain_index": ([_P(_dbl), _sz, _P(_dbl)], _int),
     "eclip_predict": ([_vp, _vp, _str, _P(Evaluation)], _int),
     "eclip_plan_write": ([_vp, _str], _int),
     "eclip_plan_destroy": ([_vp], None),

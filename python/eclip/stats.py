@@ -1,26 +1,38 @@
-"""Statistics of measured runs, with the definitions `eclip simulate` uses (src/experiments), so a
-GPU run and a simulated one are compared on one footing."""
-import math
+"""Statistics of measured runs, with the definitions `eclip simulate` and the planner use, so a GPU
+run and a simulated one are compared on one footing: percentile and Jain's index are the library's
+own (eclip/core/stats.hpp through the C ABI), not a second copy."""
+import ctypes
+
+from ._loader import load
+
+
+def _doubles(values):
+    xs = [float(x) for x in values]
+    return (ctypes.c_double * len(xs))(*xs), len(xs)
 
 
 def percentile(values, q):
     """Nearest rank: the smallest value with at least q (0..1) of the samples at or below it; None
-    for no samples."""
-    v = sorted(values)
-    if not v:
+    for no samples. The library's definition (eclip_percentile), the simulator's."""
+    arr, n = _doubles(values)
+    if not n:
         return None
-    rank = math.ceil(q * len(v))
-    return v[min(len(v) - 1, max(rank, 1) - 1)]
+    out = ctypes.c_double()
+    lib = load()
+    lib.check(lib.eclip_percentile(arr, n, float(q), ctypes.byref(out)), "percentile")
+    return out.value
 
 
 def jain(values):
     """Jain's fairness index (sum x)^2 / (n sum x^2): 1 when all equal, 1/n when one has all; None
-    for no values (0 when all are 0, as the simulator reports)."""
-    xs = [float(x) for x in values]
-    if not xs:
+    for no values (0 when all are 0, as the simulator reports). The library's (eclip_jain_index)."""
+    arr, n = _doubles(values)
+    if not n:
         return None
-    s2 = sum(x * x for x in xs)
-    return sum(xs) ** 2 / (len(xs) * s2) if s2 > 0 else 0.0
+    out = ctypes.c_double()
+    lib = load()
+    lib.check(lib.eclip_jain_index(arr, n, ctypes.byref(out)), "jain_index")
+    return out.value
 
 
 def mean(values):

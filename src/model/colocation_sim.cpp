@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eclip/core/stats.hpp"
 #include "eclip/planner/objective.hpp"
 #include "eclip/runtime/kernel_router.hpp"
 #include "eclip/runtime/partition_pool.hpp"
@@ -15,14 +16,6 @@ namespace eclip {
 namespace {
 
 using json = nlohmann::json;
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  // Nearest-rank: the smallest value with at least q of the samples at or below it.
-  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
 
 }  // namespace
 

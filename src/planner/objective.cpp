@@ -20,12 +20,6 @@ std::vector<double> Evaluation::normalized(const std::vector<double>& alone_rps)
   return n;
 }
 
-double jain(const std::vector<double>& x) {
-  double s = 0, s2 = 0;
-  for (double v : x) s += v, s2 += v * v;
-  return s2 > 0 ? s * s / (static_cast<double>(x.size()) * s2) : 0;
-}
-
 const char* to_string(ObjectiveKind k) {
   switch (k) {
     case ObjectiveKind::throughput: return "throughput";

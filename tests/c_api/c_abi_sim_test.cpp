@@ -545,3 +545,25 @@ TEST_CASE("C ABI: an evaluation judged by an objective, as the search judges its
   CHECK(eclip_objective_score("{}", nullptr, &value, &score, nullptr) == ECLIP_E_INVALID_ARGUMENT);
   CHECK_THAT(last(), Catch::Contains("evaluation"));
 }
+
+TEST_CASE("C ABI: the statistics runs are reported with", "[c_abi]") {
+  const double x[5] = {5, 1, 4, 2, 3};
+  double out = -1;
+  REQUIRE(eclip_percentile(x, 5, 0.95, &out) == ECLIP_OK);
+  CHECK(out == 5);  // nearest rank, not 4.8
+  REQUIRE(eclip_percentile(x, 5, 0.5, &out) == ECLIP_OK);
+  CHECK(out == 3);
+  REQUIRE(eclip_percentile(x, 1, 0.0, &out) == ECLIP_OK);
+  CHECK(out == 5);
+  CHECK(eclip_percentile(x, 0, 0.5, &out) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("no values"));
+  CHECK(eclip_percentile(x, 5, 1.5, &out) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("q 1.5 is outside [0, 1]"));
+  CHECK(eclip_percentile(nullptr, 3, 0.5, &out) == ECLIP_E_INVALID_ARGUMENT);
+  const double one[4] = {1, 0, 0, 0};
+  REQUIRE(eclip_jain_index(one, 4, &out) == ECLIP_OK);
+  CHECK(out == Approx(0.25));
+  REQUIRE(eclip_jain_index(nullptr, 0, &out) == ECLIP_OK);
+  CHECK(out == 0);
+  CHECK(eclip_jain_index(one, 4, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+}

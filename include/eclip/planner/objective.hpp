@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "eclip/core/error.hpp"
+#include "eclip/core/stats.hpp"  // jain
 
 namespace eclip {
 
@@ -31,8 +32,6 @@ struct Evaluation {
   std::vector<double> normalized(const std::vector<double>& alone_rps) const;
 };
 
-/// Jain's fairness index of x: (sum x)^2 / (n sum x^2), 1 = perfectly even; 0 for an empty x.
-double jain(const std::vector<double>& x);
 
 enum class ObjectiveKind { throughput, energy, normalized };
 /// "throughput", "energy", "normalized".
