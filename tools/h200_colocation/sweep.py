@@ -73,6 +73,9 @@ def size_class_profile(full, classes):
     return out
 
 
+# The static search below is the user's alternative the issue compares against ("the best static
+# split found by trying some"), kept deliberately apart from the library's search (the tuner): it
+# moves one atom between homes and starts from the equal and the solo-time-proportional splits.
 def neighbours(split):
     out = []
     for a in range(len(split)):
