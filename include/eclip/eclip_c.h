@@ -226,8 +226,8 @@ ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json
                              void* user, eclip_plan** best, char** report_json);
 /* One evaluation judged by an objective (objective_json: eclip_search's spec "objective", for
  * evaluation->workers workers): *value its value without the constraints, *score the same or
- * -infinity when a constraint is broken; why (may be NULL): the broken constraint, "" when none,
- * to free with eclip_string_free. What a serving loop compares a new window with (drift). */
+ * -infinity when a constraint is broken or the energy objective has no power reading; why (may
+ * be NULL): which of those, "" when none, to free with eclip_string_free. What a serving loop compares a new window with (drift). */
 ECLIP_C_API int eclip_objective_score(const char* objective_json, const eclip_evaluation* evaluation, double* value,
                                       double* score, char** why);
 ECLIP_C_API void eclip_string_free(char* s);
@@ -235,7 +235,7 @@ ECLIP_C_API void eclip_string_free(char* s);
  * measured run: Python's eclip.stats). eclip_percentile: the nearest-rank q-quantile (q in [0, 1];
  * the smallest value with at least q of them at or below it) of n > 0 values. eclip_jain_index:
  * (sum x)^2 / (n sum x^2), 0 for no values or all zero. A NULL pointer with n > 0, n = 0 for a
- * percentile, or q outside [0, 1] is ECLIP_E_INVALID_ARGUMENT. */
+ * percentile, a NaN value in a percentile, or q outside [0, 1] is ECLIP_E_INVALID_ARGUMENT. */
 ECLIP_C_API int eclip_percentile(const double* values, size_t n, double q, double* out);
 ECLIP_C_API int eclip_jain_index(const double* values, size_t n, double* out);
 /* The co-location model's prediction for `plan` (its workers' models, times from `profile`): the

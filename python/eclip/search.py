@@ -7,6 +7,7 @@ evaluator (e.g. a measured window on the GPU: eclip.torch.tune) and returns the 
 report (every trial with its measurement, the time it took, why it stopped)."""
 import ctypes
 import json
+import math
 
 from ._abi import EVALUATE_FN, Evaluation
 from .plan import Plan
@@ -48,7 +49,8 @@ def search(backend, spec, evaluate):
             for w in range(ev.workers):
                 ev.throughput_rps[w] = float(r["throughput_rps"][w])
                 p95 = (r.get("p95_ms") or [None] * ev.workers)[w]
-                ev.p95_ms[w] = float(p95) if p95 is not None else 0.0
+                # No request timed in the window: slower than any limit, not within it.
+                ev.p95_ms[w] = float(p95) if p95 is not None else math.inf
             ev.power_w = float(r.get("power_w") or 0.0)
             ev.window_s = float(r.get("window_s") or 0.0)
             return 0
@@ -80,7 +82,7 @@ def score(objective, evaluation):
     n = len(rps)
     p95 = evaluation.get("p95_ms")
     ev = Evaluation((ctypes.c_double * n)(*rps),
-                    (ctypes.c_double * n)(*[float(x or 0.0) for x in p95]) if p95 else None, n,
+                    (ctypes.c_double * n)(*[math.inf if x is None else float(x) for x in p95]) if p95 else None, n,
                     float(evaluation.get("power_w") or 0.0), float(evaluation.get("window_s") or 0.0), None)
     value, sc, why = ctypes.c_double(), ctypes.c_double(), ctypes.c_void_p()
     lib.check(lib.eclip_objective_score(json.dumps(objective).encode(), ctypes.byref(ev), ctypes.byref(value),

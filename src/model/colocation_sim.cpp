@@ -28,10 +28,8 @@ void RunResult::normalize(const std::vector<double>& alone_rps) {
     workers[w].normalized = alone_rps[w] > 0 ? workers[w].throughput_rps / alone_rps[w] : 0;
     x.push_back(workers[w].normalized);
   }
-  jain = jain_index(x);
+  jain = eclip::jain(x);
 }
-
-double jain_index(const std::vector<double>& x) { return jain(x); }
 
 RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const std::vector<std::string>& models,
                    const std::string& mix_name, const StrategyPlan& sp, const RunOptions& opt) {

@@ -166,6 +166,10 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
   std::set<Candidate> seen{c};
   std::vector<Candidate> out;
   auto offer = [&](Candidate n) {
+    // A segment on a partition the size of its (changed) home is at home: one spelling per plan.
+    for (unsigned w = 0; w < n.split.size() && w < n.segment.size(); ++w)
+      for (unsigned& g : n.segment[w])
+        if (g == n.split[w]) g = 0;
     try {
       validate(n);
     } catch (const Error&) {
@@ -222,7 +226,7 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
     // H200: p95 41 ms on 3 atoms vs 15 ms shared) may keep its p95 only unconfined, and the
     // search's repair would need a round per step (2 -> 4 -> 8 -> 16 groups, per segment).
     Candidate n = c;
-    for (unsigned& g : n.segment[w]) g = c.split[w] == N ? 0 : N;
+    for (unsigned& g : n.segment[w]) g = N;
     offer(std::move(n));
   }
   return out;

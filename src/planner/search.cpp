@@ -147,12 +147,13 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       if (r.trials[i].score > kNone && (!best_here || r.trials[i].score > r.trials[*best_here].score)) best_here = i;
       if (r.trials[i].value > kNone && (!closest_here || closer(i, *closest_here))) closest_here = i;
     }
-    // Repairing: this plan broke a constraint and a neighbour breaks it less but still does; expand
-    // that neighbour next (a chain of moves toward the short worker, which no single move may
-    // complete), and the round counts as progress.
+    // Repairing: this plan broke a constraint and a neighbour breaks it less (by more than the
+    // noise band: a p95 remeasured moves by noise alone) but still does; expand that neighbour
+    // next (a chain of moves toward the short worker, which no single move may complete), and the
+    // round counts as progress.
     if (!short_of.empty() && closest_here) {
       const double v = violation(*closest_here);
-      if (v > 0 && v < here_violation) repair = closest_here;
+      if (v > 0 && v < here_violation - opt.noise) repair = closest_here;
     }
     const double inc = r.trials[*incumbent].score;
     if (best_here && (!feasible || r.trials[*best_here].score > inc + std::abs(inc) * opt.noise)) {

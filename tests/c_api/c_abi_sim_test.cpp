@@ -567,3 +567,10 @@ TEST_CASE("C ABI: the statistics runs are reported with", "[c_abi]") {
   CHECK(out == 0);
   CHECK(eclip_jain_index(one, 4, nullptr) == ECLIP_E_INVALID_ARGUMENT);
 }
+
+TEST_CASE("C ABI: a NaN sample is refused, naming it", "[c_abi]") {
+  const double x[3] = {1, std::nan(""), 2};
+  double out = 0;
+  CHECK(eclip_percentile(x, 3, 0.5, &out) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("values[1] is NaN"));
+}

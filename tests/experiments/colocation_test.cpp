@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "eclip/core/stats.hpp"
 #include "eclip/experiments/colocation.hpp"
 #include "eclip/model/colocation_planner.hpp"
 #include "eclip/runtime/trace_observer.hpp"
@@ -133,8 +134,8 @@ TEST_CASE("bad options and mismatched plans are clear errors", "[colocation]") {
   CHECK_THROWS_WITH(make_strategy_plan(Strategy::baseline, Mix{"m", {"zzz"}}, p, dm.topology),
                     Catch::Contains("no model \"zzz\""));
   CHECK_THROWS_WITH(strategy_from_string("magic"), Catch::Contains("unknown strategy \"magic\""));
-  CHECK(jain_index({1, 1, 1}) == Approx(1));
-  CHECK(jain_index({1, 0, 0}) == Approx(1.0 / 3));
+  CHECK(jain({1, 1, 1}) == Approx(1));
+  CHECK(jain({1, 0, 0}) == Approx(1.0 / 3));
 }
 
 TEST_CASE("simulate traces every routed launch in simulated time (eclip simulate --trace)", "[colocation][trace]") {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer harnesses for a bounded time each, building them first (the CMake build with
-# clang-14, ECLIP_SANITIZE and ECLIP_FUZZ: the same build CI's ASan stage makes) unless given.
+# Runs the libFuzzer harnesses for a bounded time each, building them first (a CMake build with
+# clang-14, ECLIP_SANITIZE and ECLIP_FUZZ, at -O1: the harnesses CI's ASan stage builds, optimised
+# for fuzzing speed) unless given.
 # Fails when any harness finds a crash, a sanitizer report, a leak, an escaped non-eclip
 # exception, a broken invariant or a hang (a single input over 10 s).
 #
@@ -32,16 +33,23 @@ if [ -n "${ECLIP_FUZZ_BIN:-}" ]; then
   done
 else
   for tool in clang++-14 clang-14 cmake ninja; do
-    command -v "$tool" >/dev/null || { echo "fuzz: $tool not found (apt-get install clang-14 libclang-rt-14-dev cmake ninja-build)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || {
+      echo "fuzz: $tool not found (apt-get install clang-14 libclang-rt-14-dev cmake ninja-build catch2 libfmt-dev nlohmann-json3-dev)" >&2
+      exit 1
+    }
   done
   for h in "${harnesses[@]}"; do
     [ -f "$root/tests/fuzz/fuzz_$h.cpp" ] || { echo "fuzz: no harness \"$h\" ($root/tests/fuzz/fuzz_$h.cpp)" >&2; exit 2; }
   done
   echo "fuzz: building with clang-14 into $out/cmake"
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$out/cmake" -G Ninja -DECLIP_SANITIZE=ON -DECLIP_FUZZ=ON \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DECLIP_WITH_HIP=OFF -DECLIP_WITH_CUDA=OFF \
+    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -O1" -DECLIP_WITH_HIP=OFF -DECLIP_WITH_CUDA=OFF \
     -DECLIP_BUILD_BENCH=OFF -DECLIP_BUILD_EXAMPLES=OFF -DECLIP_BUILD_CLI=OFF -DECLIP_BUILD_HOST_TESTS=OFF \
-    -DECLIP_INSTALL_PYTHON=OFF >"$out/cmake.log"
+    -DECLIP_INSTALL_PYTHON=OFF >"$out/cmake.log" 2>&1 || {
+      echo "fuzz: configuring failed; the last lines of $out/cmake.log:" >&2
+      tail -20 "$out/cmake.log" >&2
+      exit 1
+    }
   cmake --build "$out/cmake" -j "$jobs" --target "${harnesses[@]/#/fuzz_}"
   bin_dir=$out/cmake/tests/fuzz
 fi

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "eclip/core/stats.hpp"
 #include "eclip/model/colocation_sim.hpp"
 #include "support/synthetic_profile.hpp"
 
@@ -55,8 +56,8 @@ TEST_CASE("simulate: a plan for other workers is an error naming the mix", "[mod
   const StrategyPlan two = make_strategy_plan(Strategy::baseline, {"a", "b"}, p, dm.topology);
   CHECK_THROWS_WITH(simulate(dm, p, {"a", "b", "c"}, "trio", two, short_run()),
                     Catch::Contains("plan has 2 workers, mix trio has 3"));
-  CHECK(jain_index({}) == 0);
-  CHECK(jain_index({2, 2}) == Approx(1));
+  CHECK(jain({}) == 0);
+  CHECK(jain({2, 2}) == Approx(1));
 }
 
 TEST_CASE("the device's contention parameters reach the co-location simulation", "[model][colocation][contention]") {

@@ -107,6 +107,11 @@ TEST_CASE("plan space: neighbours move one atom, add a free group, move one segm
   // A group left idle (energy: fewer active SMs), from either home.
   CHECK(splits.count({9, 6}) == 1);
   CHECK(splits.count({10, 5}) == 1);
+  // A segment whose partition becomes its home's size is spelt "at home" (one candidate per plan).
+  Candidate off_home = space.static_split({10, 6});
+  off_home.segment[1][0] = 5;  // worker 1's first segment on 5 groups, its home 6
+  for (const Candidate& x : space.neighbours(off_home))
+    if (x.split == std::vector<unsigned>{10, 5}) CHECK(x.segment[1][0] == 0);
 }
 
 TEST_CASE("plan space: the switch budget bounds segment moves") {

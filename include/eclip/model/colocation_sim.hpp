@@ -68,9 +68,6 @@ RunResult simulate(const SimDeviceModel& device, const Profile& profile, const s
 std::vector<double> alone_throughputs(const SimDeviceModel& device, const Profile& profile,
                                       const std::vector<std::string>& models, const RunOptions& opt);
 
-/// Jain's fairness index (sum x)^2 / (n sum x^2); 0 for an empty or all-zero input.
-double jain_index(const std::vector<double>& x);
-
 nlohmann::json to_json(const RunResult& r);
 
 }  // namespace eclip

@@ -16,7 +16,8 @@
 // Local moves (neighbours): an atom from one worker's home to another's; a free group to a worker;
 // a group of a worker's home left idle;
 // a segment one partition size up or down (the sizes: the topology's size classes plus the home);
-// every segment of one worker on the whole device (that worker unconfined, the others at home).
+// every segment of one worker on the whole device (that worker unconfined, the others' segments
+// as they were).
 #include <cstdint>
 #include <string>
 #include <vector>

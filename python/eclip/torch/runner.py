@@ -53,7 +53,8 @@ class Setup:
     def __init__(self, colo, plan, workers):
         torch = colo.torch
         t0 = time.perf_counter()
-        self.plan = plan
+        # Its own copy: the caller may close its plan while this setup is cached or serving.
+        self.plan = Plan.from_json(colo.backend, plan.to_json())
         self.index = {wk: i for i, wk in enumerate(workers)}
         units = [wk.units for wk in workers]
         self.groups_plan = grouped_plan(colo.backend, plan)
@@ -106,6 +107,7 @@ class Setup:
         self.router.close()
         self.pool.close()
         self.groups_plan.close()
+        self.plan.close()
 
 
 class _Worker:
@@ -161,6 +163,7 @@ class Colocation:
         self._setup_bytes = 0  # the most device memory one setup took so far
         self.active = None
         self.workers = [_Worker(self, n, u) for n, u in zip(names, workers)]
+        self._retiring = []  # workers leaving the mix whose thread may still be in a request
         self._running = False
         self._stop = threading.Event()
         self.switched_at = time.perf_counter()
@@ -193,8 +196,6 @@ class Colocation:
                 raise ValueError(f"the plan has {plan.workers} workers, the co-location {len(self.workers)}")
             setup = self._new_setup(plan)
             spent = setup.capture_s
-        else:
-            setup.plan = plan  # the same partitions and groups; the caller's plan (strategy name) from now on
         self._setups[key] = setup
         self.active = setup
         self.switched_at = time.perf_counter()
@@ -232,18 +233,22 @@ class Colocation:
             pass
 
     def _evict_oldest(self):
-        """Frees the least recently used setup that is not the active one, once no worker is inside
-        it; False when there is none."""
+        """Frees the least recently used setup that is not the active one; False when there is
+        none."""
         for key, old in self._setups.items():
-            if old is self.active:
-                continue
-            while any(wk.setup is old and wk.thread for wk in self.workers):
-                time.sleep(0.0005)
-            self.sync()
-            old.close()
-            del self._setups[key]
-            return True
+            if old is not self.active:
+                self._free(key)
+                return True
         return False
+
+    def _free(self, key):
+        """Frees a cached setup once no worker is inside it: the staying ones and those leaving the
+        mix (set_mix) finish their request in flight on it first."""
+        setup = self._setups.pop(key)
+        while any(wk.setup is setup and wk.thread for wk in self.workers + self._retiring):
+            time.sleep(0.0005)
+        self.sync()
+        setup.close()
 
     def set_mix(self, plan, workers, names):
         """Changes the mix while it runs: `workers` (units per worker, as for the constructor) and
@@ -259,23 +264,28 @@ class Colocation:
         for name, units in zip(names, workers):
             match = next((wk for wk in old if wk.units is units and wk not in kept), None)
             kept.append(match if match is not None else _Worker(self, name, units))
+        leaving = [wk for wk in old if wk not in kept]
         self.workers = kept
+        self._retiring = leaving  # until they stop, no setup they may be inside is freed
         try:
             spent = self.switch(plan)
         except BaseException:
-            self.workers = old
+            self.workers, self._retiring = old, []
             raise
         for wk, name in zip(kept, names):
             wk.name = name
-        leaving = [wk for wk in old if wk not in kept]
         for wk in leaving:  # they see the new plan without them at their next request boundary
             if wk.thread:
                 wk.thread.join()
                 wk.thread = None
+        self._retiring = []
         for key in [k for k, st in self._setups.items() if st is not self.active]:
             if any(wk in leaving for wk in self._setups[key].index):
-                self.sync()
-                self._setups.pop(key).close()
+                self._free(key)
+        errors = [f"{wk.name} (leaving): {wk.error}" for wk in leaving if wk.error]
+        if errors:  # a failed worker stopped every thread (see _start): say so now, not in a later window
+            self.stop()
+            raise RuntimeError("co-location stopped: " + "; ".join(errors))
         if self._running:
             self._start()
         return spent
@@ -347,6 +357,9 @@ class Colocation:
         if errors:
             self.stop()
             raise RuntimeError("co-location stopped: " + "; ".join(errors))
+        if self._running and self._stop.is_set():
+            self.stop()
+            raise RuntimeError("co-location stopped: the workers were stopped by an error reported earlier")
 
     def _result(self, label, setup, active, window_s, warmup_s, c0, c1, span, energy, alone_rps, idle_w):
         workers = []

@@ -64,6 +64,12 @@ def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log
     return best, report
 
 
+def _require_solo_rates(models, alone_rps):
+    missing = [m for m in models if not alone_rps.get(m)]
+    if missing:
+        raise ValueError(f"no solo throughput (alone_rps) for {', '.join(missing)}: measure each model alone first")
+
+
 def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain_floor=None, p95_limit=None,
                 noise=0.02, time_limit_s=60.0, segments=1, profile=None, per_round=6):
     """The search spec of one tuning of `models` (units: each one's units), from Baseline's measured
@@ -72,9 +78,7 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
     Both hold within the noise band (the objective's tolerance), so a remeasured Baseline keeps its
     own. segments: how many parts of each request the search may place apart. profile: the
     co-location model's profile (ranks neighbours, adds its best split to the starts)."""
-    missing = [m for m in models if not alone_rps.get(m)]
-    if missing:
-        raise ValueError(f"no solo throughput (alone_rps) for {', '.join(missing)}: measure each model alone first")
+    _require_solo_rates(models, alone_rps)
     if p95_limit is None:
         p95_limit = [baseline["slowest_p95_ms"] or 0] * len(models)
     spec = {"objective": {"kind": objective, "alone_rps": [alone_rps[m] for m in models],
@@ -106,6 +110,8 @@ class OnlineTuner:
         self.colo, self.backend, self.alone_rps = colo, backend, dict(alone_rps)
         self.window_s, self.warmup_s, self.idle_w, self.log, self.options = window_s, warmup_s, idle_w, log, options
         tuning_spec([], [], {"jain": 0, "slowest_p95_ms": 0}, {}, **options)  # bad options fail here, not later
+        if options.get("objective") == "energy" and colo is not None and colo.meter is None:
+            raise ValueError("OnlineTuner: the energy objective needs the Colocation's energy meter (meter=None)")
         self.history = []
         self.best = None
 
@@ -148,19 +154,20 @@ class OnlineTuner:
         value, score, why = _search.score(last["objective"], {
             "throughput_rps": [w["throughput_rps"] for w in rec["workers"]],
             "p95_ms": [w["p95_ms"] for w in rec["workers"]], "power_w": rec.get("avg_power_w") or 0.0})
-        fell = value < last["score"] * (1 - drift)
+        # The last tuning's best may have broken the constraints itself (none kept them: its score
+        # is -inf, null in the report); then only a broken constraint is news, not the value.
+        tuned = last["score"]
+        fell = tuned is not None and value < tuned * (1 - drift)
         if not why and not fell:
             return rec, None
-        reason = why or f"value {value:.4g} below the tuned {last['score']:.4g} by more than {drift:.0%}"
+        reason = why or f"value {value:.4g} below the tuned {tuned:.4g} by more than {drift:.0%}"
         self.log(f"online: {reason}: re-planning")
         return rec, self.retune()[1]
 
     def change_mix(self, workers, names):
         """The mix is now `workers` (units per worker; a running worker is kept when its units are the
         same list object) named `names`: switch to its Baseline at once, then retune()."""
-        missing = [m for m in names if not self.alone_rps.get(m)]
-        if missing:
-            raise ValueError(f"no solo throughput (alone_rps) for {', '.join(missing)}: measure each model alone first")
+        _require_solo_rates(names, self.alone_rps)  # before the mix changes: nothing half-done
         with self._shared_plan(names, workers) as shared:
             self.colo.set_mix(shared, workers, names)
         return self.retune()
