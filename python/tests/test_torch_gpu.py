@@ -213,5 +213,8 @@ def test_online_tuner_check_replans_only_on_drift(cuda):
             assert report is None and rec["requests"] > 0 and len(tuner.history) == 1
             rec, report = tuner.check(drift=-1.0)  # as if the value had fallen: re-planned
             assert report is not None and len(tuner.history) == 2
+            tuner.close()  # closes the tuner's plans; the co-location serves on its own copy
+            rec = run.run(window_s=0.1, warmup_s=0.05)
+            assert not rec["errors"] and rec["requests"] > 0
         finally:
             tuner.close()
