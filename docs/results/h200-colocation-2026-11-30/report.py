@@ -202,7 +202,8 @@ RERUNS = [("Batch 8, constraint-aware search (13:27 UTC, commit e17fad7)", "reru
           ("Batch 8, constraint-aware search and the unconfine move (13:35 UTC, commit 9eec06f)", "rerun3_b8", 8),
           ("Batch 1, constraint-aware search and the unconfine move (13:36 UTC, commit 9eec06f)", "rerun3_b1", 1),
           ("Batch 1, with the idle-group move too (13:59 UTC, commit dd8b3e1)", "rerun4_b1", 1),
-          ("Batch 1, with the idle-group move too (14:02 UTC, commit dd8b3e1)", "rerun4_b1_mix45", 1)]
+          ("Batch 1, with the idle-group move too (14:02 UTC, commit dd8b3e1)", "rerun4_b1_mix45", 1),
+          ("Batch 8, the review-mended library (14:30 UTC, commit d964752)", "rerun5_b8_mix5", 8)]
 RERUN_ORDER = ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned", "eclip-tuned-energy"]
 
 
