@@ -44,7 +44,7 @@ def main():
     from eclip.torch import models as zoo
     from eclip.torch.chain import ChainedModel
     from eclip.torch.runner import Colocation
-    from eclip.torch.tune import OnlineTuner
+    from eclip.torch.tune import OnlineTuner, solo_rates
     torch = require_torch()
     torch.backends.cudnn.benchmark = False
     os.makedirs(args.out, exist_ok=True)
@@ -55,12 +55,7 @@ def main():
     for m in needed:
         units[m] = ChainedModel.of(zoo.build(m, args.batch)).units()
     idle = meter.idle(2.0, torch.cuda.synchronize).as_dict()
-    alone = {}
-    for m in needed:
-        with esearch.plan_for(backend, {"models": [m], "segments": [[len(units[m])]]}, {"split": []}, "baseline") as p, \
-                Colocation(backend, p, [units[m]], [m], meter) as solo:
-            alone[m] = solo.run(args.window, args.warmup)["throughput_rps"]
-        log(f"alone {m}: {alone[m]:.1f} req/s")
+    alone, _ = solo_rates(backend, needed, [units[m] for m in needed], args.window, args.warmup, log=log)
     out = {"kind": "eclip.online", "batch": args.batch, "mixes": mixes, "device": backend.name,
            "library": eclip.version(), "torch": torch.__version__,
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "window_s": args.window,

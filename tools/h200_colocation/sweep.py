@@ -151,7 +151,7 @@ def main():
     from eclip.torch import models as zoo
     from eclip.torch.chain import ChainedModel
     from eclip.torch.runner import Colocation
-    from eclip.torch.tune import tune, tuning_spec
+    from eclip.torch.tune import solo_rates, tune, tuning_spec
     torch = require_torch()
     torch.backends.cudnn.benchmark = False
     os.makedirs(os.path.join(args.out, "plans"), exist_ok=True)
@@ -173,14 +173,7 @@ def main():
         log(f"built {m} b{args.batch}: {len(chained[m])} units ({time.time() - t0:.1f} s)")
     idle = meter.idle(2.0, torch.cuda.synchronize).as_dict()
     log(f"idle {idle['avg_power_w']:.1f} W")
-    alone = {}
-    for m in needed:
-        u = chained[m].units()
-        with esearch.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
-                Colocation(backend, p, [u], [m], meter) as solo:
-            rec = solo.run(args.window, args.warmup)
-        alone[m] = rec["throughput_rps"]
-        log(f"alone {m}: {alone[m]:.1f} req/s {rec.get('avg_power_w') or 0:.0f} W")
+    alone, _ = solo_rates(backend, needed, [chained[m].units() for m in needed], args.window, args.warmup, meter, log)
     write_json(os.path.join(args.out, f"alone_b{args.batch}.json"), alone)
 
     failed = False

@@ -64,6 +64,21 @@ def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log
     return best, report
 
 
+def solo_rates(backend, models, units, window_s=1.0, warmup_s=0.3, meter=None, log=print):
+    """Each model alone on the whole device (Baseline with one worker), one window each: the solo
+    throughputs the fairness floor and the normalised objective need. models, units: one per
+    model. Returns ({model: req/s}, {model: the window's record})."""
+    from .runner import Colocation
+    rates, records = {}, {}
+    for m, u in zip(models, units):
+        with _search.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
+                Colocation(backend, p, [u], [m], meter) as solo:
+            records[m] = solo.run(window_s, warmup_s)
+        rates[m] = records[m]["throughput_rps"]
+        log(f"alone {m}: {rates[m]:.1f} req/s" + (f" {records[m].get('avg_power_w') or 0:.0f} W" if meter else ""))
+    return rates, records
+
+
 def _require_solo_rates(models, alone_rps):
     missing = [m for m in models if not alone_rps.get(m)]
     if missing:
@@ -247,12 +262,7 @@ def main(argv=None):
     meter = eclip.EnergyMeter(args.energy) if args.energy != "none" else None
     chained = [ChainedModel.of(zoo.build(m, args.batch)) for m in models]
     units = [c.units() for c in chained]
-    alone = {}
-    for m, u in zip(models, units):
-        with _search.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
-                Colocation(backend, p, [u], [m]) as solo:
-            alone[m] = solo.run(args.window, args.warmup)["throughput_rps"]
-        print(f"alone {m}: {alone[m]:.1f} req/s", flush=True)
+    alone, _ = solo_rates(backend, models, units, args.window, args.warmup, log=lambda s: print(s, flush=True))
     space = {"models": models, "segments": [[len(u)] for u in units]}
     with _search.plan_for(backend, space, {"split": []}, "baseline") as base, \
             Colocation(backend, base, units, models, meter) as colo:
