@@ -218,3 +218,14 @@ def test_online_tuner_check_replans_only_on_drift(cuda):
             assert not rec["errors"] and rec["requests"] > 0
         finally:
             tuner.close()
+
+
+def test_solo_rates_measure_each_model_alone(cuda):
+    from eclip.torch.tune import solo_rates
+    a, b = matmul_units(2, seed=13), matmul_units(4, seed=14)
+    logged = []
+    rates, records = solo_rates(cuda, ["a", "b"], [a.units(), b.units()], window_s=0.1, warmup_s=0.05,
+                                log=logged.append)
+    assert set(rates) == {"a", "b"} and all(r > 0 for r in rates.values())
+    assert rates["a"] > rates["b"]  # half the steps: faster alone
+    assert records["a"]["models"] == ["a"] and len(logged) == 2
