@@ -227,5 +227,4 @@ def test_solo_rates_measure_each_model_alone(cuda):
     rates, records = solo_rates(cuda, ["a", "b"], [a.units(), b.units()], window_s=0.1, warmup_s=0.05,
                                 log=logged.append)
     assert set(rates) == {"a", "b"} and all(r > 0 for r in rates.values())
-    assert rates["a"] > rates["b"]  # half the steps: faster alone
     assert records["a"]["models"] == ["a"] and len(logged) == 2
