@@ -30,7 +30,6 @@ import sys
 import time
 
 from .. import search as _search
-from ..plan import Plan
 
 
 def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log=print, alone_rps=None,
@@ -44,8 +43,7 @@ def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log
     t_start = time.perf_counter()
 
     def evaluate(plan, candidate):
-        own = Plan.from_json(backend, plan.to_json())  # the library's handle is only lent for the call
-        capture_s = colo.switch(own)
+        capture_s = colo.switch(plan)  # the runner keeps its own copy: the lent handle may go after the call
         rec = colo.run(window_s, warmup_s, alone_rps, idle_w, label=f"tune:{candidate.get('label')}")
         rec["candidate"] = candidate
         rec["switch_capture_s"] = capture_s
