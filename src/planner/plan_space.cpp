@@ -214,7 +214,7 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
       if (it == sizes.end()) it = sizes.insert(now).first;
       auto set_to = [&](unsigned groups) {
         Candidate n = c;
-        n.segment[w][s] = groups == c.split[w] ? 0 : groups;
+        n.segment[w][s] = groups;  // offer() spells the home's size as 0
         offer(std::move(n));
       };
       if (std::next(it) != sizes.end()) set_to(*std::next(it));
