@@ -215,8 +215,8 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
  * candidates (spec "starts": [...], default the shared plan and the equal split), local moves (an
  * atom between homes, a free group to a home or a home's group left idle, a segment one size up or
  * down, a worker unconfined; first those toward a worker that breaks a constraint) until none
- * beats the best by more than the noise band. spec_json adds to the space: "objective": {"kind": "throughput" | "energy" |
- * "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...], "tolerance": t (the
+ * beats the best by more than the noise band. spec_json adds to the space: "objective":
+ * {"kind": "throughput" | "energy" | "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...], "tolerance": t (the
  * constraints hold within this relative margin; a tuner passes its noise band)} and "search":
  * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0}.
  * best (may be NULL): the best plan (strategy "eclip-tuned"). report_json (may be NULL): the whole
@@ -227,7 +227,8 @@ ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json
 /* One evaluation judged by an objective (objective_json: eclip_search's spec "objective", for
  * evaluation->workers workers): *value its value without the constraints, *score the same or
  * -infinity when a constraint is broken or the energy objective has no power reading; why (may
- * be NULL): which of those, "" when none, to free with eclip_string_free. What a serving loop compares a new window with (drift). */
+ * be NULL): which of those, "" when none, to free with eclip_string_free. What a serving loop
+ * compares a new window with (drift). */
 ECLIP_C_API int eclip_objective_score(const char* objective_json, const eclip_evaluation* evaluation, double* value,
                                       double* score, char** why);
 ECLIP_C_API void eclip_string_free(char* s);
