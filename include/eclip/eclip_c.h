@@ -216,8 +216,9 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
  * atom between homes, a free group to a home or a home's group left idle, a segment one size up or
  * down, a worker unconfined; first those toward a worker that breaks a constraint) until none
  * beats the best by more than the noise band. spec_json adds to the space: "objective":
- * {"kind": "throughput" | "energy" | "normalized", "alone_rps": [...], "jain_floor": x, "p95_limit_ms": [...], "tolerance": t (the
- * constraints hold within this relative margin; a tuner passes its noise band)} and "search":
+ * {"kind": "throughput" | "energy" | "normalized", "alone_rps": [...], "jain_floor": x,
+ * "p95_limit_ms": [...], "tolerance": t (the constraints hold within this relative margin; a tuner
+ * passes its noise band)} and "search":
  * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0}.
  * best (may be NULL): the best plan (strategy "eclip-tuned"). report_json (may be NULL): the whole
  * result as JSON ("format": "eclip.search": every trial, its measurement, the time, why it
