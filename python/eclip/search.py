@@ -23,6 +23,13 @@ def plan_for(backend, space, candidate, strategy=None):
     return p
 
 
+def baseline(backend, models, units):
+    """Baseline: every worker on the whole device (the shared candidate), for workers with `units`
+    positions each, one segment per worker."""
+    space = {"models": list(models), "segments": [[int(n)] for n in units]}
+    return plan_for(backend, space, {"split": []}, "baseline")
+
+
 def static_split(backend, models, units, split, strategy="static"):
     """The static split `split` (home groups per worker) for workers with `units` positions each."""
     space = {"models": list(models), "segments": [[int(n)] for n in units]}

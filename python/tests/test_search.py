@@ -100,3 +100,10 @@ def test_score_judges_an_evaluation_as_the_search_does(sim):
     assert value == pytest.approx(40.0) and sc == float("-inf") and why == "worker 1 p95 12.000 ms > limit 10.000 ms"
     with pytest.raises(eclip.EclipError, match="unknown objective \"fastest\""):
         es.score({"kind": "fastest"}, ev)
+
+
+def test_baseline_is_the_shared_candidate(sim):
+    with es.baseline(sim, MIX, [6, 5, 3, 6]) as plan:
+        doc = plan.to_dict()
+    assert doc["strategy"] == "baseline" and all("home" not in w for w in doc["workers"])
+    assert [w["groups"][0]["config"] for w in doc["workers"]] == [16] * 4

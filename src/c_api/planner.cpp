@@ -158,6 +158,16 @@ char* owned_copy(const std::string& s) {
   return out;
 }
 
+/// The C struct's window as the planner's Evaluation (p95 only when given).
+Evaluation evaluation_of(const eclip_evaluation& c) {
+  Evaluation e;
+  e.throughput_rps.assign(c.throughput_rps, c.throughput_rps + c.workers);
+  if (c.p95_ms) e.p95_ms.assign(c.p95_ms, c.p95_ms + c.workers);
+  e.power_w = c.power_w;
+  e.window_s = c.window_s;
+  return e;
+}
+
 }  // namespace
 }  // namespace eclip::c_abi
 
@@ -207,12 +217,7 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       if (rc != 0)
         throw eclip::Error(eclip::Errc::backend, fmt::format("the evaluator failed on {} (code {}){}{}", c.label(), rc,
                                                              e.error ? ": " : "", e.error ? e.error : ""));
-      eclip::Evaluation out;
-      out.throughput_rps = rps;
-      out.p95_ms = p95;
-      out.power_w = e.power_w;
-      out.window_s = e.window_s;
-      return out;
+      return evaluation_of(e);
     };
     // "predictor": {"profile": PATH}: the co-location model of the backend's device
     // ranks each round's neighbours (only the best per_round are evaluated) and adds its own best
@@ -270,11 +275,7 @@ int eclip_objective_score(const char* objective_json, const eclip_evaluation* ev
       throw invalid("evaluation->throughput_rps is NULL");
     const eclip::Objective objective =
         eclip::objective_from_json(parse_json(objective_json, "objective_json"), evaluation->workers);
-    eclip::Evaluation e;
-    e.throughput_rps.assign(evaluation->throughput_rps, evaluation->throughput_rps + evaluation->workers);
-    if (evaluation->p95_ms) e.p95_ms.assign(evaluation->p95_ms, evaluation->p95_ms + evaluation->workers);
-    e.power_w = evaluation->power_w;
-    e.window_s = evaluation->window_s;
+    const eclip::Evaluation e = evaluation_of(*evaluation);
     std::string reason;
     *value = objective.value(e);
     *score = objective.score(e, &reason);

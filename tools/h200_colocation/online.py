@@ -62,8 +62,7 @@ def main():
            "warmup_s": args.warmup, "tune_time_s": args.tune_time, "idle": idle, "alone_rps": alone, "steps": []}
     path = os.path.join(args.out, f"online_b{args.batch}.json")
     first = MIXES[mixes[0]]
-    with esearch.plan_for(backend, {"models": first, "segments": [[len(units[m])] for m in first]}, {"split": []},
-                          "baseline") as p, Colocation(backend, p, [units[m] for m in first], first, meter, cache=6) as colo:
+    with esearch.baseline(backend, first, [len(units[m]) for m in first]) as p, Colocation(backend, p, [units[m] for m in first], first, meter, cache=6) as colo:
         tuner = OnlineTuner(colo, backend, alone, args.window, args.warmup, idle["avg_power_w"], log,
                             noise=args.noise, time_limit_s=args.tune_time, segments=2, profile=args.profile)
         try:

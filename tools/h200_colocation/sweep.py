@@ -190,7 +190,7 @@ def main():
         plans = {}
         t_mix = time.time()
         try:
-            plans["baseline"] = esearch.plan_for(backend, space, {"split": []}, "baseline")
+            plans["baseline"] = esearch.baseline(backend, ms, [len(u) for u in units])
             for s in ("static-equal", "kernel-wise", "eclip-budget"):
                 if s in strategies:
                     plans[s] = eclip.Plan.make(backend, prof_classes, ms, s)

@@ -69,7 +69,7 @@ def solo_rates(backend, models, units, window_s=1.0, warmup_s=0.3, meter=None, l
     from .runner import Colocation
     rates, records = {}, {}
     for m, u in zip(models, units):
-        with _search.plan_for(backend, {"models": [m], "segments": [[len(u)]]}, {"split": []}, "baseline") as p, \
+        with _search.baseline(backend, [m], [len(u)]) as p, \
                 Colocation(backend, p, [u], [m], meter) as solo:
             records[m] = solo.run(window_s, warmup_s)
         rates[m] = records[m]["throughput_rps"]
@@ -128,16 +128,12 @@ class OnlineTuner:
         self.history = []
         self.best = None
 
-    def _shared_plan(self, names, units):
-        return _search.plan_for(self.backend, {"models": list(names), "segments": [[len(u)] for u in units]},
-                                {"split": []}, "baseline")
-
     def retune(self):
         """Measures Baseline of the current mix, searches, leaves the best plan active; returns
         (best Plan, report)."""
         names, units = self.colo.names, self.colo.units
         t0 = time.perf_counter()
-        with self._shared_plan(names, units) as shared:
+        with _search.baseline(self.backend, names, map(len, units)) as shared:
             self.colo.switch(shared)
             base = self.colo.run(self.window_s, self.warmup_s, self.alone_rps, self.idle_w, label="online:baseline")
         spec = tuning_spec(names, units, base, self.alone_rps, **self.options)
@@ -181,7 +177,7 @@ class OnlineTuner:
         """The mix is now `workers` (units per worker; a running worker is kept when its units are the
         same list object) named `names`: switch to its Baseline at once, then retune()."""
         _require_solo_rates(names, self.alone_rps)  # before the mix changes: nothing half-done
-        with self._shared_plan(names, workers) as shared:
+        with _search.baseline(self.backend, names, map(len, workers)) as shared:
             self.colo.set_mix(shared, workers, names)
         return self.retune()
 
@@ -261,8 +257,7 @@ def main(argv=None):
     chained = [ChainedModel.of(zoo.build(m, args.batch)) for m in models]
     units = [c.units() for c in chained]
     alone, _ = solo_rates(backend, models, units, args.window, args.warmup, log=lambda s: print(s, flush=True))
-    space = {"models": models, "segments": [[len(u)] for u in units]}
-    with _search.plan_for(backend, space, {"split": []}, "baseline") as base, \
+    with _search.baseline(backend, models, map(len, units)) as base, \
             Colocation(backend, base, units, models, meter) as colo:
         b = colo.run(args.window, args.warmup, alone)
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
