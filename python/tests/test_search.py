@@ -107,3 +107,23 @@ def test_baseline_is_the_shared_candidate(sim):
         doc = plan.to_dict()
     assert doc["strategy"] == "baseline" and all("home" not in w for w in doc["workers"])
     assert [w["groups"][0]["config"] for w in doc["workers"]] == [16] * 4
+
+
+def test_the_model_adds_its_three_best_plans_to_the_starts(sim, tmp_path):
+    import json
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile_doc()))
+
+    def evaluate(plan, candidate):
+        return {"throughput_rps": [1, 1, 1, 1], "p95_ms": [1, 1, 1, 1], "power_w": 300.0, "window_s": 1.0}
+
+    spec = {"models": MIX, "segments": [[6], [5], [3], [6]], "search": {"max_rounds": 0}}
+    best, report = es.search(sim, spec, evaluate)
+    best.close()
+    assert [t["candidate"]["label"] for t in report["trials"]] == ["shared", "4/4/4/4"]
+    spec["predictor"] = {"profile": str(path)}
+    best, report = es.search(sim, spec, evaluate)
+    best.close()
+    starts = [json.dumps(t["candidate"], sort_keys=True) for t in report["trials"]]
+    assert len(starts) == 5 and len(set(starts)) == 5  # Baseline, the equal split, the model's three
+    assert all(t["round"] == 0 for t in report["trials"])

@@ -49,6 +49,21 @@ Candidate PlanSpace::static_split(std::vector<unsigned> split) const {
   return c;
 }
 
+Candidate PlanSpace::translated(const Candidate& other) const {
+  if (other.shared()) return shared();
+  if (other.segment.size() != workers())
+    throw Error(Errc::invalid_argument, fmt::format("plan space: a candidate of {} workers' segments for {} workers",
+                                                    other.segment.size(), workers()));
+  Candidate c = static_split(other.split);
+  for (unsigned w = 0; w < workers(); ++w) {
+    const auto& theirs = other.segment[w];
+    if (!theirs.empty() && std::all_of(theirs.begin(), theirs.end(), [&](unsigned g) { return g == theirs.front(); }))
+      std::fill(c.segment[w].begin(), c.segment[w].end(), theirs.front());
+  }
+  validate(c);
+  return c;
+}
+
 bool PlanSpace::splittable() const { return workers() <= topo_.group_count(); }
 
 Candidate PlanSpace::equal_split() const {

@@ -128,6 +128,23 @@ TEST_CASE("plan space: the switch budget bounds segment moves") {
   }
 }
 
+TEST_CASE("plan space: a candidate of a space cut into other segments keeps its split and uniform placements") {
+  const PlanSpace model = h200_space(3, 4);  // e.g. the model's kernels: four segments per worker
+  const PlanSpace tuner = h200_space(3, 2);  // the tuner's graph units: two
+  Candidate c = model.static_split({4, 6, 5});
+  c.segment[0] = {16, 16, 16, 16};  // worker 0 unconfined
+  c.segment[1] = {8, 0, 0, 0};      // worker 1 moves one segment: no counterpart in two segments
+  c.segment[2] = {2, 2, 2, 2};      // worker 2 on a smaller partition throughout
+  const Candidate t = tuner.translated(c);
+  CHECK(t.split == c.split);
+  CHECK(t.segment == std::vector<std::vector<unsigned>>{{16, 16}, {0, 0}, {2, 2}});
+  CHECK(tuner.translated(model.shared()) == tuner.shared());
+  CHECK(tuner.translated(model.static_split({4, 4, 8})) == tuner.static_split({4, 4, 8}));
+  const PlanSpace no_switches(presets::h200(), {"a", "b", "c"}, {{1, 1}, {1, 1}, {1, 1}}, SwitchBudget::per_request(0));
+  CHECK_NOTHROW(no_switches.translated(c));  // uniform placements switch nowhere
+  CHECK_THROWS_WITH(h200_space(2).translated(c), Catch::Contains("3 workers' segments for 2 workers"));
+}
+
 TEST_CASE("plan space: bad splits are refused naming the problem") {
   const PlanSpace space = h200_space(2);
   CHECK_THROWS_WITH(space.static_split({10, 7}), Catch::Contains("takes 17 groups but H200 has 16"));

@@ -59,6 +59,12 @@ class PlanSpace {
   /// The equal split: floor(N / W) groups each, the remainder one more to the first workers
   /// (throws when there are more workers than groups).
   Candidate equal_split() const;
+  /// A candidate of another space over the same workers and topology (its segments cut
+  /// otherwise, e.g. the model's kernels vs the tuner's graph units), in this one: the same
+  /// split; a worker whose segments all run on one partition runs all of this space's segments
+  /// there (at home, unconfined, ...); any other worker at home (segments of two spaces do not
+  /// line up). Throws when the result is not valid here (e.g. a switch budget).
+  Candidate translated(const Candidate& other) const;
   /// Every split of all N groups into W homes of at least one group (compositions of N).
   std::vector<Candidate> all_static_splits() const;
 
