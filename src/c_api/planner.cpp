@@ -223,7 +223,7 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
     };
     // "predictor": {"profile": PATH}: the co-location model of the backend's device
     // ranks each round's neighbours (only the best per_round are evaluated) and adds its best
-    // plans to the starts.
+    // plan to the starts.
     eclip::Predictor predictor;
     std::optional<eclip::Profile> profile;
     std::optional<eclip::SimDeviceModel> device;
@@ -247,25 +247,25 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       co.run = run;
       co.budget = eclip::SwitchBudget::unlimited();
       const eclip::ColocationPlan model = eclip::plan_colocation(*device, *profile, space.models(), co);
-      // The model's best few plans, each as this space spells it (PlanSpace::translated: its
-      // split, a worker whose segments all share one partition kept there). More than its best
-      // alone: that one's gain may be in segment moves this space cannot spell, leaving a split
-      // already started from (H200, batch 8, mix2: its best 4/3+/4/4+ became the equal split;
-      // the tuner stopped on Baseline, 1.04x static-best, where an earlier model pick, 2/8/3/3,
-      // had led to 1.14x).
+      // The model's best plan as this space spells it (PlanSpace::translated: its split, and a
+      // worker whose segments share one partition kept there, e.g. unconfined). Its split alone
+      // lost what the model found: on the H200 at batch 8, mix2's model best 4/3+/4/4+ (alexnet
+      // on the whole device) became the equal split, a start already. One plan, not its best few:
+      // with three (H200, 16:33 UTC, docs/results) the extra windows came out of the 40-s budget
+      // and no mix gained. The best that is valid here (within this space's budget) and not a
+      // start already is taken.
       std::vector<const eclip::Trial*> ranked;
       for (const eclip::Trial& tr : model.search.trials)
         if (tr.value > -std::numeric_limits<double>::infinity() && !tr.candidate.shared()) ranked.push_back(&tr);
       std::stable_sort(ranked.begin(), ranked.end(), [](const eclip::Trial* a, const eclip::Trial* b) {
         return a->score != b->score ? a->score > b->score : a->value > b->value;  // constraints kept first
       });
-      constexpr std::size_t kModelStarts = 3;
-      std::size_t added = 0;
       for (const eclip::Trial* tr : ranked) {
-        if (added == kModelStarts) break;
         try {
           eclip::Candidate c = space.translated(tr->candidate);
-          if (std::find(starts.begin(), starts.end(), c) == starts.end()) starts.push_back(std::move(c)), ++added;
+          if (std::find(starts.begin(), starts.end(), c) != starts.end()) continue;  // its next best
+          starts.push_back(std::move(c));
+          break;
         } catch (const eclip::Error&) {  // not valid in this space (its switch budget): the next one
         }
       }

@@ -90,7 +90,7 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
     given; p95_limit None: every worker within Baseline's slowest p95, [] none, else per worker (ms).
     Both hold within the noise band (the objective's tolerance), so a remeasured Baseline keeps its
     own. segments: how many parts of each request the search may place apart. profile: the
-    co-location model's profile (ranks neighbours, adds its best three plans to the starts)."""
+    co-location model's profile (ranks neighbours, adds its best plan to the starts)."""
     _require_solo_rates(models, alone_rps)
     if p95_limit is None:
         p95_limit = [baseline["slowest_p95_ms"] or 0] * len(models)
@@ -112,7 +112,7 @@ class OnlineTuner:
     again whenever the mix changes (change_mix()). A new mix starts on Baseline (every worker on the
     whole device: it needs no search), whose window gives the fairness floor and the p95 limit,
     then the search runs from Baseline, the equal split and, with a profile, the co-location
-    model's best three plans for the new mix, and the best plan stays active. The workers that stay keep
+    model's best plan for the new mix, and the best plan stays active. The workers that stay keep
     serving throughout; every candidate is switched to at request boundaries.
 
     alone_rps: each model's solo throughput ({name: req/s}) for every model that may join;
@@ -206,7 +206,7 @@ def main(argv=None):
     ap.add_argument("--energy", default="nvml", help='energy meter spec, or "none"')
     ap.add_argument("--profile", default=None,
                     help="a profile of these models on this device (`eclip profile --sizes all`): the co-location "
-                         "model then ranks each round's neighbours and adds its best three plans to the starts")
+                         "model then ranks each round's neighbours and adds its best plan to the starts")
     ap.add_argument("--label", default="mix", help="a name for the outputs")
     ap.add_argument("--out", default="tune_out", help="output folder")
     ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend")
