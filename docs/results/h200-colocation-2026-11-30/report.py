@@ -212,7 +212,13 @@ RERUNS = [("Batch 8, constraint-aware search (13:27 UTC, commit e17fad7)", "reru
           ("Batch 1, the fourth session's final library (16:09 UTC, commit 9f3a7d6)", "rerun6a_b1", 1),
           ("Batch 8, the fourth session's final library (16:13 UTC, commit 9f3a7d6)", "rerun6b_b8", 8),
           ("Batch 1, the fourth session's final library (16:18 UTC, commit 9f3a7d6)", "rerun6c", 1),
-          ("Batch 8, the fourth session's final library (16:23 UTC, commit 9f3a7d6)", "rerun6c", 8)]
+          ("Batch 8, the fourth session's final library (16:23 UTC, commit 9f3a7d6)", "rerun6c", 8),
+          ("Batch 8, the model's three best plans as tuner starts (16:33 UTC, commit d6aa083 + 14ac1a2)",
+           "rerun7_starts3", 8),
+          ("Batch 1, the model's three best plans as tuner starts (16:36 UTC, commit d6aa083 + 14ac1a2)",
+           "rerun7_starts3", 1),
+          ("Batch 8, the model's best plan as the tuner's space spells it (16:40 UTC, as 1bda6ec)",
+           "rerun8_start1", 8)]
 RERUN_ORDER = ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned", "eclip-tuned-energy"]
 
 
