@@ -186,6 +186,10 @@ ECLIP_C_API void eclip_profile_destroy(eclip_profile* profile);
 ECLIP_C_API int eclip_plan_make(const eclip_backend* backend, const eclip_profile* profile, const char* const* models,
                                 size_t model_count, const char* strategy, int64_t switch_budget, double tolerance,
                                 eclip_plan** out);
+/* The paper's seven default mixes (`eclip simulate`'s and `eclip plan`'s), as the mix-file
+ * document {"format": "eclip.mix", "version": 1, "mixes": [{"name": "mix1", "models": [...]},
+ * ...]} in *json, to free with eclip_string_free: the one list tools name mixes by. */
+ECLIP_C_API int eclip_default_mixes(char** json);
 
 /* ---- Plan space and search (static splits, per-group moves, the closed-loop tuner) -------------
  * spec_json describes the space: {"models": ["albert", ...], "segments": [[positions per

@@ -19,7 +19,7 @@ from ._loader import load as load_library
 from .backend import Backend, SizeClass, Topology
 from .energy import EnergyMeter, EnergyWindow
 from .errors import AbiVersionError, EclipError, LibraryError
-from .plan import STRATEGIES, Plan
+from .plan import STRATEGIES, Plan, default_mixes
 from .pool import Pool, Slot
 from .profile import Profile
 from .router import Counters, Router, exec_array, route_array
@@ -39,4 +39,4 @@ def abi_version():
 
 __all__ = ["ABI_VERSION", "AbiVersionError", "Backend", "Counters", "EclipError", "EnergyMeter", "EnergyWindow",
            "LibraryError", "Plan", "Pool", "Profile", "Route", "Router", "STRATEGIES", "SizeClass", "Slot", "Topology",
-           "abi_version", "exec_array", "load_library", "route_array", "version"]
+           "abi_version", "default_mixes", "exec_array", "load_library", "route_array", "version"]

@@ -104,6 +104,7 @@ SIGNATURES = {
     "eclip_plan_from_candidate": ([_vp, _str, _str, _str, _P(_vp)], _int),
     "eclip_search": ([_vp, _str, EVALUATE_FN, _vp, _P(_vp), _P(_vp)], _int),
     "eclip_string_free": ([_vp], None),
+    "eclip_default_mixes": ([_P(_vp)], _int),
     "eclip_objective_score": ([_str, _P(Evaluation), _P(_dbl), _P(_dbl), _P(_vp)], _int),
     "eclip_percentile": ([_P(_dbl), _sz, _dbl, _P(_dbl)], _int),
     "eclip_jain_index": ([_P(_dbl), _sz, _P(_dbl)], _int),

@@ -11,6 +11,20 @@ from ._handle import Handle
 STRATEGIES = ("baseline", "model-wise", "static-equal", "kernel-wise", "eclip-budget", "eclip")
 
 
+def default_mixes():
+    """The paper's seven default mixes, {"mix1": [model, ...], ...} in order: the library's list
+    (eclip_default_mixes), the one `eclip simulate` and `eclip plan` run."""
+    from ._loader import load
+    lib = load()
+    out = ctypes.c_void_p()
+    lib.check(lib.eclip_default_mixes(ctypes.byref(out)), "default_mixes")
+    try:
+        doc = json.loads(ctypes.string_at(out.value).decode())
+    finally:
+        lib.eclip_string_free(out)
+    return {m["name"]: list(m["models"]) for m in doc["mixes"]}
+
+
 class Plan(Handle):
     _destroy = "eclip_plan_destroy"
 

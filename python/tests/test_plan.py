@@ -84,3 +84,11 @@ def test_profile_and_plan_need_their_constructors():
         eclip.Plan()
     with pytest.raises(TypeError):
         eclip.Profile()
+
+
+def test_default_mixes_are_the_librarys(lib):
+    mixes = eclip.default_mixes()
+    assert list(mixes) == [f"mix{i}" for i in range(1, 8)]
+    assert mixes["mix1"] == MIX  # mix i: the paper's models i, i+1, i+2, i+4 (mod 7)
+    assert all(len(models) == 4 for models in mixes.values())
+    assert mixes["mix7"] == ["vgg19", "albert", "densenet201", "resnet152"]

@@ -18,6 +18,7 @@
 
 #include "atomic_file.hpp"
 #include "eclip/model/colocation_planner.hpp"
+#include "eclip/plan/mix.hpp"
 #include "eclip/planner/search.hpp"
 #include "eclip/planner/strategy.hpp"
 #include "handles.hpp"
@@ -345,6 +346,14 @@ int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const ch
     }
     out->power_w = e.power_w;
     out->window_s = e.window_s;
+  });
+}
+
+int eclip_default_mixes(char** json) {
+  return guarded([&] {
+    require(json, "json");
+    *json = nullptr;
+    *json = owned_copy(eclip::Mix::list_to_json(eclip::Mix::defaults()).dump() + "\n");
   });
 }
 

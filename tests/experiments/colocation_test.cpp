@@ -43,6 +43,13 @@ TEST_CASE("mix JSON errors name the field", "[colocation]") {
   CHECK_THROWS_WITH(Mix::from_json(json{{"name", "x"}}), Catch::Contains("x.models"));
   CHECK_THROWS_WITH(Mix::from_json(json{{"name", "x"}, {"models", {1}}}), Catch::Contains("x.models[0]"));
   CHECK_THROWS_WITH(Mix::from_json(json{{"name", "x"}, {"models", json::array()}}), Catch::Contains("at least one"));
+  // The mix-file document of the defaults (what eclip_default_mixes hands to Python) reads back.
+  const std::vector<Mix> back = Mix::list_from_json(Mix::list_to_json(Mix::defaults()));
+  REQUIRE(back.size() == 7);
+  for (size_t i = 0; i < back.size(); ++i) {
+    CHECK(back[i].name == Mix::defaults()[i].name);
+    CHECK(back[i].models == Mix::defaults()[i].models);
+  }
 }
 
 TEST_CASE("every strategy keeps each worker's order and loses no kernel", "[colocation]") {

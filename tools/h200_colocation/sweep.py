@@ -35,9 +35,11 @@ import sys
 import time
 import traceback
 
-PAPER_MODELS = ["albert", "densenet201", "alexnet", "resnet152", "resnext101_32x8d", "shufflenet_v2_x1_0", "vgg19"]
-# The library's default mixes (eclip::Mix::defaults): mix i holds models {i, i+1, i+2, i+4} mod 7.
-MIXES = {f"mix{i + 1}": [PAPER_MODELS[(i + k) % 7] for k in (0, 1, 2, 4)] for i in range(7)}
+import eclip  # the library (ECLIP_LIBRARY): the mixes, and everything below
+
+# The library's default mixes (eclip_default_mixes): mix i holds models {i, i+1, i+2, i+4} mod 7.
+MIXES = eclip.default_mixes()
+PAPER_MODELS = list(dict.fromkeys(m for models in MIXES.values() for m in models))  # every model, once
 SUMMARY_COLUMNS = ["mix", "batch", "strategy", "rep", "throughput", "inferences_per_j", "jain", "slowest_p95_ms"]
 
 
@@ -145,7 +147,6 @@ def main():
         if mix not in MIXES or len(given_best[mix]) != len(MIXES[mix]):
             ap.error(f"--static-best {item!r}: unknown mix or not one home per worker")
 
-    import eclip
     from eclip import search as esearch
     from eclip.torch import require_torch
     from eclip.torch import models as zoo
