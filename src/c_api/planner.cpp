@@ -1,5 +1,5 @@
-// The C ABI's planner: profiles, eclip_plan_make (the strategies of eclip/planner/strategy.hpp)
-// and a plan's JSON, as text or written atomically.
+// The C ABI's planner: profiles, eclip_plan_make (the strategies of eclip/planner/strategy.hpp),
+// a plan's JSON (as text or written atomically), the plan search and the default mixes.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>

@@ -57,8 +57,9 @@ Candidate PlanSpace::translated(const Candidate& other) const {
   Candidate c = static_split(other.split);
   for (unsigned w = 0; w < workers(); ++w) {
     const auto& theirs = other.segment[w];
+    // A partition the size of the home is the home: one spelling per plan, as neighbours() has it.
     if (!theirs.empty() && std::all_of(theirs.begin(), theirs.end(), [&](unsigned g) { return g == theirs.front(); }))
-      std::fill(c.segment[w].begin(), c.segment[w].end(), theirs.front());
+      std::fill(c.segment[w].begin(), c.segment[w].end(), theirs.front() == c.split[w] ? 0U : theirs.front());
   }
   validate(c);
   return c;

@@ -140,6 +140,9 @@ TEST_CASE("plan space: a candidate of a space cut into other segments keeps its 
   CHECK(t.segment == std::vector<std::vector<unsigned>>{{16, 16}, {0, 0}, {2, 2}});
   CHECK(tuner.translated(model.shared()) == tuner.shared());
   CHECK(tuner.translated(model.static_split({4, 4, 8})) == tuner.static_split({4, 4, 8}));
+  Candidate at_home = model.static_split({4, 4, 8});
+  at_home.segment[2] = {8, 8, 8, 8};  // the home's size spelled out: the same plan as at home
+  CHECK(tuner.translated(at_home) == tuner.static_split({4, 4, 8}));
   const PlanSpace no_switches(presets::h200(), {"a", "b", "c"}, {{1, 1}, {1, 1}, {1, 1}}, SwitchBudget::per_request(0));
   CHECK_NOTHROW(no_switches.translated(c));  // uniform placements switch nowhere
   CHECK_THROWS_WITH(h200_space(2).translated(c), Catch::Contains("3 workers' segments for 2 workers"));
