@@ -8,6 +8,17 @@
 #include <fmt/ranges.h>
 
 namespace eclip {
+namespace {
+
+/// One spelling per plan: a segment on a partition the size of its worker's home is at home (0),
+/// so two candidates that run the same plan compare equal (neighbours, translated candidates).
+void spell_home_as_home(Candidate& c) {
+  for (unsigned w = 0; w < c.split.size() && w < c.segment.size(); ++w)
+    for (unsigned& g : c.segment[w])
+      if (g == c.split[w]) g = 0;
+}
+
+}  // namespace
 
 std::string Candidate::label() const {
   if (shared()) return "shared";
@@ -57,10 +68,10 @@ Candidate PlanSpace::translated(const Candidate& other) const {
   Candidate c = static_split(other.split);
   for (unsigned w = 0; w < workers(); ++w) {
     const auto& theirs = other.segment[w];
-    // A partition the size of the home is the home: one spelling per plan, as neighbours() has it.
     if (!theirs.empty() && std::all_of(theirs.begin(), theirs.end(), [&](unsigned g) { return g == theirs.front(); }))
-      std::fill(c.segment[w].begin(), c.segment[w].end(), theirs.front() == c.split[w] ? 0U : theirs.front());
+      std::fill(c.segment[w].begin(), c.segment[w].end(), theirs.front());
   }
+  spell_home_as_home(c);
   validate(c);
   return c;
 }
@@ -182,10 +193,7 @@ std::vector<Candidate> PlanSpace::neighbours(const Candidate& c) const {
   std::set<Candidate> seen{c};
   std::vector<Candidate> out;
   auto offer = [&](Candidate n) {
-    // A segment on a partition the size of its (changed) home is at home: one spelling per plan.
-    for (unsigned w = 0; w < n.split.size() && w < n.segment.size(); ++w)
-      for (unsigned& g : n.segment[w])
-        if (g == n.split[w]) g = 0;
+    spell_home_as_home(n);  // a move may change a home to a segment's partition size
     try {
       validate(n);
     } catch (const Error&) {

@@ -11,14 +11,14 @@ The workers run without stopping for the whole search: each candidate is set up 
 captured, while the workers still run the previous plan), switched to at each worker's request
 boundary, warmed up for --warmup seconds and measured for --window seconds (per-worker completions
 from the router's request counters, energy from the NVML meter). The search starts from Baseline,
-the equal split and the model's best candidates (with --profile: the co-location model's
-prediction also ranks every round's neighbours, so only the promising ones are measured), moves an
-atom between homes, gives or leaves idle a group, moves a segment one partition size up or down or
-unconfines a worker (PlanSpace's moves; those toward a worker that breaks a constraint first), and
-stops when no move beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless given; with
---p95-limit a candidate whose worker's p95 passes its limit is never chosen (baseline: Baseline's
-slowest worker's p95 for every worker). Both constraints hold within the noise band (--noise), so
-a remeasured Baseline keeps its own.
+the equal split and, with --profile, the co-location model's best plan (whose prediction also
+ranks every round's neighbours, so only the promising ones are measured), moves an atom between
+homes, gives or leaves idle a group, moves a segment one partition size up or down or unconfines
+a worker (PlanSpace's moves; those toward a worker that breaks a constraint first), and stops when
+no move beats the best by more than --noise. The fairness floor is Baseline's measured Jain index
+unless given; with --p95-limit a candidate whose worker's p95 passes its limit is never chosen
+(baseline: Baseline's slowest worker's p95 for every worker). Both constraints hold within the
+noise band (--noise), so a remeasured Baseline keeps its own.
 
 Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
 measurement, the capture time of each, the time it took, why it stopped, the best plan) and
@@ -100,10 +100,9 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
             "search": {"noise": noise, "time_limit_s": time_limit_s, "per_round": per_round}}
     if profile:
         spec["predictor"] = {"profile": os.path.abspath(profile)}
-    if segments > 1:
-        spec["segments"] = [[len(u) * k // segments - len(u) * (k - 1) // segments
-                             for k in range(1, segments + 1) if len(u) * k // segments > len(u) * (k - 1) // segments]
-                            for u in units]
+    if segments > 1:  # each request cut into `segments` runs of about equal unit counts (none empty)
+        cuts = [[len(u) * k // segments for k in range(segments + 1)] for u in units]
+        spec["segments"] = [[b - a for a, b in zip(c, c[1:]) if b > a] for c in cuts]
     return spec
 
 
