@@ -127,3 +127,28 @@ def test_the_model_adds_its_best_plan_to_the_starts(sim, tmp_path):
     labels = [t["candidate"]["label"] for t in report["trials"]]
     assert labels[:2] == ["shared", "4/4/4/4"] and len(labels) == 3 and labels[2] != "4/4/4/4"
     assert all(t["round"] == 0 for t in report["trials"])
+
+
+def test_the_models_start_keeps_the_p95_limits(sim, profile, tmp_path):
+    # The model's plan is searched under the caller's p95 limits: without them its best here puts
+    # albert on 5 atoms, over the limit of Baseline's slowest p95 (as the model predicts both).
+    import json
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile_doc()))
+    space = {"models": MIX, "segments": [[6], [5], [3], [6]]}
+    run = {"duration_ms": 300, "warmup_ms": 50}  # the predictor's simulation
+
+    def p95(candidate):
+        with es.plan_for(sim, space, candidate) as plan:
+            return es.predict(profile, plan, run)["p95_ms"]
+
+    def models_start(objective):
+        spec = dict(space, search={"max_rounds": 0}, predictor={"profile": str(path)}, objective=objective)
+        best, report = es.search(sim, spec, lambda plan, c: {"throughput_rps": [1] * 4, "p95_ms": [1] * 4})
+        best.close()
+        return report["trials"][2]["candidate"]
+
+    limit = max(p95({"split": []}))
+    assert max(p95(models_start({}))) > limit  # the case the limit changes
+    start = models_start({"p95_limit_ms": [limit] * 4})
+    assert max(p95(start)) <= limit
