@@ -218,7 +218,8 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
 /* The local search of eclip/planner/search.hpp with the caller's evaluator: from the start
  * candidates (spec "starts": [...], default the shared plan and the equal split), local moves (an
  * atom between homes, a free group to a home or a home's group left idle, a segment one size up or
- * down, a worker unconfined; first those toward a worker that breaks a constraint) until none
+ * down, a worker unconfined or confined; first those toward a worker that breaks a constraint:
+ * more SMs for it, or fewer other workers' segments on its SMs) until none
  * beats the best by more than the noise band. spec_json adds to the space: "objective":
  * {"kind": "throughput" | "energy" | "normalized", "alone_rps": [...], "jain_floor": x,
  * "p95_limit_ms": [...], "tolerance": t (the constraints hold within this relative margin; a tuner

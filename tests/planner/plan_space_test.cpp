@@ -76,7 +76,7 @@ TEST_CASE("plan space: a static split's pool holds exactly each worker's home, o
   CHECK(pool.slots(3)[1].mask.count() == 28);  // 2 x 8 SMs + the 12-SM remainder
 }
 
-TEST_CASE("plan space: neighbours move one atom, add a free group, move one segment one size, or unconfine a worker") {
+TEST_CASE("plan space: neighbours move one atom, add a free group, move one segment one size, or (un)confine a worker") {
   const PlanSpace space = h200_space(2, 2);
   const Candidate c = space.static_split({10, 6});
   const auto n = space.neighbours(c);
@@ -100,6 +100,11 @@ TEST_CASE("plan space: neighbours move one atom, add a free group, move one segm
     return x.split == c.split && x.segment[1] == std::vector<unsigned>{16, 16} && x.segment[0] == c.segment[0];
   }));
   for (const Candidate& x : n) CHECK_NOTHROW(space.to_plan(x, "t").validate(space.topology()));
+  // And back: every segment of an unconfined worker home again, in one move.
+  Candidate unconfined = c;
+  unconfined.segment[1] = {16, 16};
+  const auto un = space.neighbours(unconfined);
+  CHECK(std::find(un.begin(), un.end(), c) != un.end());
 
   const Candidate partial = space.static_split({6, 6});  // 4 groups free
   const auto pn = space.neighbours(partial);

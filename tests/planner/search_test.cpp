@@ -182,6 +182,19 @@ TEST_CASE("search: moves toward the worker a broken p95 limit points at go first
   Candidate up = space.equal_split();
   up.segment[0][0] = 8;  // worker 0's one segment on 8 groups, its home still 4
   CHECK(space.grows(space.equal_split(), up, 0));
+  // Relieving worker 0 also means fewer of the others' segments on its groups: worker 3
+  // unconfined crowds every group; confined again, it relieves worker 0 (and no one else grows).
+  Candidate crowded = space.equal_split();
+  crowded.segment[3][0] = 16;
+  CHECK(space.relieves(crowded, space.equal_split(), 0));
+  CHECK(!space.grows(crowded, space.equal_split(), 0));
+  CHECK(!space.relieves(space.equal_split(), crowded, 0));
+  CHECK(space.relieves(space.equal_split(), space.static_split({5, 3, 4, 4}), 0));  // grows
+  // Worker 0 on fewer groups is crowded on fewer of them, but that is not relief.
+  Candidate small = crowded;
+  small.split = {3, 5, 4, 4};
+  CHECK(!space.relieves(crowded, small, 0));
+  CHECK(!space.relieves(space.shared(), space.equal_split(), 0));
   Objective fair;
   fair.alone_rps = {1.0, 1.0, 1.0, 1.0};
   fair.jain_floor = 0.99;
@@ -220,4 +233,38 @@ TEST_CASE("search JSON: a candidate and a spec round-trip, with errors naming th
   CHECK(o.p95_limit_ms == std::vector<double>{5.0, 0.0});
   CHECK_THROWS_WITH(objective_from_json({{"tolerance", 1.5}}, 2), Catch::Contains("tolerance 1.5"));
   CHECK_THROWS_WITH(search_options_from_json({{"noize", 1}}), Catch::Contains("unknown field \"noize\""));
+}
+
+TEST_CASE("search: of the plans better than the incumbent, the one closest to keeping the limits is expanded first") {
+  // Batch 1's mix6 on the H200 in small: Baseline keeps worker 0's p95 limit; the equal split is
+  // the fastest but far over it; a split with worker 0 on 10 atoms is a little over it, and its
+  // neighbour with 11 keeps it. Expanding by value alone would spend the next round on the equal
+  // split's neighbours.
+  const PlanSpace space = space_of(4);
+  auto eval = [&](const Candidate& c) {
+    Evaluation e = concave({1.0, 1.0, 1.0, 1.0})(c);
+    e.p95_ms = {c.shared() ? 10.0 : (c.split[0] >= 11 ? 9.0 : (c.split[0] >= 10 ? 10.5 : 20.0)), 1.0, 1.0, 1.0};
+    return e;
+  };
+  Objective obj;
+  obj.p95_limit_ms = {10.0, 0, 0, 0};
+  SearchOptions opt;
+  opt.noise = 0;
+  opt.max_rounds = 3;
+  const Candidate near = space.static_split({10, 2, 2, 2});
+  const auto r = search(space, obj, {space.shared(), space.equal_split(), near}, eval, {}, opt);
+  // Round 1 expands Baseline (its one neighbour, the equal split, is tried already); round 2 the
+  // plan closest to the limit, not the equal split.
+  const auto next = space.neighbours(near);
+  bool round2_from_near = false, round2_from_equal = false;
+  for (const Trial& t : r.trials)
+    if (t.round == 2) {
+      round2_from_near |= std::find(next.begin(), next.end(), t.candidate) != next.end();
+      const auto eq = space.neighbours(space.equal_split());
+      round2_from_equal |= std::find(eq.begin(), eq.end(), t.candidate) != eq.end();
+    }
+  CHECK(round2_from_near);
+  CHECK(!round2_from_equal);
+  CHECK(r.best.split[0] >= 11);
+  CHECK(r.score > -std::numeric_limits<double>::infinity());
 }

@@ -17,7 +17,7 @@
 // a group of a worker's home left idle;
 // a segment one partition size up or down (the sizes: the topology's size classes plus the home);
 // every segment of one worker on the whole device (that worker unconfined, the others' segments
-// as they were).
+// as they were), or every segment of one worker back home (that worker confined).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -78,8 +78,16 @@ class PlanSpace {
   /// Whether `to` runs some segment of worker w on a larger partition than `from` does (a larger
   /// home, or a segment moved up a size); false when either is shared. Both must be valid.
   bool grows(const Candidate& from, const Candidate& to, unsigned w) const;
+  /// Whether `to` gives worker w more of the device than `from`: it grows (above), or, none of
+  /// w's segments on a smaller partition, fewer of the other workers' segments run on w's groups
+  /// (e.g. another worker's unconfined segments moved home). False when either is shared. Both
+  /// must be valid.
+  bool relieves(const Candidate& from, const Candidate& to, unsigned w) const;
 
  private:
+  /// The groups of worker w's partitions that other workers' segments run on, counted once per
+  /// such segment.
+  unsigned crowding(const Candidate& c, unsigned w) const;
   unsigned partition_of(const Candidate& c, unsigned w, std::size_t s) const;
   unsigned switches(const Candidate& c, unsigned w) const;
 
