@@ -218,7 +218,10 @@ RERUNS = [("Batch 8, constraint-aware search (13:27 UTC, commit e17fad7)", "reru
           ("Batch 1, the model's three best plans as tuner starts (16:36 UTC, commit d6aa083 + 14ac1a2)",
            "rerun7_starts3", 1),
           ("Batch 8, the model's best plan as the tuner's space spells it (16:40 UTC, as 1bda6ec)",
-           "rerun8_start1", 8)]
+           "rerun8_start1", 8),
+          ("Batch 1, the search sees the p95 limits (18:50 UTC, commit b04b031)", "rerun9_b1", 1),
+          ("Batch 8, the search sees the p95 limits (18:57 UTC, commit b04b031)", "rerun9_b8", 8),
+          ("Batch 8, the search sees the p95 limits (19:02 UTC, commit b04b031)", "rerun9_b8b", 8)]
 RERUN_ORDER = ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned", "eclip-tuned-energy"]
 
 
@@ -248,33 +251,35 @@ def rerun_lines():
     return lines
 
 
-# Every mix on one library (9f3a7d6: the searches, moves and runner as in main at the end of the
-# fourth session; d964752 differs from it only in the C ABI's internals and Python helpers, see
-# the report): (raw folder, batch, mixes, whether its MPS rows are taken). MPS at batch 8 for
-# mixes 2 and 6 was not run again: those rows come from the first batch-8 run (other Baseline).
-CURRENT = [("rerun6a_b1", 1, {"mix1", "mix2", "mix7"}, True),
-           ("rerun6c", 1, {"mix3", "mix4", "mix5", "mix6"}, True),
-           ("rerun6b_b8", 8, {"mix1", "mix3", "mix4", "mix7"}, True),
-           ("rerun6c", 8, {"mix2", "mix6"}, False),
-           ("sweep_b8_mix5-7_mps", 8, {"mix2", "mix6"}, "mps-only"),
-           ("rerun5_b8_mix5", 8, {"mix5"}, True)]
+# Every mix on one library (b04b031: the model's start and the search's repair see the p95
+# limits): (raw folder, batch, mixes, which rows: "sweep" Baseline, static-best and eclip-tuned,
+# "mps" the MPS rows). MPS was not run again with b04b031: its rows come from the runs of
+# 9f3a7d6 (rerun6a_b1, rerun6c, rerun6b_b8), the first batch-8 run (mixes 2 and 6) and
+# rerun5_b8_mix5, each beside another Baseline of the same models on the same GPU.
+CURRENT_LIBRARY = "b04b031"
+CURRENT = [("rerun9_b1", 1, set(MIXES), "sweep"),
+           ("rerun9_b8", 8, {"mix1", "mix4", "mix6", "mix7"}, "sweep"),
+           ("rerun9_b8b", 8, {"mix2", "mix3", "mix5"}, "sweep"),
+           ("rerun6a_b1", 1, {"mix1", "mix2", "mix7"}, "mps"),
+           ("rerun6c", 1, {"mix3", "mix4", "mix5", "mix6"}, "mps"),
+           ("rerun6b_b8", 8, {"mix1", "mix3", "mix4", "mix7"}, "mps"),
+           ("sweep_b8_mix5-7_mps", 8, {"mix2", "mix6"}, "mps"),
+           ("rerun5_b8_mix5", 8, {"mix5"}, "mps")]
 
 
 def current_rows():
     out = []
-    for folder, batch, mixes, mps_rows in CURRENT:
+    for folder, batch, mixes, which in CURRENT:
         for r in read_summary(folder):
-            mps = r["strategy"].startswith("mps-")
-            if int(r["batch"]) != batch or r["mix"] not in mixes or r["strategy"] == "eclip-tuned-energy":
-                continue
-            if (mps and mps_rows) or (not mps and mps_rows != "mps-only"):
+            kind = "mps" if r["strategy"].startswith("mps-") else "sweep"
+            if int(r["batch"]) == batch and r["mix"] in mixes and r["strategy"] != "eclip-tuned-energy" and kind == which:
                 out.append(r)
     return out
 
 
 def current_lines(data):
     m = means(data)
-    lines = ["", "# Every mix on the fourth session's final library (summary_current.csv)", ""]
+    lines = ["", f"# Every mix on one library, {CURRENT_LIBRARY} (summary_current.csv)", ""]
     for batch in sorted({int(r["batch"]) for r in data}):
         lines += target_table(m, batch)
     return lines
@@ -346,7 +351,7 @@ def main():
     print("\n".join(lines))
     plots(m, batches)
     plots(means(current), batches, ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"], "current_",
-          "final library 9f3a7d6, mean of 2 repetitions")
+          f"library {CURRENT_LIBRARY}, mean of 2 repetitions")
 
 
 if __name__ == "__main__":
