@@ -131,8 +131,9 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     expanded.insert(here);
     ++r.rounds;
     // The workers this plan's broken constraints point at; moves that give them more SMs (or
-    // take other workers' segments off theirs) go first. The predictor ranks by the objective's value, which such a move usually lowers (on
-    // the H200 at batch 8, mix6's tuner never gave albert a second atom: 113 ms p95 vs 16 ms).
+    // take other workers' segments off theirs) go first. The predictor ranks by the objective's
+    // value, which such a move usually lowers (on the H200 at batch 8, mix6's tuner never gave
+    // albert a second atom: 113 ms p95 vs 16 ms).
     const std::vector<unsigned> short_of =
         r.trials[*node].value > kNone ? objective.breaking_workers(r.trials[*node].evaluation) : std::vector<unsigned>{};
     auto relieves = [&](const Candidate& c) {

@@ -1,6 +1,7 @@
 // The one local search behind `eclip plan --strategy eclip` and `eclip tune`, on evaluators whose
 // optimum is known.
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -27,6 +28,16 @@ Evaluator concave(std::vector<double> weights) {
     for (std::size_t w = 0; w < weights.size(); ++w)
       e.throughput_rps.push_back(c.shared() ? weights[w] * std::sqrt(16.0) / 4 : weights[w] * std::sqrt(double(c.split[w])));
     e.power_w = 100;
+    return e;
+  };
+}
+
+/// concave(weights), with worker 0's p95 latency p95_0(c) and every other worker's 1 ms.
+Evaluator with_worker0_p95(std::vector<double> weights, std::function<double(const Candidate&)> p95_0) {
+  return [weights, p95_0](const Candidate& c) {
+    Evaluation e = concave(weights)(c);
+    e.p95_ms.assign(weights.size(), 1.0);
+    e.p95_ms[0] = p95_0(c);
     return e;
   };
 }
@@ -155,11 +166,8 @@ TEST_CASE("search: moves toward the worker a broken p95 limit points at go first
   // round on moves away from worker 0, and Baseline (everyone shared) would stay the answer.
   const PlanSpace space = space_of(4);
   const std::vector<double> weights{0.1, 1.0, 2.0, 3.0};
-  auto eval = [&](const Candidate& c) {
-    Evaluation e = concave(weights)(c);
-    e.p95_ms = {c.shared() ? 9.0 : 60.0 / c.split[0], 1.0, 1.0, 1.0};
-    return e;
-  };
+  const Evaluator eval =
+      with_worker0_p95(weights, [](const Candidate& c) { return c.shared() ? 9.0 : 60.0 / c.split[0]; });
   Objective obj;
   obj.p95_limit_ms = {10.0, 0, 0, 0};
   SearchOptions opt;
@@ -241,11 +249,9 @@ TEST_CASE("search: of the plans better than the incumbent, the one closest to ke
   // neighbour with 11 keeps it. Expanding by value alone would spend the next round on the equal
   // split's neighbours.
   const PlanSpace space = space_of(4);
-  auto eval = [&](const Candidate& c) {
-    Evaluation e = concave({1.0, 1.0, 1.0, 1.0})(c);
-    e.p95_ms = {c.shared() ? 10.0 : (c.split[0] >= 11 ? 9.0 : (c.split[0] >= 10 ? 10.5 : 20.0)), 1.0, 1.0, 1.0};
-    return e;
-  };
+  const Evaluator eval = with_worker0_p95({1.0, 1.0, 1.0, 1.0}, [](const Candidate& c) {
+    return c.shared() ? 10.0 : (c.split[0] >= 11 ? 9.0 : (c.split[0] >= 10 ? 10.5 : 20.0));
+  });
   Objective obj;
   obj.p95_limit_ms = {10.0, 0, 0, 0};
   SearchOptions opt;
@@ -255,13 +261,12 @@ TEST_CASE("search: of the plans better than the incumbent, the one closest to ke
   const auto r = search(space, obj, {space.shared(), space.equal_split(), near}, eval, {}, opt);
   // Round 1 expands Baseline (its one neighbour, the equal split, is tried already); round 2 the
   // plan closest to the limit, not the equal split.
-  const auto next = space.neighbours(near);
+  const auto from_near = space.neighbours(near), from_equal = space.neighbours(space.equal_split());
   bool round2_from_near = false, round2_from_equal = false;
   for (const Trial& t : r.trials)
     if (t.round == 2) {
-      round2_from_near |= std::find(next.begin(), next.end(), t.candidate) != next.end();
-      const auto eq = space.neighbours(space.equal_split());
-      round2_from_equal |= std::find(eq.begin(), eq.end(), t.candidate) != eq.end();
+      round2_from_near |= std::find(from_near.begin(), from_near.end(), t.candidate) != from_near.end();
+      round2_from_equal |= std::find(from_equal.begin(), from_equal.end(), t.candidate) != from_equal.end();
     }
   CHECK(round2_from_near);
   CHECK(!round2_from_equal);
