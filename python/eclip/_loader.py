@@ -133,6 +133,14 @@ class Library:
         msg = self.eclip_last_error()
         return msg.decode(errors="replace") if msg else ""
 
+    def take_string(self, ptr):
+        """The text of a string the library allocated (ptr: a ctypes.c_void_p the call filled; "" when
+        NULL), freed with eclip_string_free."""
+        try:
+            return ctypes.string_at(ptr.value).decode() if ptr.value else ""
+        finally:
+            self.eclip_string_free(ptr)
+
     def check(self, rc, what=""):
         """Raises EclipError(rc, the thread's message) unless rc is ECLIP_OK. Call it right after the
         call, on the same thread (the message is thread-local)."""

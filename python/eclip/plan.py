@@ -18,10 +18,7 @@ def default_mixes():
     lib = load()
     out = ctypes.c_void_p()
     lib.check(lib.eclip_default_mixes(ctypes.byref(out)), "default_mixes")
-    try:
-        doc = json.loads(ctypes.string_at(out.value).decode())
-    finally:
-        lib.eclip_string_free(out)
+    doc = json.loads(lib.take_string(out))
     return {m["name"]: list(m["models"]) for m in doc["mixes"]}
 
 

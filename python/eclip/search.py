@@ -72,11 +72,7 @@ def search(backend, spec, evaluate):
     report = ctypes.c_void_p()
     lib.check(lib.eclip_search(backend.handle, json.dumps(spec).encode(), fn, None, ctypes.byref(best._h),
                                ctypes.byref(report)), "search")
-    try:
-        text = ctypes.string_at(report.value).decode()
-    finally:
-        lib.eclip_string_free(report)
-    return best, json.loads(text)
+    return best, json.loads(lib.take_string(report))
 
 
 def score(objective, evaluation):
@@ -94,11 +90,7 @@ def score(objective, evaluation):
     value, sc, why = ctypes.c_double(), ctypes.c_double(), ctypes.c_void_p()
     lib.check(lib.eclip_objective_score(json.dumps(objective).encode(), ctypes.byref(ev), ctypes.byref(value),
                                         ctypes.byref(sc), ctypes.byref(why)), "objective_score")
-    try:
-        reason = ctypes.string_at(why.value).decode() if why.value else ""
-    finally:
-        lib.eclip_string_free(why)
-    return value.value, sc.value, reason
+    return value.value, sc.value, lib.take_string(why)
 
 
 def predict(profile, plan, device=None):

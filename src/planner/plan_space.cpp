@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "eclip/core/partition_config.hpp"
+
 namespace eclip {
 namespace {
 
@@ -172,16 +174,12 @@ Plan PlanSpace::to_plan(const Candidate& c, const std::string& strategy) const {
   p.strategy = strategy;
   if (!budget_.is_unlimited()) p.budget = budget_;
   const PartitionConfig whole{topo_.group_count()};
-  unsigned first = 0;
   for (unsigned w = 0; w < workers(); ++w) {
     std::vector<PartitionConfig> per_position;
     for (std::size_t s = 0; s < segments_[w].size(); ++s)
       per_position.insert(per_position.end(), segments_[w][s], c.shared() ? whole : PartitionConfig{partition_of(c, w, s)});
     WorkerPlan wp = WorkerPlan::from_per_kernel(models_[w], per_position);
-    if (!c.shared()) {
-      wp.home = HomeRange{first, c.split[w]};
-      first += c.split[w];
-    }
+    if (!c.shared()) wp.home = HomeRange{home_first(c, w), c.split[w]};
     p.workers.push_back(std::move(wp));
   }
   p.validate(topo_);
@@ -270,30 +268,23 @@ bool PlanSpace::grows(const Candidate& from, const Candidate& to, unsigned w) co
   return false;
 }
 
+unsigned PlanSpace::home_first(const Candidate& c, unsigned w) const {
+  return std::accumulate(c.split.begin(), c.split.begin() + w, 0U);  // homes laid out from group 0
+}
+
 unsigned PlanSpace::crowding(const Candidate& c, unsigned w) const {
-  const unsigned N = topo_.group_count();
-  // Worker v's segment s runs on partition_of(c, v, s) groups from its home's first (wrapping:
-  // Topology::grow_from).
-  std::vector<unsigned> first(workers(), 0);
-  for (unsigned v = 1; v < workers(); ++v) first[v] = first[v - 1] + c.split[v - 1];
-  auto groups = [&](unsigned v, std::size_t s) {
-    std::vector<bool> in(N, false);
-    for (unsigned i = 0; i < partition_of(c, v, s); ++i) in[(first[v] + i) % N] = true;
-    return in;
+  // The mask a segment runs on, as the plan's pool builds it (grown from its home's first group).
+  auto mask = [&](unsigned v, std::size_t s) {
+    return PartitionConfig{partition_of(c, v, s)}.mask(topo_, home_first(c, v));
   };
-  std::vector<bool> mine(N, false);
-  for (std::size_t s = 0; s < segments_[w].size(); ++s) {
-    const std::vector<bool> g = groups(w, s);
-    for (unsigned i = 0; i < N; ++i) mine[i] = mine[i] || g[i];
-  }
+  CuMask mine(topo_.units());
+  for (std::size_t s = 0; s < segments_[w].size(); ++s) mine |= mask(w, s);
   unsigned n = 0;
-  for (unsigned v = 0; v < workers(); ++v) {
-    if (v == w) continue;
-    for (std::size_t s = 0; s < segments_[v].size(); ++s) {
-      const std::vector<bool> g = groups(v, s);
-      for (unsigned i = 0; i < N; ++i) n += g[i] && mine[i];
+  for (unsigned v = 0; v < workers(); ++v)
+    for (std::size_t s = 0; v != w && s < segments_[v].size(); ++s) {
+      const CuMask shared = mask(v, s) & mine;  // whole groups: a group is in it when its first unit is
+      for (unsigned g = 0; g < topo_.group_count(); ++g) n += shared.test(topo_.group_first_unit(g));
     }
-  }
   return n;
 }
 

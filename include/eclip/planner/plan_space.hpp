@@ -88,6 +88,8 @@ class PlanSpace {
   /// The groups of worker w's partitions that other workers' segments run on, counted once per
   /// such segment.
   unsigned crowding(const Candidate& c, unsigned w) const;
+  /// The first group of worker w's home (homes are laid out from group 0 in worker order).
+  unsigned home_first(const Candidate& c, unsigned w) const;
   unsigned partition_of(const Candidate& c, unsigned w, std::size_t s) const;
   unsigned switches(const Candidate& c, unsigned w) const;
 
