@@ -54,3 +54,13 @@ def test_profiler_says_what_is_missing():
         pytest.skip("torch is installed: the no-torch message cannot be seen here")
     out = _profile_cli("--models", "alexnet", "--out", "/nonexistent/should-not-be-made")
     assert out.returncode == 1 and "PyTorch is not importable" in out.stderr
+
+
+def test_profiler_splits_a_models_energy_over_its_groups_by_time():
+    from eclip.torch.profile import group_energy_uj
+    # 700 W alone against 120 W idle at 400 requests/s: 1.45 J per request, split 1:3.
+    e = group_energy_uj(700.0, 120.0, 400.0, [100.0, 300.0])
+    assert e == [362500.0, 1087500.0]
+    assert group_energy_uj(119.0, 120.0, 400.0, [1.0]) is None  # no more than idle: nothing recorded
+    out = _profile_cli("--energy-s", "-1")
+    assert out.returncode == 2 and "--energy-s -1.0" in out.stderr

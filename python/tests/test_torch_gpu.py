@@ -1,6 +1,9 @@
 """eclip.torch on an NVIDIA GPU: partitions as torch streams, per-partition graph capture, the
 co-location runner. Skipped, with the reason, without torch, a CUDA GPU or a libeclip_c with the
 cuda backend (ctest reports the entry as skipped)."""
+import json
+import os
+
 import pytest
 
 torch = pytest.importorskip("torch", reason="SKIPPED: no torch")
@@ -228,3 +231,22 @@ def test_solo_rates_measure_each_model_alone(cuda):
                                 log=logged.append)
     assert set(rates) == {"a", "b"} and all(r > 0 for r in rates.values())
     assert records["a"]["models"] == ["a"] and len(logged) == 2
+
+
+def test_profile_records_each_groups_energy(cuda, tmp_path):
+    """The profiler's energy window (NVML) gives each group of a model a dynamic energy, and the
+    library reads the profile back with it."""
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, "-m", "eclip.torch.profile", "--models", "alexnet", "--batches", "1",
+                          "--reps", "2", "--energy-s", "0.5", "--out", str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.load(open(tmp_path / "profile_b1.json"))
+    energies = [k.get("energy_uj", 0) for k in doc["models"][0]["kernels"]]
+    assert all(e > 0 for e in energies), energies
+    det = json.load(open(tmp_path / "profile_b1_details.json"))["models"]["alexnet"]["alone"]
+    assert sum(energies) * 1e-6 == pytest.approx(det["dynamic_j_per_request"], rel=0.01)
+    with eclip.Profile.from_file(str(tmp_path / "profile_b1.json")) as p:
+        assert p.source.endswith("profile_b1.json")

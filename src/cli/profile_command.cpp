@@ -19,7 +19,7 @@ namespace eclip::cli {
 namespace {
 
 struct ProfileOptions {
-  std::string python = "python3", tool, lib, models, batches = "1,8", out = "profile_h100", reps, sizes;
+  std::string python = "python3", tool, lib, models, batches = "1,8", out = "profile_h100", reps, sizes, energy_s;
   std::vector<std::string> extra;
 };
 
@@ -41,6 +41,10 @@ int run(const ProfileOptions& o) {
   }
   if (!o.reps.empty())
     args.insert(args.end(), {"--reps", std::to_string(parse_unsigned("--reps", o.reps, 1, 1000000))});
+  if (!o.energy_s.empty()) {
+    parse_real("--energy-s", o.energy_s, 0, 3600);  // refused here, naming the value, before Python starts
+    args.insert(args.end(), {"--energy-s", o.energy_s});
+  }
   args.insert(args.end(), o.extra.begin(), o.extra.end());
 
   return run_python(o.python, args, o.lib, "eclip profile");
@@ -61,6 +65,10 @@ std::function<int()> add_profile(CLI::App& app) {
                    "classes (the size classes, what eclip-budget reads) or all (every partition size 1..N, what the "
                    "co-location model reads); default: the profiler's (classes)");
   prof->add_option("--reps", o->reps, "timed repetitions per config, 1 to 1000000 (default: the profiler's)");
+  prof->add_option("--energy-s", o->energy_s,
+                   "seconds each model runs alone on the whole GPU in an NVML energy window, so that the profile "
+                   "records each group's dynamic energy (what the simulator's power reads), 0 to 3600; 0: none "
+                   "(default: the profiler's, 1)");
   prof->add_option("--python", o->python, "Python interpreter with PyTorch")->capture_default_str();
   prof->add_option("--tool", o->tool, "a profiler script to run instead of the eclip.torch.profile module");
   prof->add_option("--lib", o->lib,

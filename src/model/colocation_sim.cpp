@@ -156,7 +156,7 @@ RunResult simulate(const SimDeviceModel& dm, const Profile& profile, const std::
       ++wk.remasks;
     }
     dev.launch(d.stream, SimKernel{&profile.units, &kp.us, jitter(rng), (std::uint64_t{who} << 32) | k,
-                                   static_cast<double>(kp.blocks)});
+                                   static_cast<double>(kp.blocks), kp.energy_uj});
     if (wk.cursor == wk.model->kernels.size())
       wk.waiting = true;  // synchronise: the next request starts when the last kernel completes
     else

@@ -70,6 +70,11 @@ std::vector<KernelProfile> read_kernels(const json& obj, size_t times_per_kernel
         throw parse_error(source, kw + ".blocks", "expected a positive integer");
       kp.blocks = b->get<unsigned>();
     }
+    if (auto e = ks[k].find("energy_uj"); e != ks[k].end()) {
+      if (!e->is_number() || !std::isfinite(e->get<double>()) || e->get<double>() < 0)
+        throw parse_error(source, kw + ".energy_uj", fmt::format("expected microjoules >= 0, got {}", e->dump()));
+      kp.energy_uj = e->get<double>();
+    }
     out.push_back(std::move(kp));
   }
   return out;
@@ -137,6 +142,9 @@ void Profile::validate() const {
         if (!std::isfinite(kp.us[c]) || kp.us[c] <= 0)
           throw Error(Errc::invalid_argument, fmt::format("profile {}: model {} kernel {} config {}: time {} must be > 0",
                                                           device, m.model, k, configs[c], kp.us[c]));
+      if (!std::isfinite(kp.energy_uj) || kp.energy_uj < 0)
+        throw Error(Errc::invalid_argument, fmt::format("profile {}: model {} kernel {} ({}): energy {} uJ must be >= 0",
+                                                        device, m.model, k, kp.name, kp.energy_uj));
     }
   }
 }
@@ -148,6 +156,7 @@ nlohmann::json Profile::to_json() const {
     for (const KernelProfile& k : m.kernels) {
       ks.push_back({{"name", k.name}, {"us", k.us}});
       if (k.blocks) ks.back()["blocks"] = k.blocks;
+      if (k.energy_uj > 0) ks.back()["energy_uj"] = k.energy_uj;
     }
     ms.push_back({{"model", m.model}, {"host_gap_us", m.host_gap_us}, {"kernels", ks}});
   }
@@ -248,7 +257,7 @@ Profile Profile::restricted_to(const std::vector<unsigned>& wanted) const {
   for (const ModelProfile& m : models) {
     ModelProfile mp{m.model, m.host_gap_us, {}};
     for (const KernelProfile& k : m.kernels) {
-      KernelProfile kp{k.name, {}, k.blocks};
+      KernelProfile kp{k.name, {}, k.blocks, k.energy_uj};
       for (std::size_t i : at) kp.us.push_back(k.us.at(i));
       mp.kernels.push_back(std::move(kp));
     }

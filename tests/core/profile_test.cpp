@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -71,4 +73,24 @@ TEST_CASE("malformed workloads and profiles name the field", "[profile]") {
   pj["models"][0]["kernels"][0]["us"] = {1, 2};
   CHECK_THROWS_WITH(Profile::from_json(pj), Catch::Contains("models[0].kernels[0].us") && Catch::Contains("expected 4"));
   CHECK_THROWS_WITH(p.model("vgg19"), Catch::Contains("no model \"vgg19\""));
+}
+
+TEST_CASE("a profile's measured energy per kernel is optional, checked and kept", "[profile]") {
+  nlohmann::json j = {{"format", "eclip.profile"}, {"version", 1}, {"device", "H200"}, {"configs", {1, 2}},
+                      {"units", {8, 16}},
+                      {"models", {{{"model", "m"}, {"kernels", {{{"name", "a"}, {"us", {4, 3}}, {"energy_uj", 250.5}},
+                                                               {{"name", "b"}, {"us", {2, 1}}}}}}}}};
+  Profile p = Profile::from_json(j);
+  CHECK(p.models[0].kernels[0].energy_uj == 250.5);
+  CHECK(p.models[0].kernels[1].energy_uj == 0);  // unknown: the device model's power per unit
+  CHECK(Profile::from_json(p.to_json()) == p);
+  CHECK(p.restricted_to({2}).models[0].kernels[0].energy_uj == 250.5);
+  for (const nlohmann::json& bad : {nlohmann::json(-1.0), nlohmann::json("lots")}) {
+    auto c = j;
+    c["models"][0]["kernels"][0]["energy_uj"] = bad;
+    CHECK_THROWS_WITH(Profile::from_json(c), Catch::Contains("models[0].kernels[0].energy_uj") &&
+                                                 Catch::Contains("microjoules >= 0") && Catch::Contains(bad.dump()));
+  }
+  p.models[0].kernels[1].energy_uj = std::nan("");
+  CHECK_THROWS_WITH(p.validate(), Catch::Contains("kernel 1 (b)") && Catch::Contains("energy nan uJ"));
 }

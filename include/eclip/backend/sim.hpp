@@ -20,7 +20,8 @@
 // - device-level interference: a kernel's speed is divided by
 //   1 + bandwidth_slowdown x (units held by other kernels) / units, even on disjoint units;
 // - energy: P = static + busy units x active W + idle units x idle (leakage) W, integrated exactly
-//   between events.
+//   between events; a kernel of measured energy (SimKernel::energy_uj) draws that energy at its
+//   rate instead of active W on its units.
 // What it does not model: per-kernel memory intensity (every kernel suffers and causes the same
 // interference per unit), clock/power capping, and dispatch granularity below a group
 // (docs/simulator.md).
@@ -118,6 +119,13 @@ struct SimKernel {
   /// unit). 0 = unknown: then the smallest profiled unit count within the device model's
   /// demand_tolerance of its whole-device time.
   double max_units = 0;
+  /// Dynamic energy of one execution above idle, microjoules; 0 = unknown: then the kernel draws
+  /// the device model's unit_active_w per unit it holds. A kernel of known energy draws
+  /// energy_uj x its rate (the fraction of it done per microsecond), so it costs the same energy
+  /// on any partition: measured co-locations on the H200 draw idle + the sum over models of
+  /// requests/s x their dynamic energy per request alone within 6 % at batch 1, while power per
+  /// busy SM was off by 25 % on average (docs/hardware.md).
+  double energy_uj = 0;
 };
 
 /// What a traced run records for each kernel (tests check the invariants on it).
@@ -225,6 +233,8 @@ class SimDevice final : public Backend {
   unsigned mapped_count_ = 0;
   std::vector<Running> running_;
   double energy_j_ = 0, busy_unit_us_ = 0, busy_units_ = 0;
+  double unmetered_busy_units_ = 0;  // busy units of kernels without energy_uj (drawing unit_active_w)
+  double metered_w_ = 0;             // sum of energy_uj x rate over kernels with energy_uj
   std::uint64_t kernels_completed_ = 0, kernels_launched_ = 0;
   std::vector<double> cap_, alloc_, tentative_, scratch_;  // reallocate() scratch, [kernel * groups + group]
   std::vector<size_t> order_;  // first_come()'s serving order

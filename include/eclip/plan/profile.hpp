@@ -22,6 +22,12 @@ struct KernelProfile {
   /// most B units at once, and up to that many it spreads over every unit its mask allows,
   /// whether or not it runs faster there: the waste partitioning removes.
   unsigned blocks = 0;
+  /// Dynamic energy of one execution, microjoules above the idle device's power, 0 if unknown.
+  /// A profile of measured power carries it (`eclip profile` on a device with an energy counter:
+  /// each model's energy per request alone, split over its groups by their whole-device time);
+  /// the simulated device then charges each kernel this energy however many units it runs on,
+  /// not a power per busy unit (docs/simulator.md, "Power").
+  double energy_uj = 0;
   friend bool operator==(const KernelProfile&, const KernelProfile&) = default;
 };
 

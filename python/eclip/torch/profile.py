@@ -1,6 +1,7 @@
 """eclip profile: each model's kernel groups timed at every partition size on the NVIDIA GPU.
 
-    python3 -m eclip.torch.profile [--models a,b] [--batches 1,8] [--reps 10] [--out DIR] [--lib PATH]
+    python3 -m eclip.torch.profile [--models a,b] [--batches 1,8] [--reps 10] [--sizes classes|all]
+                                   [--energy-s 1] [--out DIR] [--lib PATH]
 (`eclip profile` runs this with the same flags.)
 
 For each model and batch: the model is split into its top-level blocks (eclip.torch.models), each
@@ -11,12 +12,19 @@ replayed `reps` times per size behind a sleep kernel (so the host is ahead and t
 to back, as in a request), with a CUDA event between groups. A group's time at a size is the median
 over the repetitions of its event interval.
 
+Energy (--energy-s, 1 s by default; 0: none): the idle power is read once (NVML, 1 s), then each
+model's chain runs back to back on the whole device for --energy-s in an energy window; its
+dynamic energy per request, (power - idle) / requests/s, is split over its groups in proportion to
+their whole-device time and written as each group's "energy_uj". The simulated device charges a
+group that energy on any partition (docs/simulator.md, "Power"). Without an energy counter the
+profile is written without energy, and says so.
+
 Output (--out): profile_b<batch>.json, an "eclip.profile" (device: the backend's topology name,
 configs: the size classes in groups, units: their SMs) whose "kernels" are the groups, for
 `eclip plan --profile`, `eclip simulate --profile` and eclip.Plan.make; profile_b<batch>_details.json
 with the request latency per size, the grouped-vs-whole correctness check, the spread of every
-group, and the host cost of launching a group through eclip. Exit 0, or 1 when a model failed (the
-others are still written), 2 on bad arguments."""
+group, the host cost of launching a group through eclip, and each model's rate and power alone.
+Exit 0, or 1 when a model failed (the others are still written), 2 on bad arguments."""
 import argparse
 import datetime
 import json
@@ -90,6 +98,39 @@ def time_chain(torch, graphs, stream, reps, sleep_cycles):
     return med, spread, stats.percentile(req, 0.5)
 
 
+def solo_power(torch, meter, graphs, stream, seconds):
+    """(requests/s, average W) of the model alone on the whole device: its chain of graphs replayed
+    back to back for about `seconds` inside an energy window (after a short warm-up, so the clocks
+    are at their loaded speed). The host runs ahead and the launch queue holds it back; the
+    window's end waits for the device, so requests / window seconds is the device's rate."""
+    with torch.cuda.stream(stream):
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < min(0.3, seconds):
+            for g in graphs:
+                g.replay()
+    with meter.window(torch.cuda.synchronize) as w:
+        n = 0
+        t0 = time.perf_counter()
+        with torch.cuda.stream(stream):
+            while time.perf_counter() - t0 < seconds:
+                for g in graphs:
+                    g.replay()
+                n += 1
+    return n / w.result.seconds, w.result.avg_power_w
+
+
+def group_energy_uj(power_w, idle_w, rps, whole_us):
+    """Each group's dynamic energy (uJ above idle) from the model's power alone: the energy per
+    request, (power - idle) / requests/s, split over the groups in proportion to their time on the
+    whole device (one reading per model: NVML's counter moves every 20-100 ms, far coarser than a
+    group). None when the model drew no more than idle (nothing to split)."""
+    dynamic_j = (power_w - idle_w) / rps
+    total_us = sum(whole_us)
+    if not dynamic_j > 0 or not total_us > 0:
+        return None
+    return [round(dynamic_j * 1e6 * us / total_us, 3) for us in whole_us]
+
+
 def launch_cost_us(torch, backend, model_profile, execs, requests=8):
     """Host microseconds per group launched through eclip (route + graph launch, one C call per
     request), on the library's baseline plan for this model alone."""
@@ -109,7 +150,8 @@ def launch_cost_us(torch, backend, model_profile, execs, requests=8):
         return stats.percentile(costs[1:], 0.5)
 
 
-def profile_model(torch, backend, classes, pool, slot_of, capture, name, batch, args, sleep_cycles):
+def profile_model(torch, backend, classes, pool, slot_of, capture, name, batch, args, sleep_cycles,
+                  meter=None, idle_w=None):
     from . import models as zoo
     from .chain import ChainedModel
     gm = zoo.build(name, batch)
@@ -138,6 +180,18 @@ def profile_model(torch, backend, classes, pool, slot_of, capture, name, batch, 
     details = {"groups": len(chained), "check": chk, "request_us": [round(x, 1) for x in req],
                "group_sum_us": [round(sum(per_cfg[i]), 1) for i in range(len(classes))],
                "max_spread": [round(max(s), 3) for s in spreads], "host_us_per_group_launch": host_us}
+    if meter is not None:
+        rps, watts = solo_power(torch, meter, whole_graphs, capture.streams.stream(0, slot_of[classes[-1].groups]),
+                                args.energy_s)
+        energies = group_energy_uj(watts, idle_w, rps, [per_cfg[-1][g] for g in range(len(kernels))])
+        details["alone"] = {"requests_per_s": round(rps, 2), "power_w": round(watts, 1), "idle_w": round(idle_w, 1),
+                            "dynamic_j_per_request": (watts - idle_w) / rps}
+        if energies is None:
+            print(f"b{batch} {name}: drew {watts:.0f} W alone, not above idle ({idle_w:.0f} W): no energy recorded",
+                  flush=True)
+        else:
+            for k, e in zip(kernels, energies):
+                k["energy_uj"] = e
     del whole_graphs, chained, gm
     return model, details
 
@@ -166,6 +220,9 @@ def main(argv=None):
     ap.add_argument("--sizes", default="classes",
                     help='"classes": the topology\'s size classes (what the budget optimizer reads); "all": every '
                          'partition of 1..N groups grown from group 0 (what the co-location model reads)')
+    ap.add_argument("--energy-s", type=float, default=1.0,
+                    help="seconds each model runs alone on the whole device in an energy window (NVML), so "
+                         "that the profile records each group's dynamic energy; 0: record no energy")
     ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend (default: the package's search)")
     args = ap.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
@@ -180,6 +237,8 @@ def main(argv=None):
         die(f"--batches {args.batches!r}: expected comma-separated positive integers", 2)
     if args.reps <= 0:
         die(f"--reps {args.reps}: expected a positive count", 2)
+    if not args.energy_s >= 0:
+        die(f"--energy-s {args.energy_s}: expected seconds >= 0", 2)
 
     torch, backend = check_environment(args.lib)
     from .capture import PartitionCapture
@@ -205,18 +264,30 @@ def main(argv=None):
     sleep_cycles = int(args.sleep_ms * 1e-3 * SM_CLOCK_HZ)
     print(f"device {backend.topology.device} ({backend.name}): sizes " +
           ", ".join(f"{c.groups} groups = {c.units} SMs" for c in classes), flush=True)
+    meter, idle_w = None, None
+    if args.energy_s > 0:
+        from ..energy import EnergyMeter
+        try:
+            meter = EnergyMeter("nvml")
+            idle_w = meter.idle(1.0, torch.cuda.synchronize).avg_power_w
+            print(f"energy: {meter.description}, idle {idle_w:.1f} W", flush=True)
+        except EclipError as e:
+            meter = None
+            print(f"energy: none recorded ({e}); the simulator will use its device model's power per busy SM "
+                  "(pass --energy-s 0 to skip this attempt)", flush=True)
     t_start = time.time()
     failed = []
     for batch in batches:
         prof = {"format": "eclip.profile", "version": 1, "device": backend.name, "configs": [c.groups for c in classes],
                 "units": [c.units for c in classes], "models": []}
         details = {"batch": batch, "device": backend.topology.device, "torch": torch.__version__,
-                   "date": datetime.date.today().isoformat(), "reps": args.reps, "models": {}}
+                   "date": datetime.date.today().isoformat(), "reps": args.reps, "idle_w": idle_w,
+                   "energy": meter.description if meter else None, "models": {}}
         for name in models:
             t0 = time.time()
             try:
                 model, det = profile_model(torch, backend, classes, pool, slot_of, capture, name, batch, args,
-                                           sleep_cycles)
+                                           sleep_cycles, meter, idle_w)
                 det["seconds"] = round(time.time() - t0, 1)
                 prof["models"].append(model)
                 details["models"][name] = det
@@ -224,7 +295,9 @@ def main(argv=None):
                 print(f"b{batch} {name:20s} {det['groups']:3d} groups  request us " +
                       " / ".join(f"{x:.0f}" for x in det["request_us"]) +
                       f"  check {'ok' if chk['ok'] else 'MISMATCH'} ({chk.get('max_abs_diff', chk.get('why'))})  "
-                      f"launch {det['host_us_per_group_launch']:.2f} us/group  {det['seconds']:.1f} s", flush=True)
+                      f"launch {det['host_us_per_group_launch']:.2f} us/group" +
+                      (f"  alone {det['alone']['requests_per_s']:.0f} req/s {det['alone']['power_w']:.0f} W"
+                       if "alone" in det else "") + f"  {det['seconds']:.1f} s", flush=True)
             except Exception as e:  # keep going: one model's failure must not lose the others
                 traceback.print_exc()
                 details["models"][name] = {"error": f"{type(e).__name__}: {e}"}

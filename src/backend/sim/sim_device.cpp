@@ -227,6 +227,8 @@ void SimDevice::launch(StreamHandle h, const SimKernel& k) {
   stream(h);
   if (!k.unit_counts || !k.us || k.unit_counts->empty() || k.unit_counts->size() != k.us->size())
     throw Error(Errc::invalid_argument, "sim: kernel without a time curve");
+  if (!std::isfinite(k.energy_uj) || k.energy_uj < 0)
+    throw Error(Errc::invalid_argument, fmt::format("sim: kernel energy {} uJ must be finite and >= 0", k.energy_uj));
   ++kernels_launched_;
   push(h.value - 1, Packet{Packet::Kind::kernel, k, 0, {}});
   pump();
@@ -464,12 +466,16 @@ void SimDevice::reallocate() {
     }
   }
   busy_units_ = 0;
+  unmetered_busy_units_ = 0;
   for (size_t k = 0; k < R; ++k) {
     running_[k].units = std::accumulate(&alloc_[k * G], &alloc_[k * G] + G, 0.0);
     busy_units_ += running_[k].units;
+    if (streams_[running_[k].stream].queue.front().kernel.energy_uj == 0) unmetered_busy_units_ += running_[k].units;
   }
   const double units_total = t.units();
   busy_units_ = std::min(busy_units_, units_total);  // co-resident kernels share units
+  unmetered_busy_units_ = std::min(unmetered_busy_units_, units_total);
+  metered_w_ = 0;
   for (size_t k = 0; k < R; ++k) {
     Running& r = running_[k];
     const Packet& p = streams_[r.stream].queue.front();
@@ -477,6 +483,7 @@ void SimDevice::reallocate() {
     r.rate = r.units > 0
                  ? 1.0 / (slowdown * p.kernel.time_factor * interpolate_us(*p.kernel.unit_counts, *p.kernel.us, r.units))
                  : 0.0;
+    metered_w_ += p.kernel.energy_uj * r.rate;  // microjoules per microsecond = watts
     if (trace_) r.alloc.assign(&alloc_[k * G], &alloc_[k * G] + G);
   }
 }
@@ -496,7 +503,8 @@ void SimDevice::integrate_to(double t) {
   if (dt <= 0) return;
   for (Running& r : running_) r.progress += r.rate * dt;
   const double units = model_.topology.units();
-  const double watts = model_.static_w + busy_units_ * model_.unit_active_w + (units - busy_units_) * model_.unit_idle_w;
+  const double watts = model_.static_w + unmetered_busy_units_ * model_.unit_active_w +
+                       (units - unmetered_busy_units_) * model_.unit_idle_w + metered_w_;
   energy_j_ += watts * dt * 1e-6;
   busy_unit_us_ += busy_units_ * dt;
   if (trace_ && !running_.empty()) {

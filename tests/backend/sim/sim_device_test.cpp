@@ -225,6 +225,29 @@ TEST_CASE("a kernel occupies as many units as it has blocks, useful or not", "[s
   CHECK(d.energy_j() > 0);
 }
 
+TEST_CASE("a kernel of measured energy costs that energy on any partition, above idle power", "[sim]") {
+  const SimDeviceModel m = quiet_mi50();
+  const Topology& t = m.topology;
+  for (unsigned groups : {1U, 2U, 4U}) {
+    SimDevice d(m);
+    StreamHandle s = d.create_stream(t.grow_from(0, groups));
+    d.launch(s, SimKernel{&kUnits, &kScales, 1.0, 1, 0, 300.0});
+    run_all(d);
+    // 40, 20 or 10 us: always idle power over the run plus the kernel's 300 uJ.
+    CHECK(d.energy_j() == Approx(m.idle_power_w() * d.now_us() * 1e-6 + 300e-6));
+  }
+  // Beside a kernel of unknown energy, which draws the model's active power on the units it holds.
+  SimDevice d(m);
+  StreamHandle a = d.create_stream(t.grow_from(0, 2)), b = d.create_stream(t.grow_from(2, 2));
+  d.launch(a, SimKernel{&kUnits, &kScales, 1.0, 1, 0, 300.0});
+  d.launch(b, SimKernel{&kUnits, &kScales, 1.0, 2});
+  run_all(d);
+  REQUIRE(d.now_us() == Approx(20));
+  CHECK(d.energy_j() == Approx(m.idle_power_w() * 20e-6 + 300e-6 + 30 * (m.unit_active_w - m.unit_idle_w) * 20e-6));
+  CHECK_THROWS_WITH(d.launch(a, SimKernel{&kUnits, &kScales, 1.0, 3, 0, -1.0}),
+                    Catch::Contains("energy -1 uJ") && Catch::Contains(">= 0"));
+}
+
 TEST_CASE("a kernel at its demand leaves shared units to the kernel that shares them", "[sim]") {
   // X covers SEs 0-1 and occupies 10 CUs; Y covers SE 0 and wants all of it. X takes its 10 from
   // SE 1, which nobody else wants, so Y gets all 15 CUs of SE 0.
