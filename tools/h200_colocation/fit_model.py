@@ -143,16 +143,23 @@ def main():
                 row["predicted_ipj_ratio"] = (sum(p["throughput_rps"]) / p["power_w"]) / (sum(bp["throughput_rps"]) / bp["power_w"])
         rows.append(row)
     errs = [abs(r["ratio_error"]) for r in rows if "ratio_error" in r and r["strategy"] != "baseline"]
+    power_errs = [abs(r["predicted_w"] / r["measured_w"] - 1) for r in rows if r["measured_w"]]
+    ipj_errs = [abs(r["predicted_ipj_ratio"] / r["measured_ipj_ratio"] - 1) for r in rows
+                if "measured_ipj_ratio" in r and r["strategy"] != "baseline"]
     out = {"format": "eclip.model_fit", "batch": args.batch, "profile": os.path.basename(args.profile),
            "parameters": params, "windows": len(runs), "throughput_rms_log_error": math.sqrt(thr_error(preds)),
            "ratio_abs_error_mean": sum(errs) / len(errs) if errs else None,
            "ratio_abs_error_max": max(errs) if errs else None,
-           "ratio_within_10pct": sum(e <= 0.10 for e in errs) / len(errs) if errs else None, "rows": rows}
+           "ratio_within_10pct": sum(e <= 0.10 for e in errs) / len(errs) if errs else None,
+           "power_abs_error_mean": sum(power_errs) / len(power_errs) if power_errs else None,
+           "power_abs_error_max": max(power_errs) if power_errs else None,
+           "ipj_ratio_abs_error_mean": sum(ipj_errs) / len(ipj_errs) if ipj_errs else None, "rows": rows}
     print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))
     for r in rows:
         print(f"{r['mix']:5s} {r['strategy']:22s} measured {r['measured_rps']:8.1f} predicted {r['predicted_rps']:8.1f}"
               + (f"  ratio {r['measured_ratio']:.2f} vs {r['predicted_ratio']:.2f} ({r['ratio_error']:+.0%})"
-                 if "ratio_error" in r else ""))
+                 if "ratio_error" in r else "")
+              + (f"  W {r['measured_w']:.0f} vs {r['predicted_w']:.0f}" if r["measured_w"] else ""))
     if args.out:
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1)
