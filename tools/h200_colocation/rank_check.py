@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Does `eclip simulate` rank the strategies as the hardware did? Predicted against measured, per mix.
+
+  rank_check.py --simulated SIM.json --runs DIR [--tie 0.02] [--out rank_check.json]
+
+SIM.json: `eclip simulate --json FILE` (any device preset and profile). DIR: a sweep folder
+(DIR/<mix>_b<batch>.json, sweep.py's output) that measured the same strategies on the same mixes.
+For every mix and strategy in both: the throughput and inferences/J as ratios to the same run's
+Baseline (measured: means over the repetitions). The measured order of two strategies counts when
+their ratios differ by more than --tie (2 %: the issue's tie band); the prediction agrees on such a
+pair when it orders them the same way. A mix is ranked as the hardware did when every pair that
+counts agrees; the best strategy matches when the predicted best is within the tie band of the
+measured best. Printed per mix, with each ratio's error; the JSON holds it all."""
+import argparse
+import glob
+import itertools
+import json
+import os
+import statistics
+import sys
+
+
+def measured(run_dir):
+    """{mix: {strategy: (throughput ratio, inferences/J ratio)}} from a sweep folder."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "mix*_b*.json"))):
+        doc = json.load(open(path))
+        by = {}
+        for r in doc.get("runs", []):
+            if r.get("kind", "rep") != "rep":
+                continue
+            by.setdefault(r["strategy_name"], []).append((r["throughput_rps"], r.get("inferences_per_j")))
+        if "baseline" not in by:
+            continue
+        base_t = statistics.mean(t for t, _ in by["baseline"])
+        base_e = statistics.mean(e for _, e in by["baseline"] if e)
+        out[doc["mix"]] = {s: (statistics.mean(t for t, _ in v) / base_t,
+                               statistics.mean(e for _, e in v if e) / base_e if all(e for _, e in v) else None)
+                           for s, v in by.items()}
+    return out
+
+
+def predicted(sim_path):
+    doc = json.load(open(sim_path))
+    if doc.get("format") != "eclip.simulate":
+        raise ValueError(f"{sim_path}: not `eclip simulate --json` output (format {doc.get('format')!r})")
+    by = {}
+    for r in doc["results"]:
+        by.setdefault(r["mix"], {})[r["strategy"]] = (r["throughput_rps"], r["requests_per_joule"])
+    out = {}
+    for mix, s in by.items():
+        if "baseline" in s:
+            bt, be = s["baseline"]
+            out[mix] = {k: (t / bt, e / be) for k, (t, e) in s.items()}
+    return out
+
+
+def compare(meas, pred, tie):
+    """Per metric (0: throughput, 1: inferences/J): pairs that count, those the prediction orders
+    the same way, and whether the predicted best is among the measured best (within tie)."""
+    strategies = [s for s in meas if s in pred]
+    res = {}
+    for i, metric in enumerate(("throughput", "inferences_per_j")):
+        if any(meas[s][i] is None for s in strategies):
+            continue
+        pairs, agree, wrong = 0, 0, []
+        for a, b in itertools.combinations(strategies, 2):
+            ma, mb = meas[a][i], meas[b][i]
+            if abs(ma / mb - 1) <= tie:
+                continue
+            pairs += 1
+            if (ma > mb) == (pred[a][i] > pred[b][i]):
+                agree += 1
+            else:
+                wrong.append(f"{a} {'>' if ma > mb else '<'} {b}")
+        top = max(meas[s][i] for s in strategies)
+        best_pred = max(strategies, key=lambda s: pred[s][i])
+        res[metric] = {"pairs": pairs, "agree": agree, "misordered": wrong,
+                       "best_matches": meas[best_pred][i] >= top / (1 + tie), "predicted_best": best_pred,
+                       "measured_best": max(strategies, key=lambda s: meas[s][i])}
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--simulated", required=True)
+    ap.add_argument("--runs", required=True)
+    ap.add_argument("--tie", type=float, default=0.02)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    meas, pred = measured(args.runs), predicted(args.simulated)
+    mixes = [m for m in meas if m in pred]
+    if not mixes:
+        print(f"no mix in both {args.simulated} and {args.runs}", file=sys.stderr)
+        return 2
+    report = {"simulated": args.simulated, "runs": args.runs, "tie": args.tie, "mixes": {}}
+    errors = {"throughput": [], "inferences_per_j": []}
+    for mix in mixes:
+        m, p = meas[mix], pred[mix]
+        cmp = compare(m, p, args.tie)
+        rows = {s: {"measured": m[s], "predicted": p[s]} for s in m if s in p}
+        for s, r in rows.items():
+            if s == "baseline":
+                continue
+            for i, metric in enumerate(errors):
+                if r["measured"][i]:
+                    errors[metric].append(abs(r["predicted"][i] / r["measured"][i] - 1))
+        report["mixes"][mix] = {"strategies": rows, "order": cmp}
+        print(f"== {mix}: strategy  throughput x Baseline measured / predicted   inferences/J measured / predicted")
+        for s, r in rows.items():
+            (mt, me), (pt, pe) = r["measured"], r["predicted"]
+            print(f"   {s:14s} {mt:5.2f} / {pt:5.2f} ({pt / mt - 1:+4.0%})      "
+                  + (f"{me:5.2f} / {pe:5.2f} ({pe / me - 1:+4.0%})" if me else "n/a"))
+        for metric, c in cmp.items():
+            print(f"   {metric}: {c['agree']} of {c['pairs']} measured orders kept"
+                  + (f" (misordered: {', '.join(c['misordered'])})" if c["misordered"] else "")
+                  + f"; best {'matches' if c['best_matches'] else 'differs'} (predicted {c['predicted_best']}, "
+                    f"measured {c['measured_best']})")
+    summary = {}
+    for metric, errs in errors.items():
+        ranked = [mx for mx in mixes if metric in report["mixes"][mx]["order"]]
+        summary[metric] = {
+            "mixes_ranked_as_measured": sum(not report["mixes"][mx]["order"][metric]["misordered"] for mx in ranked),
+            "mixes_best_matches": sum(report["mixes"][mx]["order"][metric]["best_matches"] for mx in ranked),
+            "mixes": len(ranked),
+            "ratio_abs_error_mean": statistics.mean(errs) if errs else None,
+            "ratio_within_10pct": sum(e <= 0.10 for e in errs) / len(errs) if errs else None}
+        s = summary[metric]
+        print(f"{metric}: ranked as measured on {s['mixes_ranked_as_measured']} of {s['mixes']} mixes, best strategy "
+              f"on {s['mixes_best_matches']}; ratio error mean {s['ratio_abs_error_mean']:.1%}, "
+              f"within 10 % {s['ratio_within_10pct']:.0%}")
+    report["summary"] = summary
+    if args.out:
+        tmp = f"{args.out}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=1)
+        os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
