@@ -4,7 +4,7 @@
   python3 report.py        (from this folder; matplotlib for the plots)
 
 summary.csv: one row per (mix, batch, strategy, rep) from the sweep calls (SOURCES) and their MPS
-rows. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
+rows; summary_current.csv and summary_energy.csv the later runs on one library each. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
 Baseline, to static-best and to the better MPS setting, the issue's targets and the model's error;
 then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
 import csv
@@ -267,12 +267,20 @@ CURRENT = [("rerun9_b1", 1, set(MIXES), "sweep"),
            ("rerun5_b8_mix5", 8, {"mix5"}, "mps")]
 
 
-def current_rows():
+# Profiles with each group's measured energy (3ff1519): the energy objective's tuner on every
+# batch-1 mix but mix2, in two calls of one device session; MPS re-run on this library in the first.
+ENERGY_LIBRARY = "3ff1519"
+ENERGY = [("rerun10_energy_b1/call1/sweep", 1, {"mix3"}, "sweep"),
+          ("rerun10_energy_b1/call2/sweep", 1, {"mix1", "mix4", "mix5", "mix6", "mix7"}, "sweep"),
+          ("rerun10_energy_b1/call1/sweep", 1, set(MIXES), "mps")]
+
+
+def current_rows(sources=CURRENT, skip=("eclip-tuned-energy",)):
     out = []
-    for folder, batch, mixes, which in CURRENT:
+    for folder, batch, mixes, which in sources:
         for r in read_summary(folder):
             kind = "mps" if r["strategy"].startswith("mps-") else "sweep"
-            if int(r["batch"]) == batch and r["mix"] in mixes and r["strategy"] != "eclip-tuned-energy" and kind == which:
+            if int(r["batch"]) == batch and r["mix"] in mixes and r["strategy"] not in skip and kind == which:
                 out.append(r)
     return out
 
@@ -283,6 +291,12 @@ def current_lines(data):
     for batch in sorted({int(r["batch"]) for r in data}):
         lines += target_table(m, batch)
     return lines
+
+
+def energy_lines(data):
+    m = means(data)
+    return ["", f"# The energy objective on profiles with measured energy, {ENERGY_LIBRARY} (summary_energy.csv)",
+            ""] + target_table(m, 1, "eclip-tuned-energy")
 
 
 def plots(m, batches, order=ORDER, prefix="", note="mean of 2 repetitions"):
@@ -340,7 +354,12 @@ def main():
         w = csv.DictWriter(f, fieldnames=header)
         w.writeheader()
         w.writerows(current)
-    lines += more + rerun_lines() + current_lines(current)
+    energy = current_rows(ENERGY, skip=("eclip-tuned",))
+    with open(os.path.join(HERE, "summary_energy.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(energy)
+    lines += more + rerun_lines() + current_lines(current) + energy_lines(energy)
     if follow:
         with open(os.path.join(HERE, "followup_b1.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(follow[0].keys()))
@@ -352,6 +371,8 @@ def main():
     plots(m, batches)
     plots(means(current), batches, ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"], "current_",
           f"library {CURRENT_LIBRARY}, mean of 2 repetitions")
+    plots(means(energy), [1], ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned-energy"], "energy_",
+          f"library {ENERGY_LIBRARY}, energy objective, mean of 2 repetitions")
 
 
 if __name__ == "__main__":
