@@ -224,7 +224,7 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
     };
     // "predictor": {"profile": PATH}: the co-location model of the backend's device
     // ranks each round's neighbours (only the best per_round are evaluated) and adds its best
-    // plan to the starts.
+    // plan under the objective, and under the other of throughput and energy, to the starts.
     eclip::Predictor predictor;
     std::optional<eclip::Profile> profile;
     std::optional<eclip::SimDeviceModel> device;
@@ -252,27 +252,38 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       // tuner spent a window on, while albert's home of 8 atoms is predicted within the limit. The
       // Jain floor stays the model's own Baseline's (a measured index is not on the model's scale).
       co.p95_limit_ms = objective.p95_limit_ms;
-      const eclip::ColocationPlan model = eclip::plan_colocation(*device, *profile, space.models(), co);
-      // The model's best plan as this space spells it (PlanSpace::translated: its split, and a
-      // worker whose segments share one partition kept there, e.g. unconfined). Its split alone
-      // lost what the model found: on the H200 at batch 8, mix2's model best 4/3+/4/4+ (alexnet
-      // on the whole device) became the equal split, a start already. One plan, not its best few:
-      // with three (H200, 16:33 UTC, docs/results) the extra windows came out of the 40-s budget
-      // and no mix gained. The best that is valid here (within this space's budget) and not a
-      // start already is taken.
-      std::vector<const eclip::Trial*> ranked;
-      for (const eclip::Trial& tr : model.search.trials)
-        if (tr.value > -std::numeric_limits<double>::infinity() && !tr.candidate.shared()) ranked.push_back(&tr);
-      std::stable_sort(ranked.begin(), ranked.end(), [](const eclip::Trial* a, const eclip::Trial* b) {
-        return a->score != b->score ? a->score > b->score : a->value > b->value;  // constraints kept first
-      });
-      for (const eclip::Trial* tr : ranked) {
-        try {
-          eclip::Candidate c = space.translated(tr->candidate);
-          if (std::find(starts.begin(), starts.end(), c) != starts.end()) continue;  // its next best
-          starts.push_back(std::move(c));
-          break;
-        } catch (const eclip::Error&) {  // not valid in this space (its switch budget): the next one
+      // The model's best plan under the caller's objective, then under the other of throughput
+      // and energy: a start in another region at the cost of one window. On the H200 at batch 1
+      // (3ff1519, docs/results/h200-colocation-2026-11-30) the energy objective's model start
+      // (the power-hungry worker shrunk) led its search to more throughput than the throughput
+      // objective's search reached from its own start on mixes 1, 4 and 7 (mix4: 4/4/5/2 at
+      // 1545 req/s against 4/4/3+/4 at 1525, the same call), which stopped within its noise band.
+      const eclip::ObjectiveKind other =
+          objective.kind == eclip::ObjectiveKind::energy ? eclip::ObjectiveKind::throughput : eclip::ObjectiveKind::energy;
+      for (const eclip::ObjectiveKind kind : {objective.kind, other}) {
+        co.objective = kind;
+        const eclip::ColocationPlan model = eclip::plan_colocation(*device, *profile, space.models(), co);
+        // The model's best plan as this space spells it (PlanSpace::translated: its split, and a
+        // worker whose segments share one partition kept there, e.g. unconfined). Its split alone
+        // lost what the model found: on the H200 at batch 8, mix2's model best 4/3+/4/4+ (alexnet
+        // on the whole device) became the equal split, a start already. One plan per objective,
+        // not its best few: with three (H200, 16:33 UTC, docs/results) the extra windows came out
+        // of the 40-s budget and no mix gained. The best that is valid here (within this space's
+        // budget) and not a start already is taken.
+        std::vector<const eclip::Trial*> ranked;
+        for (const eclip::Trial& tr : model.search.trials)
+          if (tr.value > -std::numeric_limits<double>::infinity() && !tr.candidate.shared()) ranked.push_back(&tr);
+        std::stable_sort(ranked.begin(), ranked.end(), [](const eclip::Trial* a, const eclip::Trial* b) {
+          return a->score != b->score ? a->score > b->score : a->value > b->value;  // constraints kept first
+        });
+        for (const eclip::Trial* tr : ranked) {
+          try {
+            eclip::Candidate c = space.translated(tr->candidate);
+            if (std::find(starts.begin(), starts.end(), c) != starts.end()) continue;  // its next best
+            starts.push_back(std::move(c));
+            break;
+          } catch (const eclip::Error&) {  // not valid in this space (its switch budget): the next one
+          }
         }
       }
     }
