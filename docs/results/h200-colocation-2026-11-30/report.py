@@ -4,7 +4,7 @@
   python3 report.py        (from this folder; matplotlib for the plots)
 
 summary.csv: one row per (mix, batch, strategy, rep) from the sweep calls (SOURCES) and their MPS
-rows; summary_current.csv and summary_energy.csv the later runs on one library each. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
+rows; summary_current.csv, summary_energy.csv and summary_4b1800c.csv the later runs on one library each. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
 Baseline, to static-best and to the better MPS setting, the issue's targets and the model's error;
 then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
 import csv
@@ -275,6 +275,14 @@ ENERGY = [("rerun10_energy_b1/call1/sweep", 1, {"mix3"}, "sweep"),
           ("rerun10_energy_b1/call1/sweep", 1, set(MIXES), "mps")]
 
 
+# The tuner starting from the model's plans under both throughput and energy (4b1800c), every
+# batch-1 mix in two calls of the same session as ENERGY, whose MPS rows it is compared with.
+BOTH_STARTS_LIBRARY = "4b1800c"
+BOTH_STARTS = [("rerun11_b1/call1/sweep", 1, {"mix1", "mix3", "mix4", "mix5", "mix7"}, "sweep"),
+               ("rerun11_b1/call2/sweep", 1, {"mix2", "mix6"}, "sweep"),
+               ("rerun10_energy_b1/call1/sweep", 1, set(MIXES), "mps")]
+
+
 def current_rows(sources=CURRENT, skip=("eclip-tuned-energy",)):
     out = []
     for folder, batch, mixes, which in sources:
@@ -291,6 +299,12 @@ def current_lines(data):
     for batch in sorted({int(r["batch"]) for r in data}):
         lines += target_table(m, batch)
     return lines
+
+
+def both_starts_lines(data):
+    m = means(data)
+    return ["", f"# The tuner from both objectives' model plans, {BOTH_STARTS_LIBRARY} (summary_{BOTH_STARTS_LIBRARY}.csv)",
+            ""] + target_table(m, 1)
 
 
 def energy_lines(data):
@@ -359,7 +373,12 @@ def main():
         w = csv.DictWriter(f, fieldnames=header)
         w.writeheader()
         w.writerows(energy)
-    lines += more + rerun_lines() + current_lines(current) + energy_lines(energy)
+    both = current_rows(BOTH_STARTS)
+    with open(os.path.join(HERE, f"summary_{BOTH_STARTS_LIBRARY}.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(both)
+    lines += more + rerun_lines() + current_lines(current) + energy_lines(energy) + both_starts_lines(both)
     if follow:
         with open(os.path.join(HERE, "followup_b1.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(follow[0].keys()))
@@ -371,6 +390,8 @@ def main():
     plots(m, batches)
     plots(means(current), batches, ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"], "current_",
           f"library {CURRENT_LIBRARY}, mean of 2 repetitions")
+    plots(means(both), [1], ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"], f"{BOTH_STARTS_LIBRARY}_",
+          f"library {BOTH_STARTS_LIBRARY}, mean of 2 repetitions")
     plots(means(energy), [1], ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned-energy"], "energy_",
           f"library {ENERGY_LIBRARY}, energy objective, mean of 2 repetitions")
 
