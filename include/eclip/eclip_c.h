@@ -226,9 +226,10 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
  * passes its noise band)} and "search":
  * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0};
  * "predictor": {"profile": PATH} (a profile of these models on the backend's device): the
- * co-location model ranks each round's neighbours (the best per_round are evaluated) and its best
- * plan under the objective's p95 limits (its Jain floor: the model's Baseline's) that is not a
- * start already, as this space spells it, joins the starts.
+ * co-location model ranks each round's neighbours (the best per_round are evaluated), and its best
+ * plan under the objective and its best under the other of throughput and energy, each under the
+ * objective's p95 limits (its Jain floor: the model's Baseline's), not a start already and as this
+ * space spells it, join the starts.
  * best (may be NULL): the best plan (strategy "eclip-tuned"). report_json (may be NULL): the whole
  * result as JSON ("format": "eclip.search": every trial, its measurement, the time, why it
  * stopped), to free with eclip_string_free. */

@@ -17,7 +17,8 @@ mix:
                   numbers in <mix>_b<batch>.json "static_search"). static-best = the best of them
                   by throughput.
   eclip-tuned     eclip.torch.tune: the library's search with the co-location model as predictor,
-                  measured windows, from Baseline, the equal split and the model's best plan;
+                  measured windows, from Baseline, the equal split and the model's best plans (for the
+                  objective and for the other of throughput and energy);
                   objective --objective (throughput) under Baseline's measured Jain index and, with
                   --p95-limit baseline (the default), every worker's p95 within Baseline's slowest
                   (its whole report in "tune").

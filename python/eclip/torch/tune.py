@@ -11,8 +11,8 @@ The workers run without stopping for the whole search: each candidate is set up 
 captured, while the workers still run the previous plan), switched to at each worker's request
 boundary, warmed up for --warmup seconds and measured for --window seconds (per-worker completions
 from the router's request counters, energy from the NVML meter). The search starts from Baseline,
-the equal split and, with --profile, the co-location model's best plan (whose prediction also
-ranks every round's neighbours, so only the promising ones are measured), moves an atom between
+the equal split and, with --profile, the co-location model's best plans under the objective and
+under the other of throughput and energy (whose prediction also ranks every round's neighbours, so only the promising ones are measured), moves an atom between
 homes, gives or leaves idle a group, moves a segment one partition size up or down, unconfines a
 worker or confines it again (PlanSpace's moves; those toward a worker that breaks a constraint
 first), and stops when no move beats the best by more than --noise. The fairness floor is
@@ -91,7 +91,8 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
     given; p95_limit None: every worker within Baseline's slowest p95, [] none, else per worker (ms).
     Both hold within the noise band (the objective's tolerance), so a remeasured Baseline keeps its
     own. segments: how many parts of each request the search may place apart. profile: the
-    co-location model's profile (ranks neighbours, adds its best plan to the starts)."""
+    co-location model's profile (ranks neighbours, adds its best plans for this objective and for the
+    other of throughput and energy to the starts)."""
     _require_solo_rates(models, alone_rps)
     if p95_limit is None:
         p95_limit = [baseline["slowest_p95_ms"] or 0] * len(models)
@@ -206,7 +207,8 @@ def main(argv=None):
     ap.add_argument("--energy", default="nvml", help='energy meter spec, or "none"')
     ap.add_argument("--profile", default=None,
                     help="a profile of these models on this device (`eclip profile --sizes all`): the co-location "
-                         "model then ranks each round's neighbours and adds its best plan to the starts")
+                         "model then ranks each round's neighbours and adds its best plans (under the objective and under "
+                         "the other of throughput and energy) to the starts")
     ap.add_argument("--label", default="mix", help="a name for the outputs")
     ap.add_argument("--out", default="tune_out", help="output folder")
     ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend")
