@@ -101,8 +101,10 @@ def time_chain(torch, graphs, stream, reps, sleep_cycles):
 def solo_power(torch, meter, graphs, stream, seconds):
     """(requests/s, average W) of the model alone on the whole device: its chain of graphs replayed
     back to back for about `seconds` inside an energy window (after a short warm-up, so the clocks
-    are at their loaded speed). The host runs ahead and the launch queue holds it back; the
-    window's end waits for the device, so requests / window seconds is the device's rate."""
+    are at their loaded speed). The host runs ahead and the launch queue holds it back. The
+    window's end waits for the device and then for the counter's next update (up to ~100 ms of
+    idle), so the rate is a little low; the dynamic energy per request, (power - idle) / rate, is
+    not affected: the idle tail adds idle energy only."""
     with torch.cuda.stream(stream):
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < min(0.3, seconds):

@@ -12,14 +12,15 @@ captured, while the workers still run the previous plan), switched to at each wo
 boundary, warmed up for --warmup seconds and measured for --window seconds (per-worker completions
 from the router's request counters, energy from the NVML meter). The search starts from Baseline,
 the equal split and, with --profile, the co-location model's best plans under the objective and
-under the other of throughput and energy (whose prediction also ranks every round's neighbours, so only the promising ones are measured), moves an atom between
-homes, gives or leaves idle a group, moves a segment one partition size up or down, unconfines a
-worker or confines it again (PlanSpace's moves; those toward a worker that breaks a constraint
-first), and stops when no move beats the best by more than --noise. The fairness floor is
-Baseline's measured Jain index unless given; with --p95-limit a candidate whose worker's p95
-passes its limit is never chosen (baseline: Baseline's slowest worker's p95 for every worker), and
-the model's best plan is the best it predicts within those limits. Both constraints hold within
-the noise band (--noise), so a remeasured Baseline keeps its own.
+under the other of throughput and energy (whose prediction also ranks every round's neighbours,
+so only the promising ones are measured), moves an atom between homes, gives or leaves idle a
+group, moves a segment one partition size up or down, unconfines a worker or confines it again
+(PlanSpace's moves; those toward a worker that breaks a constraint first), and stops when no move
+beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless
+given; with --p95-limit a candidate whose worker's p95 passes its limit is never chosen
+(baseline: Baseline's slowest worker's p95 for every worker), and the model's best plans are the
+best it predicts within those limits. Both constraints hold within the noise band (--noise), so a
+remeasured Baseline keeps its own.
 
 Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
 measurement, the capture time of each, the time it took, why it stopped, the best plan) and
