@@ -19,25 +19,35 @@ import os
 import statistics
 import sys
 
+from fit_model import load_runs  # the sweep windows, read as the model's fit reads them
+
 
 def measured(run_dir):
-    """{mix: {strategy: (throughput ratio, inferences/J ratio)}} from a sweep folder."""
+    """{mix: {strategy: (throughput ratio, inferences/J ratio)}} from a sweep folder's repetitions
+    (fit_model.load_runs reads the windows; inferences/J = requests/s over average power)."""
+    by = {}
+    for r in load_runs([run_dir], batch_of(run_dir)):
+        if r["kind"] == "rep":
+            by.setdefault(r["mix"], {}).setdefault(r["name"], []).append(
+                (r["total"], r["total"] / r["power_w"] if r["power_w"] else None))
     out = {}
-    for path in sorted(glob.glob(os.path.join(run_dir, "mix*_b*.json"))):
-        doc = json.load(open(path))
-        by = {}
-        for r in doc.get("runs", []):
-            if r.get("kind", "rep") != "rep":
-                continue
-            by.setdefault(r["strategy_name"], []).append((r["throughput_rps"], r.get("inferences_per_j")))
-        if "baseline" not in by:
+    for mix, strategies in by.items():
+        if "baseline" not in strategies:
             continue
-        base_t = statistics.mean(t for t, _ in by["baseline"])
-        base_e = statistics.mean(e for _, e in by["baseline"] if e)
-        out[doc["mix"]] = {s: (statistics.mean(t for t, _ in v) / base_t,
-                               statistics.mean(e for _, e in v if e) / base_e if all(e for _, e in v) else None)
-                           for s, v in by.items()}
+        base_t = statistics.mean(t for t, _ in strategies["baseline"])
+        base_e = statistics.mean(e for _, e in strategies["baseline"] if e)
+        out[mix] = {s: (statistics.mean(t for t, _ in v) / base_t,
+                        statistics.mean(e for _, e in v if e) / base_e if all(e for _, e in v) else None)
+                    for s, v in strategies.items()}
     return out
+
+
+def batch_of(run_dir):
+    """The batch size of a sweep folder's windows (its files are <mix>_b<batch>.json)."""
+    batches = {int(os.path.basename(p).split("_b")[-1][:-5]) for p in glob.glob(os.path.join(run_dir, "mix*_b*.json"))}
+    if len(batches) != 1:
+        raise ValueError(f"{run_dir}: expected the windows of one batch size, found {sorted(batches) or 'none'}")
+    return batches.pop()
 
 
 def predicted(sim_path):

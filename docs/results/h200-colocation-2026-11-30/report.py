@@ -293,24 +293,34 @@ def current_rows(sources=CURRENT, skip=("eclip-tuned-energy",)):
     return out
 
 
-def current_lines(data):
+def section_lines(title, data, tuned="eclip-tuned"):
+    """One later run's targets: its title, then the target table of each batch it measured."""
     m = means(data)
-    lines = ["", f"# Every mix on one library, {CURRENT_LIBRARY} (summary_current.csv)", ""]
+    lines = ["", f"# {title}", ""]
     for batch in sorted({int(r["batch"]) for r in data}):
-        lines += target_table(m, batch)
+        lines += target_table(m, batch, tuned)
     return lines
 
 
-def both_starts_lines(data):
-    m = means(data)
-    return ["", f"# The tuner from both objectives' model plans, {BOTH_STARTS_LIBRARY} (summary_{BOTH_STARTS_LIBRARY}.csv)",
-            ""] + target_table(m, 1)
+# The later runs, each on one library: (csv, title, sources, strategies left out, the tuned
+# strategy its targets are for, plots' prefix and note).
+SECTIONS = [
+    ("summary_current.csv", f"Every mix on one library, {CURRENT_LIBRARY} (summary_current.csv)", CURRENT,
+     ("eclip-tuned-energy",), "eclip-tuned", "current_", f"library {CURRENT_LIBRARY}, mean of 2 repetitions"),
+    ("summary_energy.csv", f"The energy objective on profiles with measured energy, {ENERGY_LIBRARY} "
+     "(summary_energy.csv)", ENERGY, ("eclip-tuned",), "eclip-tuned-energy", "energy_",
+     f"library {ENERGY_LIBRARY}, energy objective, mean of 2 repetitions"),
+    (f"summary_{BOTH_STARTS_LIBRARY}.csv", f"The tuner from both objectives' model plans, {BOTH_STARTS_LIBRARY} "
+     f"(summary_{BOTH_STARTS_LIBRARY}.csv)", BOTH_STARTS, ("eclip-tuned-energy",), "eclip-tuned",
+     f"{BOTH_STARTS_LIBRARY}_", f"library {BOTH_STARTS_LIBRARY}, mean of 2 repetitions"),
+]
 
 
-def energy_lines(data):
-    m = means(data)
-    return ["", f"# The energy objective on profiles with measured energy, {ENERGY_LIBRARY} (summary_energy.csv)",
-            ""] + target_table(m, 1, "eclip-tuned-energy")
+def write_rows(name, data, header=None):
+    with open(os.path.join(HERE, name), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header or list(data[0].keys()))
+        w.writeheader()
+        w.writerows(data)
 
 
 def plots(m, batches, order=ORDER, prefix="", note="mean of 2 repetitions"):
@@ -346,10 +356,7 @@ def plots(m, batches, order=ORDER, prefix="", note="mean of 2 repetitions"):
 def main():
     data = rows()
     header = list(data[0].keys())
-    with open(os.path.join(HERE, "summary.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(data)
+    write_rows("summary.csv", data)
     m = means(data)
     batches = sorted({int(r["batch"]) for r in data})
 
@@ -363,37 +370,22 @@ def main():
     for batch in batches:
         lines += ratio_tables(m, batch, ORDER) + target_table(m, batch) + model_table(batch) + [""]
     follow, more = followup_lines()
-    current = current_rows()
-    with open(os.path.join(HERE, "summary_current.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(current)
-    energy = current_rows(ENERGY, skip=("eclip-tuned",))
-    with open(os.path.join(HERE, "summary_energy.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(energy)
-    both = current_rows(BOTH_STARTS)
-    with open(os.path.join(HERE, f"summary_{BOTH_STARTS_LIBRARY}.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(both)
-    lines += more + rerun_lines() + current_lines(current) + energy_lines(energy) + both_starts_lines(both)
+    lines += more + rerun_lines()
+    later = []
+    for name, title, sources, skip, tuned, prefix, note in SECTIONS:
+        rows_of = current_rows(sources, skip)
+        write_rows(name, rows_of, header)
+        lines += section_lines(title, rows_of, tuned)
+        later.append((rows_of, tuned, prefix, note))
     if follow:
-        with open(os.path.join(HERE, "followup_b1.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(follow[0].keys()))
-            w.writeheader()
-            w.writerows(follow)
+        write_rows("followup_b1.csv", follow)
     with open(os.path.join(HERE, "tables.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     plots(m, batches)
-    plots(means(current), batches, ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"], "current_",
-          f"library {CURRENT_LIBRARY}, mean of 2 repetitions")
-    plots(means(both), [1], ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"], f"{BOTH_STARTS_LIBRARY}_",
-          f"library {BOTH_STARTS_LIBRARY}, mean of 2 repetitions")
-    plots(means(energy), [1], ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned-energy"], "energy_",
-          f"library {ENERGY_LIBRARY}, energy objective, mean of 2 repetitions")
+    for rows_of, tuned, prefix, note in later:
+        plots(means(rows_of), sorted({int(r["batch"]) for r in rows_of}),
+              ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix, note)
 
 
 if __name__ == "__main__":
