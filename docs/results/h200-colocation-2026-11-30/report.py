@@ -3,10 +3,12 @@
 
   python3 report.py        (from this folder; matplotlib for the plots)
 
-summary.csv: one row per (mix, batch, strategy, rep) from the sweep calls (SOURCES) and their MPS
-rows; summary_current.csv, summary_energy.csv and summary_4b1800c.csv the later runs on one library each. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
-Baseline, to static-best and to the better MPS setting, the issue's targets and the model's error;
-then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
+summary.csv: one row per (mix, batch, strategy, rep) of the final run (FINAL: every strategy, both
+batches, one library, MPS in the same device calls); summary_first.csv the first run's (SOURCES and
+their MPS rows); summary_current.csv, summary_energy.csv and summary_4b1800c.csv the later runs on one
+library each. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
+Baseline, to static-best and to the better MPS setting, the issue's targets (and, for the first run,
+the model's error); then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
 import csv
 import glob
 import json
@@ -15,7 +17,7 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = os.path.join(HERE, "raw")
-# (raw folder, batch, the mixes taken from it, whether its MPS rows are taken). Batch 1: mixes 1-4,
+# The first run: (raw folder, batch, the mixes taken from it, whether its MPS rows are taken). Batch 1: mixes 1-4,
 # 5-6 (+ MPS) and 7 again (the second call's mix 7 stopped on an error); batch 8: two calls.
 SOURCES = [("sweep_mix1-4", 1, {"mix1", "mix2", "mix3", "mix4"}, False),
            ("sweep_mix5-6_mps", 1, {"mix5", "mix6"}, True),
@@ -283,6 +285,14 @@ BOTH_STARTS = [("rerun11_b1/call1/sweep", 1, {"mix1", "mix3", "mix4", "mix5", "m
                ("rerun10_energy_b1/call1/sweep", 1, set(MIXES), "mps")]
 
 
+# The final run (850e555, the library of 4b1800c): every strategy at both batches, every mix, two
+# repetitions, in four calls of one device session (mixes 1-4, then 5-7 and MPS, per batch).
+FINAL_LIBRARY = "850e555"
+FINAL = [(f"final_{FINAL_LIBRARY}/b{b}_call1/sweep", b, {"mix1", "mix2", "mix3", "mix4"}, "sweep") for b in (1, 8)]
+FINAL += [(f"final_{FINAL_LIBRARY}/b{b}_call2/sweep", b, {"mix5", "mix6", "mix7"}, "sweep") for b in (1, 8)]
+FINAL += [(f"final_{FINAL_LIBRARY}/b{b}_call2/sweep", b, set(MIXES), "mps") for b in (1, 8)]
+
+
 def current_rows(sources=CURRENT, skip=("eclip-tuned-energy",)):
     out = []
     for folder, batch, mixes, which in sources:
@@ -354,9 +364,12 @@ def plots(m, batches, order=ORDER, prefix="", note="mean of 2 repetitions"):
 
 
 def main():
+    final = current_rows(FINAL, ())
+    header = list(final[0].keys())
+    write_rows("summary.csv", final)
+    final_m = means(final)
     data = rows()
-    header = list(data[0].keys())
-    write_rows("summary.csv", data)
+    write_rows("summary_first.csv", data, header)
     m = means(data)
     batches = sorted({int(r["batch"]) for r in data})
 
@@ -366,7 +379,10 @@ def main():
         w.writerow(["mix", "batch", "split", "throughput", "inferences_per_j", "jain", "slowest_p95_ms", "workers_rps"])
         w.writerows(static_search_rows())
 
-    lines = []
+    lines = [f"# The final run: every strategy, both batches, library {FINAL_LIBRARY} (summary.csv)", ""]
+    for batch in (1, 8):
+        lines += ratio_tables(final_m, batch, ORDER) + target_table(final_m, batch) + [""]
+    lines += ["# The first run (summary_first.csv)", ""]
     for batch in batches:
         lines += ratio_tables(m, batch, ORDER) + target_table(m, batch) + model_table(batch) + [""]
     follow, more = followup_lines()
@@ -382,7 +398,8 @@ def main():
     with open(os.path.join(HERE, "tables.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plots(m, batches)
+    plots(final_m, (1, 8), note=f"library {FINAL_LIBRARY}, mean of 2 repetitions")
+    plots(m, batches, prefix="first_")
     for rows_of, tuned, prefix, note in later:
         plots(means(rows_of), sorted({int(r["batch"]) for r in rows_of}),
               ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix, note)
