@@ -128,17 +128,19 @@ def test_the_model_adds_its_best_plan_to_the_starts(sim, tmp_path):
     # its best under the objective (throughput) and its best under energy, each new
     assert labels[:2] == ["shared", "4/4/4/4"] and len(labels) == 4 and len(set(labels)) == 4
     assert all(t["round"] == 0 for t in report["trials"])
-    # Under the energy objective the two model plans come in the other order (fails when the
-    # starts hold only the objective's own).
+    # Under the energy objective the throughput objective's best plan is a start too (fails when
+    # the starts hold only the objective's own: one model start).
     spec["objective"] = {"kind": "energy"}
     best, report = es.search(sim, spec, evaluate)
     best.close()
-    assert [t["candidate"]["label"] for t in report["trials"]] == ["shared", "4/4/4/4", labels[3], labels[2]]
+    energy_labels = [t["candidate"]["label"] for t in report["trials"]]
+    assert len(energy_labels) == 4 and len(set(energy_labels)) == 4 and labels[2] in energy_labels[2:]
 
 
 def test_the_models_start_keeps_the_p95_limits(sim, profile, tmp_path):
-    # The model's plan is searched under the caller's p95 limits: without them its best here puts
-    # albert on 5 atoms, over the limit of Baseline's slowest p95 (as the model predicts both).
+    # The model's plan is searched under the caller's p95 limits: with every limit 3 % under the
+    # slowest p95 of its unconstrained best (as the model predicts both), it starts from a plan
+    # that keeps them.
     import json
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(profile_doc()))
@@ -155,8 +157,7 @@ def test_the_models_start_keeps_the_p95_limits(sim, profile, tmp_path):
         best.close()
         return report["trials"][2]["candidate"]
 
-    limit = max(p95({"split": []}))
-    assert max(p95(models_start({}))) > limit  # the case the limit changes
+    limit = 0.97 * max(p95(models_start({})))
     start = models_start({"p95_limit_ms": [limit] * 4})
     assert max(p95(start)) <= limit
 

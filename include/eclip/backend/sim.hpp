@@ -52,7 +52,8 @@ struct SimDeviceModel {
   double unit_active_w = 3;      ///< per unit running a kernel
   double unit_idle_w = 0.5;      ///< leakage per powered but idle unit
   /// How the units of a group are divided among running kernels whose masks compete for them, in
-  /// [0, 1]. 1 = max-min fair water-filling (each competitor an equal share, capped at its
+  /// [0, 1]. 1 = max-min fair water-filling (each competitor an equal share of the units its mask
+  /// allows, so in a group a kernel confined to it outweighs one that may run anywhere; capped at its
   /// demand). 0 = first come, first served: in start order (earlier-started first; kernels that
   /// start at the same instant in stream order) each kernel takes up to its demand of the units
   /// its mask allows and later ones get what is left, as a real block dispatcher does: it does not
@@ -239,6 +240,7 @@ class SimDevice final : public Backend {
   std::vector<double> cap_, alloc_, tentative_, scratch_;  // reallocate() scratch, [kernel * groups + group]
   std::vector<size_t> order_;  // first_come()'s serving order
   std::vector<unsigned> sharers_;
+  std::vector<double> weight_sum_, reach_;  // water_fill(): entitlement per group, units per kernel's mask
   std::vector<char> frozen_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> done_;  // advance_to() scratch
   bool trace_ = false;

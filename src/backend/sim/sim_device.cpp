@@ -336,9 +336,14 @@ void SimDevice::pump() {
   }
 }
 
-// Water-filling per group: each group's units go in equal shares to the running kernels whose
-// masks cover it; a kernel whose total reaches its demand is frozen there and its leftover share
-// is redistributed in the next round. Writes [kernel * groups + group] into out.
+// Water-filling per group: each running kernel is entitled to an equal share of the device,
+// spread evenly over the units its mask allows, so in a group each kernel whose mask covers it gets
+// a share in proportion to its mask's units there over all its mask's units (equal shares when
+// the competitors' masks are equal): a kernel that may run anywhere presses less on the units of
+// a narrower mask than a kernel confined to them (the dispatcher places blocks by each SM's free
+// resources, so a kernel with room elsewhere leaves a partition's SMs to it). A kernel whose total
+// reaches its demand is frozen there and its leftover share is redistributed in the next round.
+// Writes [kernel * groups + group] into out.
 void SimDevice::water_fill(double* out) {
   const Topology& t = model_.topology;
   const size_t G = t.group_count(), R = running_.size();
@@ -349,11 +354,22 @@ void SimDevice::water_fill(double* out) {
   tentative_.assign(R * G, 0.0);
   frozen_.assign(R, 0);
   sharers_.resize(G);
+  weight_sum_.resize(G);
+  reach_.resize(R);
+  for (size_t k = 0; k < R; ++k) {
+    const auto& gu = streams_[running_[k].stream].group_units;
+    reach_[k] = std::accumulate(gu.begin(), gu.end(), 0.0);
+  }
   for (size_t round = 0; round <= R; ++round) {
     std::fill(sharers_.begin(), sharers_.end(), 0U);
+    std::fill(weight_sum_.begin(), weight_sum_.end(), 0.0);
     for (size_t k = 0; k < R; ++k)
       if (!frozen_[k])
-        for (size_t g = 0; g < G; ++g) sharers_[g] += streams_[running_[k].stream].group_units[g] > 0;
+        for (size_t g = 0; g < G; ++g) {
+          const double gu = streams_[running_[k].stream].group_units[g];
+          sharers_[g] += gu > 0;
+          weight_sum_[g] += gu / reach_[k];
+        }
     bool froze = false;
     for (size_t k = 0; k < R; ++k) {
       if (frozen_[k]) continue;
@@ -361,7 +377,7 @@ void SimDevice::water_fill(double* out) {
       double* tent = &tentative_[k * G];
       double total = 0;
       for (size_t g = 0; g < G; ++g) {
-        tent[g] = gu[g] > 0 ? std::min(gu[g], cap_[g] / sharers_[g]) : 0.0;
+        tent[g] = gu[g] > 0 ? std::min(gu[g], cap_[g] * (gu[g] / reach_[k]) / weight_sum_[g]) : 0.0;
         total += tent[g];
       }
       if (total >= running_[k].demand) {
