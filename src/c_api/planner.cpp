@@ -1,6 +1,5 @@
 // The C ABI's planner: profiles, eclip_plan_make (the strategies of eclip/planner/strategy.hpp),
 // a plan's JSON (as text or written atomically), the plan search and the default mixes.
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -8,7 +7,6 @@
 #include <optional>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -244,7 +242,6 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
         return objective.value(e);
       };
       eclip::ColocationPlanOptions co;
-      co.objective = objective.kind;
       co.run = run;
       co.budget = eclip::SwitchBudget::unlimited();
       // The caller's p95 limits bind the model's plan too: without them its best on the H200 at
@@ -262,32 +259,7 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       // throughput at 1.12x its inferences/J (0.98x before); the other mixes within 1.5 %.
       const eclip::ObjectiveKind other =
           objective.kind == eclip::ObjectiveKind::energy ? eclip::ObjectiveKind::throughput : eclip::ObjectiveKind::energy;
-      for (const eclip::ObjectiveKind kind : {objective.kind, other}) {
-        co.objective = kind;
-        const eclip::ColocationPlan model = eclip::plan_colocation(*device, *profile, space.models(), co);
-        // The model's best plan as this space spells it (PlanSpace::translated: its split, and a
-        // worker whose segments share one partition kept there, e.g. unconfined). Its split alone
-        // lost what the model found: on the H200 at batch 8, mix2's model best 4/3+/4/4+ (alexnet
-        // on the whole device) became the equal split, a start already. One plan per objective,
-        // not its best few: with three (H200, 16:33 UTC, docs/results) the extra windows came out
-        // of the 40-s budget and no mix gained. The best that is valid here (within this space's
-        // budget) and not a start already is taken.
-        std::vector<const eclip::Trial*> ranked;
-        for (const eclip::Trial& tr : model.search.trials)
-          if (tr.value > -std::numeric_limits<double>::infinity() && !tr.candidate.shared()) ranked.push_back(&tr);
-        std::stable_sort(ranked.begin(), ranked.end(), [](const eclip::Trial* a, const eclip::Trial* b) {
-          return a->score != b->score ? a->score > b->score : a->value > b->value;  // constraints kept first
-        });
-        for (const eclip::Trial* tr : ranked) {
-          try {
-            eclip::Candidate c = space.translated(tr->candidate);
-            if (std::find(starts.begin(), starts.end(), c) != starts.end()) continue;  // its next best
-            starts.push_back(std::move(c));
-            break;
-          } catch (const eclip::Error&) {  // not valid in this space (its switch budget): the next one
-          }
-        }
-      }
+      eclip::add_model_starts(*device, *profile, space, co, {objective.kind, other}, starts);
     }
     const eclip::SearchResult r = eclip::search(space, objective, starts, evaluator, predictor, options);
     if (best) *best = new eclip_plan{space.to_plan(r.best, "eclip-tuned"), t};

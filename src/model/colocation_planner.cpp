@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -109,6 +111,38 @@ ColocationPlan plan_colocation(const SimDeviceModel& device, const Profile& prof
   out.plan = space.to_plan(out.search.best, out.search.best.shared() ? "baseline" : "eclip");
   out.plan.strategy = "eclip";
   return out;
+}
+
+void add_model_starts(const SimDeviceModel& device, const Profile& profile, const PlanSpace& space,
+                      ColocationPlanOptions options, const std::vector<ObjectiveKind>& kinds,
+                      std::vector<Candidate>& starts) {
+  for (const ObjectiveKind kind : kinds) {
+    options.objective = kind;
+    const ColocationPlan model = plan_colocation(device, profile, space.models(), options);
+    // The model's best plan as this space spells it (its split, and a worker whose segments share
+    // one partition kept there, e.g. unconfined). Its split alone lost what the model found: on the
+    // H200 at batch 8, mix2's model best 4/3+/4/4+ (alexnet on the whole device) became the equal
+    // split, a start already. One plan per objective, not its best few: with three (H200, 16:33
+    // UTC, docs/results/h200-colocation-2026-11-30) the extra windows came out of the 40-s budget
+    // and no mix gained.
+    std::vector<const Trial*> ranked;
+    for (const Trial& tr : model.search.trials)
+      if (tr.value > -std::numeric_limits<double>::infinity() && !tr.candidate.shared()) ranked.push_back(&tr);
+    std::stable_sort(ranked.begin(), ranked.end(), [](const Trial* a, const Trial* b) {
+      return a->score != b->score ? a->score > b->score : a->value > b->value;  // constraints kept first
+    });
+    for (const Trial* tr : ranked) {
+      std::optional<Candidate> c;
+      try {
+        c = space.translated(tr->candidate);
+      } catch (const Error&) {  // not valid in this space (its switch budget): the next one
+        continue;
+      }
+      if (std::find(starts.begin(), starts.end(), *c) != starts.end()) continue;  // its next best
+      starts.push_back(std::move(*c));
+      break;
+    }
+  }
 }
 
 StrategyPlan make_plan(Strategy s, const SimDeviceModel& device, const std::vector<std::string>& models,

@@ -116,8 +116,9 @@ def main():
                     for dfs in (-0.15, 0.0, 0.15) for dbw in (-0.1, 0.0, 0.1) for f in (0.6, 1.0, 1.6)
                     for dsp in (-0.25, 0.0, 0.25) for dcr in (-0.05, 0.0, 0.05)]
         params = dict(best[1], **fixed)
-        profile_doc = json.load(open(args.profile))
-        if all(k.get("energy_uj") for m in profile_doc["models"] for k in m["kernels"]):
+        with open(args.profile) as f:
+            profile_doc = json.load(f)
+        if all("energy_uj" in k for m in profile_doc["models"] for k in m["kernels"]):
             # Every group carries its measured energy: no kernel draws power per busy SM, so
             # unit_active_w changes nothing and is not fitted (the output leaves it out).
             print("the profile carries every group's energy: unit_active_w not fitted", flush=True)

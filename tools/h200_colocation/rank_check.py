@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Does `eclip simulate` rank the strategies as the hardware did? Predicted against measured, per mix.
 
-  rank_check.py --simulated SIM.json --runs DIR [--tie 0.02] [--out rank_check.json]
+  rank_check.py --simulated SIM.json --runs DIR [--runs DIR2 ...] [--tie 0.02] [--out rank_check.json]
 
 SIM.json: `eclip simulate --json FILE` (any device preset and profile). DIR: a sweep folder
-(DIR/<mix>_b<batch>.json, sweep.py's output) that measured the same strategies on the same mixes.
+(DIR/<mix>_b<batch>.json, sweep.py's output) that measured the same strategies on the same mixes;
+several (one batch size) when the mixes were measured in several calls.
 For every mix and strategy in both: the throughput and inferences/J as ratios to the same run's
 Baseline (measured: means over the repetitions). The measured order of two strategies counts when
 their ratios differ by more than --tie (2 %: the issue's tie band); the prediction agrees on such a
@@ -22,11 +23,11 @@ import sys
 from fit_model import load_runs  # the sweep windows, read as the model's fit reads them
 
 
-def measured(run_dir):
-    """{mix: {strategy: (throughput ratio, inferences/J ratio)}} from a sweep folder's repetitions
+def measured(run_dirs):
+    """{mix: {strategy: (throughput ratio, inferences/J ratio)}} from sweep folders' repetitions
     (fit_model.load_runs reads the windows; inferences/J = requests/s over average power)."""
     by = {}
-    for r in load_runs([run_dir], batch_of(run_dir)):
+    for r in load_runs(run_dirs, batch_of(run_dirs)):
         if r["kind"] == "rep":
             by.setdefault(r["mix"], {}).setdefault(r["name"], []).append(
                 (r["total"], r["total"] / r["power_w"] if r["power_w"] else None))
@@ -42,11 +43,13 @@ def measured(run_dir):
     return out
 
 
-def batch_of(run_dir):
-    """The batch size of a sweep folder's windows (its files are <mix>_b<batch>.json)."""
-    batches = {int(os.path.basename(p).split("_b")[-1][:-5]) for p in glob.glob(os.path.join(run_dir, "mix*_b*.json"))}
+def batch_of(run_dirs):
+    """The batch size of sweep folders' windows (their files are <mix>_b<batch>.json)."""
+    batches = {int(os.path.basename(p).split("_b")[-1][:-5])
+               for d in run_dirs for p in glob.glob(os.path.join(d, "mix*_b*.json"))}
     if len(batches) != 1:
-        raise ValueError(f"{run_dir}: expected the windows of one batch size, found {sorted(batches) or 'none'}")
+        raise ValueError(f"{', '.join(run_dirs)}: expected the windows of one batch size, "
+                         f"found {sorted(batches) or 'none'}")
     return batches.pop()
 
 
@@ -94,16 +97,16 @@ def compare(meas, pred, tie):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--simulated", required=True)
-    ap.add_argument("--runs", required=True)
+    ap.add_argument("--runs", required=True, action="append")
     ap.add_argument("--tie", type=float, default=0.02)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     meas, pred = measured(args.runs), predicted(args.simulated)
     mixes = [m for m in meas if m in pred]
     if not mixes:
-        print(f"no mix in both {args.simulated} and {args.runs}", file=sys.stderr)
+        print(f"no mix in both {args.simulated} and {', '.join(args.runs)}", file=sys.stderr)
         return 2
-    report = {"simulated": args.simulated, "runs": args.runs, "tie": args.tie, "mixes": {}}
+    report = {"simulated": args.simulated, "runs": " + ".join(args.runs), "tie": args.tie, "mixes": {}}
     errors = {"throughput": [], "inferences_per_j": []}
     for mix in mixes:
         m, p = meas[mix], pred[mix]

@@ -293,7 +293,9 @@ FINAL += [(f"final_{FINAL_LIBRARY}/b{b}_call2/sweep", b, {"mix5", "mix6", "mix7"
 FINAL += [(f"final_{FINAL_LIBRARY}/b{b}_call2/sweep", b, set(MIXES), "mps") for b in (1, 8)]
 
 
-def current_rows(sources=CURRENT, skip=("eclip-tuned-energy",)):
+def run_rows(sources, skip):
+    """The summary rows of one run on one library: (folder, batch, mixes, "sweep" or "mps") per source,
+    strategies in `skip` left out."""
     out = []
     for folder, batch, mixes, which in sources:
         for r in read_summary(folder):
@@ -364,7 +366,7 @@ def plots(m, batches, order=ORDER, prefix="", note="mean of 2 repetitions"):
 
 
 def main():
-    final = current_rows(FINAL, ())
+    final = run_rows(FINAL, ())
     header = list(final[0].keys())
     write_rows("summary.csv", final)
     final_m = means(final)
@@ -389,7 +391,7 @@ def main():
     lines += more + rerun_lines()
     later = []
     for name, title, sources, skip, tuned, prefix, note in SECTIONS:
-        rows_of = current_rows(sources, skip)
+        rows_of = run_rows(sources, skip)
         write_rows(name, rows_of, header)
         lines += section_lines(title, rows_of, tuned)
         later.append((rows_of, tuned, prefix, note))

@@ -62,6 +62,15 @@ struct ColocationPlan {
 ColocationPlan plan_colocation(const SimDeviceModel& device, const Profile& profile,
                                const std::vector<std::string>& models, const ColocationPlanOptions& options = {});
 
+/// The model's best plans as starts of a measured search in `space` (eclip_search with a
+/// predictor): for each objective kind of `kinds` in turn, the best plan of plan_colocation (with
+/// `options`, its objective that kind) that `space` can spell (PlanSpace::translated: valid within
+/// its budget) and that `starts` does not hold already, appended to `starts`; none for a kind whose
+/// every plan is refused or a start already.
+void add_model_starts(const SimDeviceModel& device, const Profile& profile, const PlanSpace& space,
+                      ColocationPlanOptions options, const std::vector<ObjectiveKind>& kinds,
+                      std::vector<Candidate>& starts);
+
 /// The plan space of `models` on `profile` (segments of equal solo time, the budget).
 PlanSpace plan_space(const Topology& topo, const Profile& profile, const std::vector<std::string>& models,
                      unsigned segments, SwitchBudget budget);
