@@ -242,6 +242,14 @@ ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json
  * compares a new window with (drift). */
 ECLIP_C_API int eclip_objective_score(const char* objective_json, const eclip_evaluation* evaluation, double* value,
                                       double* score, char** why);
+/* How far one evaluation is from keeping the objective's constraints (objective_json as for
+ * eclip_objective_score): *violation 0 when it keeps them, else the sum of the relative shortfalls
+ * beyond the tolerance (the Jain floor's, (floor - index) / floor, and each p95 limit's,
+ * p95 / limit - 1), infinity when the energy objective has no power reading. What the search
+ * ranks plans that keep no constraint by (the least broken first); a search of one's own (a
+ * measured static split under a latency limit) ranks by it the same way. */
+ECLIP_C_API int eclip_objective_violation(const char* objective_json, const eclip_evaluation* evaluation,
+                                          double* violation);
 ECLIP_C_API void eclip_string_free(char* s);
 /* The statistics runs are reported with, the simulator's and the planner's definitions (for a
  * measured run: Python's eclip.stats). eclip_percentile: the nearest-rank q-quantile (q in [0, 1];

@@ -106,6 +106,7 @@ SIGNATURES = {
     "eclip_string_free": ([_vp], None),
     "eclip_default_mixes": ([_P(_vp)], _int),
     "eclip_objective_score": ([_str, _P(Evaluation), _P(_dbl), _P(_dbl), _P(_vp)], _int),
+    "eclip_objective_violation": ([_str, _P(Evaluation), _P(_dbl)], _int),
     "eclip_percentile": ([_P(_dbl), _sz, _dbl, _P(_dbl)], _int),
     "eclip_jain_index": ([_P(_dbl), _sz, _P(_dbl)], _int),
     "eclip_predict": ([_vp, _vp, _str, _P(Evaluation)], _int),

@@ -75,22 +75,40 @@ def search(backend, spec, evaluate):
     return best, json.loads(lib.take_string(report))
 
 
+def _evaluation(evaluation):
+    """eclip_evaluation of {"throughput_rps": [...], "p95_ms": [...], "power_w": W, "window_s": s}."""
+    rps = [float(x) for x in evaluation["throughput_rps"]]
+    n = len(rps)
+    p95 = evaluation.get("p95_ms")
+    return Evaluation((ctypes.c_double * n)(*rps),
+                      (ctypes.c_double * n)(*[math.inf if x is None else float(x) for x in p95]) if p95 else None,
+                      n, float(evaluation.get("power_w") or 0.0), float(evaluation.get("window_s") or 0.0), None)
+
+
 def score(objective, evaluation):
     """One evaluation ({"throughput_rps": [...], "p95_ms": [...], "power_w": W}) judged by an
     objective (eclip_search's spec "objective"), by the library: (value without the constraints,
     score: the same or -inf when a constraint is broken, why: the broken constraint or "")."""
     from ._loader import load
     lib = load()
-    rps = [float(x) for x in evaluation["throughput_rps"]]
-    n = len(rps)
-    p95 = evaluation.get("p95_ms")
-    ev = Evaluation((ctypes.c_double * n)(*rps),
-                    (ctypes.c_double * n)(*[math.inf if x is None else float(x) for x in p95]) if p95 else None, n,
-                    float(evaluation.get("power_w") or 0.0), float(evaluation.get("window_s") or 0.0), None)
+    ev = _evaluation(evaluation)
     value, sc, why = ctypes.c_double(), ctypes.c_double(), ctypes.c_void_p()
     lib.check(lib.eclip_objective_score(json.dumps(objective).encode(), ctypes.byref(ev), ctypes.byref(value),
                                         ctypes.byref(sc), ctypes.byref(why)), "objective_score")
     return value.value, sc.value, lib.take_string(why)
+
+
+def violation(objective, evaluation):
+    """How far one evaluation (as for score) is from keeping the objective's constraints, by the
+    library: 0 when it keeps them, else the sum of the relative shortfalls beyond the tolerance
+    (what the search ranks plans that keep none by, the least broken first)."""
+    from ._loader import load
+    lib = load()
+    ev = _evaluation(evaluation)
+    out = ctypes.c_double()
+    lib.check(lib.eclip_objective_violation(json.dumps(objective).encode(), ctypes.byref(ev), ctypes.byref(out)),
+              "objective_violation")
+    return out.value
 
 
 def predict(profile, plan, device=None):

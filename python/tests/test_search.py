@@ -102,6 +102,16 @@ def test_score_judges_an_evaluation_as_the_search_does(sim):
         es.score({"kind": "fastest"}, ev)
 
 
+def test_violation_measures_how_far_a_constraint_is_broken(sim):
+    ev = {"throughput_rps": [10.0, 30.0], "p95_ms": [5.0, 12.0], "power_w": 200.0}
+    assert es.violation({"p95_limit_ms": [10, 10]}, ev) == pytest.approx(0.2)  # 12 ms over a 10-ms limit
+    assert es.violation({"p95_limit_ms": [10, 10], "tolerance": 0.1}, ev) == pytest.approx(12 / 11 - 1)
+    assert es.violation({"p95_limit_ms": [20, 20]}, ev) == 0.0
+    assert es.violation({"kind": "energy"}, dict(ev, power_w=0)) == float("inf")  # no power reading
+    with pytest.raises(eclip.EclipError, match="unknown objective \"fastest\""):
+        es.violation({"kind": "fastest"}, ev)
+
+
 def test_baseline_is_the_shared_candidate(sim):
     with es.baseline(sim, MIX, [6, 5, 3, 6]) as plan:
         doc = plan.to_dict()

@@ -293,6 +293,18 @@ int eclip_objective_score(const char* objective_json, const eclip_evaluation* ev
   });
 }
 
+int eclip_objective_violation(const char* objective_json, const eclip_evaluation* evaluation, double* violation) {
+  return guarded([&] {
+    require(evaluation, "evaluation");
+    require(violation, "violation");
+    if (evaluation->workers > 0 && evaluation->throughput_rps == nullptr)
+      throw invalid("evaluation->throughput_rps is NULL");
+    const eclip::Objective objective =
+        eclip::objective_from_json(parse_json(objective_json, "objective_json"), evaluation->workers);
+    *violation = objective.violation(evaluation_of(*evaluation));
+  });
+}
+
 int eclip_predict(const eclip_profile* profile, const eclip_plan* plan, const char* device_json, eclip_evaluation* out) {
   return guarded([&] {
     require(profile, "profile");

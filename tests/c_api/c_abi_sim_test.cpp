@@ -548,6 +548,29 @@ TEST_CASE("C ABI: an evaluation judged by an objective, as the search judges its
   CHECK_THAT(last(), Catch::Contains("evaluation"));
 }
 
+TEST_CASE("C ABI: how far an evaluation breaks an objective's constraints", "[c_abi][planner]") {
+  double rps[2] = {10.0, 30.0}, p95[2] = {5.0, 12.0};
+  eclip_evaluation e{rps, p95, 2, 200.0, 1.0, nullptr};
+  double v = -1;
+  REQUIRE(eclip_objective_violation(R"({"p95_limit_ms": [10, 10]})", &e, &v) == ECLIP_OK);
+  CHECK(v == Approx(0.2));  // worker 1: 12 ms over a 10-ms limit
+  REQUIRE(eclip_objective_violation(R"({"p95_limit_ms": [10, 10], "tolerance": 0.1})", &e, &v) == ECLIP_OK);
+  CHECK(v == Approx(12.0 / 11.0 - 1));  // beyond the limit with its margin
+  REQUIRE(eclip_objective_violation(R"({"p95_limit_ms": [20, 20]})", &e, &v) == ECLIP_OK);
+  CHECK(v == 0.0);
+  // Jain's index of normalised throughputs 1 and 0.5 (alone 10 and 60 req/s) is 0.9: 10 % under a floor of 1.
+  REQUIRE(eclip_objective_violation(R"({"alone_rps": [10, 60], "jain_floor": 1})", &e, &v) == ECLIP_OK);
+  CHECK(v == Approx(0.1));
+  e.power_w = 0;
+  REQUIRE(eclip_objective_violation(R"({"kind": "energy"})", &e, &v) == ECLIP_OK);
+  CHECK(std::isinf(v));
+  CHECK(eclip_objective_violation(R"({"kind": "fastest"})", &e, &v) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("unknown objective \"fastest\""));
+  CHECK(eclip_objective_violation("{}", &e, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("violation"));
+  CHECK(eclip_objective_violation("{}", nullptr, &v) == ECLIP_E_INVALID_ARGUMENT);
+}
+
 TEST_CASE("C ABI: the statistics runs are reported with", "[c_abi]") {
   const double x[5] = {5, 1, 4, 2, 3};
   double out = -1;

@@ -16,6 +16,11 @@ mix:
                   split's one-atom neighbours, until none is better (every split listed with its
                   numbers in <mix>_b<batch>.json "static_search"). static-best = the best of them
                   by throughput.
+  static-best-slo (only when listed) the same search ranked by the tuner's constraints first (the
+                  library's judgement: splits that keep Baseline's Jain index and every worker's p95
+                  within Baseline's slowest, then the least broken), then by throughput: the best
+                  split a user with that latency target finds by trying (up to --slo-max splits of
+                  its own; those static-best's search measured in the run are reused).
   eclip-tuned     eclip.torch.tune: the library's search with the co-location model as predictor,
                   measured windows, from Baseline, the equal split and the model's best plans (for the
                   objective and for the other of throughput and energy);
@@ -119,6 +124,9 @@ def main():
     ap.add_argument("--strategies", default="baseline,static-equal,kernel-wise,eclip-budget,eclip,static-best,eclip-tuned")
     ap.add_argument("--static-search", type=int, default=1, help="0: skip the static search")
     ap.add_argument("--static-max", type=int, default=16, help="most splits the static search measures (>= 15)")
+    ap.add_argument("--slo-max", type=int, default=28,
+                    help="most splits static-best-slo's search measures itself (splits static-best's search "
+                         "measured in the same run are reused)")
     ap.add_argument("--static-best", default="",
                     help="mix=split,... (e.g. mix6=3/3/8/2): static-best is this split, found by an earlier "
                          "run's search, measured again here without searching (a re-measurement)")
@@ -153,7 +161,7 @@ def main():
     from eclip.torch import models as zoo
     from eclip.torch.chain import ChainedModel
     from eclip.torch.runner import Colocation
-    from eclip.torch.tune import solo_rates, tune, tuning_spec
+    from eclip.torch.tune import evaluation_of, solo_rates, tune, tuning_spec
     torch = require_torch()
     torch.backends.cudnn.benchmark = False
     os.makedirs(os.path.join(args.out, "plans"), exist_ok=True)
@@ -235,25 +243,35 @@ def main():
                                                  "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
                                                  "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
                 strategies = []
-            if "static-best" in strategies and mix in given_best:
-                out["static_best_split"] = given_best[mix]
-                out["static_best_given"] = True
-                plans["static-best"] = esearch.plan_for(backend, space, {"split": given_best[mix]}, "static-best")
-            elif args.static_search and "static-best" in strategies:
-                t0 = time.time()
+            # The user's alternatives: the best static split by throughput (static-best), and the
+            # best that keeps the tuner's constraints (static-best-slo: a user with a latency
+            # target tries splits and keeps the best one that meets it).
+            def tuned_spec(objective):
+                # The p95 target: no worker slower at p95 than Baseline's slowest worker;
+                # this and the Jain floor hold within the noise band (the objective's tolerance).
+                return tuning_spec(ms, units, base, alone, objective, None,
+                                   None if args.p95_limit == "baseline" else [], args.noise, args.tune_time,
+                                   args.tune_segments, args.profile)
+
+            searched = {}  # split -> its search record, shared by both searches
+
+            def static_search(key, limit, name):
                 equal = [groups // 4 + (1 if i < groups % 4 else 0) for i in range(4)]
                 queue = [equal] + neighbours(equal)
                 for weights in ([solo_us[m] for m in ms], [solo_us[m] ** 0.5 for m in ms]):
                     queue.append(proportional(weights, groups))
-                tried, skipped = {}, set()
-                while len(tried) < args.static_max:
+                tried, skipped, measured = {}, set(), 0
+                while measured < limit:
                     if not queue and tried:  # the next round: the best split's one-atom neighbours
-                        best = max(tried, key=tried.get)
+                        best = max(tried, key=lambda t: key(tried[t]))
                         queue = [s for s in neighbours(list(best)) if tuple(s) not in tried and tuple(s) not in skipped]
                     if not queue:
                         break
                     split = queue.pop(0)
                     if tuple(split) in tried or tuple(split) in skipped:
+                        continue
+                    if tuple(split) in searched:  # measured by the other search in this run
+                        tried[tuple(split)] = searched[tuple(split)]
                         continue
                     try:
                         p = esearch.plan_for(backend, space, {"split": split}, "static")
@@ -263,24 +281,45 @@ def main():
                         continue
                     with p:
                         rec = measure("static " + "/".join(map(str, split)), p, 0, "search")
-                    tried[tuple(split)] = rec["throughput_rps"]
-                    out["static_search"].append({"split": split, "throughput_rps": rec["throughput_rps"],
+                    measured += 1
+                    tried[tuple(split)] = searched[tuple(split)] = rec
+                    out["static_search"].append({"split": split, "search": name, "throughput_rps": rec["throughput_rps"],
                                                  "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
                                                  "slowest_p95_ms": rec.get("slowest_p95_ms"),
                                                  "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
-                best = list(max(tried, key=tried.get))
+                return list(max(tried, key=lambda t: key(tried[t]))), len(tried)
+
+            if "static-best" in strategies and mix in given_best:
+                out["static_best_split"] = given_best[mix]
+                out["static_best_given"] = True
+                plans["static-best"] = esearch.plan_for(backend, space, {"split": given_best[mix]}, "static-best")
+            elif args.static_search and "static-best" in strategies:
+                t0 = time.time()
+                best, n = static_search(lambda rec: rec["throughput_rps"], args.static_max, "static-best")
                 out["static_best_split"] = best
                 out["static_search_s"] = time.time() - t0
                 plans["static-best"] = esearch.plan_for(backend, space, {"split": best}, "static-best")
-                log(f"{mix} static search: {len(tried)} splits in {out['static_search_s']:.0f} s, best {best}")
+                log(f"{mix} static search: {n} splits in {out['static_search_s']:.0f} s, best {best}")
+            if "static-best-slo" in strategies:
+                t0 = time.time()
+                objective = tuned_spec("throughput")["objective"]
+
+                def kept_first(rec):  # the library's judgement: keeping the constraints, then the least broken
+                    v = esearch.violation(objective, evaluation_of(rec))
+                    return (v == 0, -v, rec["throughput_rps"])
+
+                best, n = static_search(kept_first, args.slo_max, "static-best-slo")
+                kept = esearch.violation(objective, evaluation_of(searched[tuple(best)])) == 0
+                out["static_best_slo_split"] = best
+                out["static_best_slo_keeps"] = kept
+                out["static_slo_search_s"] = time.time() - t0
+                plans["static-best-slo"] = esearch.plan_for(backend, space, {"split": best}, "static-best-slo")
+                log(f"{mix} static search under the constraints: {n} splits in {out['static_slo_search_s']:.0f} s, "
+                    f"best {best} ({'keeps them' if kept else 'none keeps them: the least broken'})")
             for name, objective in (("eclip-tuned", args.objective), ("eclip-tuned-energy", "energy")):
                 if name not in strategies:
                     continue
-                # The p95 target: no worker slower at p95 than Baseline's slowest worker;
-                # this and the Jain floor hold within the noise band (the objective's tolerance).
-                spec = tuning_spec(ms, units, base, alone, objective, None, None if args.p95_limit == "baseline" else [],
-                                   args.noise, args.tune_time, args.tune_segments, args.profile)
-                best, report = tune(colo, backend, ms, spec, args.window, args.warmup, log=log, alone_rps=alone,
+                best, report = tune(colo, backend, ms, tuned_spec(objective), args.window, args.warmup, log=log, alone_rps=alone,
                                     idle_w=idle["avg_power_w"])
                 out["tune" if name == "eclip-tuned" else "tune_energy"] = report
                 plans[name] = best

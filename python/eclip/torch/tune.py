@@ -54,14 +54,20 @@ def tune(colo, backend, models, spec_extra=None, window_s=1.0, warmup_s=0.3, log
         log(f"  tune {candidate.get('label'):24s} {rec['throughput_rps']:9.1f} req/s  "
             f"{(rec.get('inferences_per_j') or 0):7.3f} inf/J  jain {rec.get('jain') or 0:.3f}  "
             f"capture {capture_s:.2f} s")
-        return {"throughput_rps": [w["throughput_rps"] for w in rec["workers"]],
-                "p95_ms": [w["p95_ms"] for w in rec["workers"]],
-                "power_w": rec.get("avg_power_w") or 0.0, "window_s": rec["active_s"]}
+        return evaluation_of(rec)
 
     best, report = _search.search(backend, spec, evaluate)
     report["measurements"] = records
     report["wall_s"] = time.perf_counter() - t_start
     return best, report
+
+
+def evaluation_of(rec):
+    """A measured window (Colocation.run's record) as the library judges it: each worker's
+    throughput and p95, the average power, the window's length."""
+    return {"throughput_rps": [w["throughput_rps"] for w in rec["workers"]],
+            "p95_ms": [w["p95_ms"] for w in rec["workers"]],
+            "power_w": rec.get("avg_power_w") or 0.0, "window_s": rec["active_s"]}
 
 
 def solo_rates(backend, models, units, window_s=1.0, warmup_s=0.3, meter=None, log=print):
@@ -162,9 +168,7 @@ class OnlineTuner:
         last = self.history[-1]["report"]
         drift = 2 * self.options.get("noise", 0.02) if drift is None else drift
         rec = self.colo.run(self.window_s, self.warmup_s, self.alone_rps, self.idle_w, label="online:check")
-        value, score, why = _search.score(last["objective"], {
-            "throughput_rps": [w["throughput_rps"] for w in rec["workers"]],
-            "p95_ms": [w["p95_ms"] for w in rec["workers"]], "power_w": rec.get("avg_power_w") or 0.0})
+        value, score, why = _search.score(last["objective"], evaluation_of(rec))
         # The last tuning's best may have broken the constraints itself (none kept them: its score
         # is -inf, null in the report); then only a broken constraint is news, not the value.
         tuned = last["score"]
