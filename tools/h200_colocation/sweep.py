@@ -130,6 +130,9 @@ def main():
     ap.add_argument("--static-best", default="",
                     help="mix=split,... (e.g. mix6=3/3/8/2): static-best is this split, found by an earlier "
                          "run's search, measured again here without searching (a re-measurement)")
+    ap.add_argument("--static-best-slo", default="",
+                    help="mix=split,...: static-best-slo is this split, found by an earlier run's search under "
+                         "the constraints, measured again here without searching")
     ap.add_argument("--calibrate", type=int, default=0,
                     help="N > 0: only Baseline and N static splits per mix (the equal split, the two proportional "
                          "ones, then one-atom neighbours of the equal split), once each: the co-runs the "
@@ -146,15 +149,21 @@ def main():
     args = ap.parse_args()
     mixes = list(MIXES) if args.mixes == "all" else [m for m in args.mixes.split(",") if m]
     strategies = [s for s in args.strategies.split(",") if s]
-    given_best = {}
-    for item in filter(None, args.static_best.split(",")):
-        mix, _, split = item.partition("=")
-        try:
-            given_best[mix] = [int(x) for x in split.split("/")]
-        except ValueError:
-            ap.error(f"--static-best {item!r}: expected mix=a/b/c/d, e.g. mix6=3/3/8/2")
-        if mix not in MIXES or len(given_best[mix]) != len(MIXES[mix]):
-            ap.error(f"--static-best {item!r}: unknown mix or not one home per worker")
+
+    def given_splits(option, value):
+        out = {}
+        for item in filter(None, value.split(",")):
+            mix, _, split = item.partition("=")
+            try:
+                out[mix] = [int(x) for x in split.split("/")]
+            except ValueError:
+                ap.error(f"{option} {item!r}: expected mix=a/b/c/d, e.g. mix6=3/3/8/2")
+            if mix not in MIXES or len(out[mix]) != len(MIXES[mix]):
+                ap.error(f"{option} {item!r}: unknown mix or not one home per worker")
+        return out
+
+    given_best = given_splits("--static-best", args.static_best)
+    given_slo = given_splits("--static-best-slo", args.static_best_slo)
 
     from eclip import search as esearch
     from eclip.torch import require_torch
@@ -300,7 +309,11 @@ def main():
                 out["static_search_s"] = time.time() - t0
                 plans["static-best"] = esearch.plan_for(backend, space, {"split": best}, "static-best")
                 log(f"{mix} static search: {n} splits in {out['static_search_s']:.0f} s, best {best}")
-            if "static-best-slo" in strategies:
+            if "static-best-slo" in strategies and mix in given_slo:
+                out["static_best_slo_split"] = given_slo[mix]
+                out["static_best_slo_given"] = True
+                plans["static-best-slo"] = esearch.plan_for(backend, space, {"split": given_slo[mix]}, "static-best-slo")
+            elif "static-best-slo" in strategies:
                 t0 = time.time()
                 objective = tuned_spec("throughput")["objective"]
 
