@@ -3,9 +3,10 @@
 
   python3 report.py        (from this folder; matplotlib for the plots)
 
-summary.csv: one row per (mix, batch, strategy, rep) of the final run (FINAL: every strategy, both
-batches, one library, MPS in the same device calls); summary_first.csv the first run's (SOURCES and
-their MPS rows); summary_current.csv, summary_energy.csv and summary_4b1800c.csv the later runs on one
+summary.csv: one row per (mix, batch, strategy, rep) of the final run (FINAL: the library after the
+simulator's sharing fix; its batch-8 rows of the strategies it did not re-measure and its MPS rows
+from the 850e555 run, FINAL_850, whose own rows are summary_850e555.csv); summary_first.csv the first
+run's (SOURCES and their MPS rows); summary_current.csv, summary_energy.csv and summary_4b1800c.csv the later runs on one
 library each. tables.md, per batch: per mix the mean over repetitions of each strategy, as ratios to
 Baseline, to static-best and to the better MPS setting, the issue's targets (and, for the first run,
 the model's error); then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
@@ -27,8 +28,9 @@ SOURCES = [("sweep_mix1-4", 1, {"mix1", "mix2", "mix3", "mix4"}, False),
 # The batch-1 follow-up (a later run, its own Baseline and static-best): the tuner with p95 limits
 # and the energy objective on the mixes whose targets the first run missed.
 FOLLOWUP = "followup_b1"
-ORDER = ["baseline", "static-equal", "static-best", "mps-25", "mps-50", "kernel-wise", "eclip-budget", "eclip",
+ORDER = ["baseline", "static-equal", "static-best", "static-best-slo", "mps-25", "mps-50", "kernel-wise", "eclip-budget", "eclip",
          "eclip-tuned"]
+FIRST_ORDER = [s for s in ORDER if s != "static-best-slo"]  # the runs before static-best-slo existed
 FOLLOWUP_ORDER = ["baseline", "static-equal", "static-best", "eclip", "eclip-tuned", "eclip-tuned-energy"]
 MIXES = [f"mix{i}" for i in range(1, 8)]
 METRICS = ("throughput", "inferences_per_j", "jain", "slowest_p95_ms")
@@ -94,15 +96,17 @@ def verdict(a, b):
 
 def target_table(m, batch, tuned="eclip-tuned"):
     """Issue #14 item 6 for `tuned` against the same batch's static-best, best MPS and Baseline."""
+    slo = any((batch, mix, "static-best-slo") in m for mix in MIXES)
     lines = ["", f"# Targets, batch {batch} ({tuned})", "",
-             f"| mix | {tuned} / static-best thr | inf/J | / best MPS thr | inf/J | Jain >= Baseline | "
-             "slowest p95 <= Baseline |", "|---|---|---|---|---|---|---|"]
+             f"| mix | {tuned} / static-best thr | inf/J | / best MPS thr | inf/J | " +
+             ("/ static-best-slo thr | inf/J | " if slo else "") + "Jain >= Baseline | slowest p95 <= Baseline |",
+             "|---|---|---|---|---|" + ("---|---|" if slo else "") + "---|---|"]
     avg = defaultdict(list)
     for mix in MIXES:
         t, sb, b = m.get((batch, mix, tuned)), m.get((batch, mix, "static-best")), m.get((batch, mix, "baseline"))
         mps = [m[(batch, mix, s)] for s in ("mps-25", "mps-50") if (batch, mix, s) in m]
         if not (t and sb and b):
-            lines.append(f"| {mix} | n/a | n/a | n/a | n/a | n/a | n/a |")
+            lines.append(f"| {mix} |" + " n/a |" * (8 if slo else 6))
             continue
         best_mps_thr = max(x["throughput"] for x in mps) if mps else None
         best_mps_ipj = max(x["inferences_per_j"] for x in mps) if mps else None
@@ -113,6 +117,9 @@ def target_table(m, batch, tuned="eclip-tuned"):
         avg["sb_ipj"].append(r[1])
         avg["base_thr"].append(t["throughput"] / b["throughput"])
         avg["base_ipj"].append(t["inferences_per_j"] / b["inferences_per_j"])
+        if slo:
+            sl = m.get((batch, mix, "static-best-slo"))
+            r += [t["throughput"] / sl["throughput"], t["inferences_per_j"] / sl["inferences_per_j"]] if sl else [None] * 2
         cell = [f"{x:.3f}" if x else "n/a" for x in r]
         lines.append(f"| {mix} | " + " | ".join(cell) +
                      f" | {verdict(t['jain'], b['jain'])} ({t['jain']:.3f} vs {b['jain']:.3f})"
@@ -136,7 +143,7 @@ def model_table(batch):
     for r in mv["rows"]:
         if r["kind"] == "rep" and "measured_ratio" in r:
             per[r["mix"]][r["strategy"]].append((r["measured_ratio"], r["predicted_ratio"]))
-    strategies = [s for s in ORDER if not s.startswith("mps")]
+    strategies = [s for s in FIRST_ORDER if not s.startswith("mps")]
     lines = ["", f"# Co-location model vs measurement, batch {batch} (throughput / Baseline, mean of the "
                  "repetitions)", "",
              f"Parameters: {mv['parameters']} (fitted at batch {mv.get('fit_batch', 1)}). Over all {mv['windows']} "
@@ -161,17 +168,18 @@ def model_table(batch):
     return lines
 
 
-def static_search_rows():
+def static_search_rows(sources):
+    """Every split a static search measured: (folder, batch, mixes) per source."""
     out = []
-    for folder, batch, mixes, _ in SOURCES:
+    for folder, batch, mixes in sources:
         for path in sorted(glob.glob(os.path.join(RAW, folder, f"mix*_b{batch}.json"))):
             doc = json.load(open(path))
             if doc["mix"] not in mixes:
                 continue
             for s in doc.get("static_search", []):
-                out.append([doc["mix"], batch, "/".join(map(str, s["split"])), f"{s['throughput_rps']:.1f}",
-                            f"{s['inferences_per_j']:.4f}", f"{s['jain']:.3f}", f"{s.get('slowest_p95_ms') or 0:.3f}",
-                            " ".join(f"{x:.1f}" for x in s["workers_rps"])])
+                out.append([doc["mix"], batch, s.get("search", "static-best"), "/".join(map(str, s["split"])),
+                            f"{s['throughput_rps']:.1f}", f"{s['inferences_per_j']:.4f}", f"{s['jain']:.3f}",
+                            f"{s.get('slowest_p95_ms') or 0:.3f}", " ".join(f"{x:.1f}" for x in s["workers_rps"])])
     return out
 
 
@@ -285,22 +293,49 @@ BOTH_STARTS = [("rerun11_b1/call1/sweep", 1, {"mix1", "mix3", "mix4", "mix5", "m
                ("rerun10_energy_b1/call1/sweep", 1, set(MIXES), "mps")]
 
 
-# The final run (850e555, the library of 4b1800c): every strategy at both batches, every mix, two
-# repetitions, in four calls of one device session (mixes 1-4, then 5-7 and MPS, per batch).
-FINAL_LIBRARY = "850e555"
-FINAL = [(f"final_{FINAL_LIBRARY}/b{b}_call1/sweep", b, {"mix1", "mix2", "mix3", "mix4"}, "sweep") for b in (1, 8)]
-FINAL += [(f"final_{FINAL_LIBRARY}/b{b}_call2/sweep", b, {"mix5", "mix6", "mix7"}, "sweep") for b in (1, 8)]
-FINAL += [(f"final_{FINAL_LIBRARY}/b{b}_call2/sweep", b, set(MIXES), "mps") for b in (1, 8)]
+# The previous final run (850e555, the library of 4b1800c): every strategy at both batches, every
+# mix, two repetitions, in four calls of one device session (mixes 1-4, then 5-7 and MPS, per batch).
+FINAL_850_LIBRARY = "850e555"
+FINAL_850 = [(f"final_{FINAL_850_LIBRARY}/b{b}_call1/sweep", b, {"mix1", "mix2", "mix3", "mix4"}, "sweep") for b in (1, 8)]
+FINAL_850 += [(f"final_{FINAL_850_LIBRARY}/b{b}_call2/sweep", b, {"mix5", "mix6", "mix7"}, "sweep") for b in (1, 8)]
+FINAL_850 += [(f"final_{FINAL_850_LIBRARY}/b{b}_call2/sweep", b, set(MIXES), "mps") for b in (1, 8)]
+
+# The final run (50224fd: the library after the simulator's sharing fix, which the tuner's model
+# starts and ranking use), five calls of one device session. Batch 1: every strategy, every mix,
+# MPS; mix6 twice (call2 with static-best-slo's search, whose repetitions the call's time limit
+# cut after static-best; call3 (8a3dd6b: the same library) measured Baseline, static-best,
+# static-best-slo and eclip-tuned again). Batch 8: Baseline, static-best and eclip-tuned on every
+# mix and every strategy on mix6; the strategies not re-measured (static-equal, kernel-wise,
+# eclip-budget, eclip on the other mixes, MPS) are the 850e555 run's, 2 hours earlier.
+FINAL_LIBRARY = "50224fd"
+F = f"final_{FINAL_LIBRARY}"
+TUNED_AND_REFERENCES = {"baseline", "static-best", "static-best-slo", "eclip-tuned"}
+NOT_REMEASURED_B8 = {"static-equal", "kernel-wise", "eclip-budget", "eclip"}
+FINAL = [(f"{F}/b1_call1/sweep", 1, {"mix1", "mix2", "mix3", "mix4"}, "sweep"),
+         (f"{F}/b1_call2/sweep", 1, {"mix5", "mix7"}, "sweep"),
+         (f"{F}/b1_call2/sweep", 1, {"mix6"}, "sweep", {"static-equal", "kernel-wise", "eclip-budget", "eclip"}),
+         (f"{F}/b1_call3/sweep", 1, {"mix6"}, "sweep", TUNED_AND_REFERENCES),
+         (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps"),
+         (f"{F}/b8_call1/sweep", 8, {"mix2", "mix4", "mix5", "mix6"}, "sweep"),
+         (f"{F}/b8_call2/sweep", 8, {"mix1", "mix3", "mix7"}, "sweep"),
+         (f"final_{FINAL_850_LIBRARY}/b8_call1/sweep", 8, {"mix1", "mix2", "mix3", "mix4"}, "sweep", NOT_REMEASURED_B8),
+         (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, {"mix5", "mix7"}, "sweep", NOT_REMEASURED_B8),
+         (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, set(MIXES), "mps")]
+
+
+# The searches for static-best-slo (the final run's mix6, both batches).
+SLO_SEARCHES = [(f"{F}/b1_call2/sweep", 1, {"mix6"}), (f"{F}/b8_call1/sweep", 8, {"mix6"})]
 
 
 def run_rows(sources, skip):
-    """The summary rows of one run on one library: (folder, batch, mixes, "sweep" or "mps") per source,
-    strategies in `skip` left out."""
+    """The summary rows of one run: (folder, batch, mixes, "sweep" or "mps"[, the strategies taken
+    from it]) per source, strategies in `skip` left out."""
     out = []
-    for folder, batch, mixes, which in sources:
+    for folder, batch, mixes, which, *only in sources:
         for r in read_summary(folder):
             kind = "mps" if r["strategy"].startswith("mps-") else "sweep"
-            if int(r["batch"]) == batch and r["mix"] in mixes and r["strategy"] not in skip and kind == which:
+            if (int(r["batch"]) == batch and r["mix"] in mixes and r["strategy"] not in skip and kind == which
+                    and (not only or r["strategy"] in only[0])):
                 out.append(r)
     return out
 
@@ -317,6 +352,8 @@ def section_lines(title, data, tuned="eclip-tuned"):
 # The later runs, each on one library: (csv, title, sources, strategies left out, the tuned
 # strategy its targets are for, plots' prefix and note).
 SECTIONS = [
+    (f"summary_{FINAL_850_LIBRARY}.csv", f"The previous final run, {FINAL_850_LIBRARY} (summary_{FINAL_850_LIBRARY}.csv)",
+     FINAL_850, (), "eclip-tuned", f"{FINAL_850_LIBRARY}_", f"library {FINAL_850_LIBRARY}, mean of 2 repetitions"),
     ("summary_current.csv", f"Every mix on one library, {CURRENT_LIBRARY} (summary_current.csv)", CURRENT,
      ("eclip-tuned-energy",), "eclip-tuned", "current_", f"library {CURRENT_LIBRARY}, mean of 2 repetitions"),
     ("summary_energy.csv", f"The energy objective on profiles with measured energy, {ENERGY_LIBRARY} "
@@ -376,17 +413,21 @@ def main():
     batches = sorted({int(r["batch"]) for r in data})
 
     # Every static split measured by the static search, with its numbers.
-    with open(os.path.join(HERE, "static_search.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["mix", "batch", "split", "throughput", "inferences_per_j", "jain", "slowest_p95_ms", "workers_rps"])
-        w.writerows(static_search_rows())
+    for name, sources in (("static_search.csv", [src[:3] for src in SOURCES]), ("static_search_slo.csv", SLO_SEARCHES)):
+        with open(os.path.join(HERE, name), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["mix", "batch", "search", "split", "throughput", "inferences_per_j", "jain", "slowest_p95_ms",
+                        "workers_rps"])
+            w.writerows(static_search_rows(sources))
 
-    lines = [f"# The final run: every strategy, both batches, library {FINAL_LIBRARY} (summary.csv)", ""]
+    lines = [f"# The final run: every strategy, both batches, library {FINAL_LIBRARY} (summary.csv; batch 8's "
+             f"{', '.join(sorted(NOT_REMEASURED_B8))} on mixes other than mix6 and its MPS rows from "
+             f"{FINAL_850_LIBRARY})", ""]
     for batch in (1, 8):
         lines += ratio_tables(final_m, batch, ORDER) + target_table(final_m, batch) + [""]
     lines += ["# The first run (summary_first.csv)", ""]
     for batch in batches:
-        lines += ratio_tables(m, batch, ORDER) + target_table(m, batch) + model_table(batch) + [""]
+        lines += ratio_tables(m, batch, FIRST_ORDER) + target_table(m, batch) + model_table(batch) + [""]
     follow, more = followup_lines()
     lines += more + rerun_lines()
     later = []
@@ -400,8 +441,8 @@ def main():
     with open(os.path.join(HERE, "tables.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plots(final_m, (1, 8), note=f"library {FINAL_LIBRARY}, mean of 2 repetitions")
-    plots(m, batches, prefix="first_")
+    plots(final_m, (1, 8), note=f"library {FINAL_LIBRARY}; batch 8 partly {FINAL_850_LIBRARY} (report), mean of 2 repetitions")
+    plots(m, batches, FIRST_ORDER, prefix="first_")
     for rows_of, tuned, prefix, note in later:
         plots(means(rows_of), sorted({int(r["batch"]) for r in rows_of}),
               ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix, note)
