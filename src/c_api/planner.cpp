@@ -169,6 +169,12 @@ Evaluation evaluation_of(const eclip_evaluation& c) {
   return e;
 }
 
+/// The objective of objective_json for the evaluation's workers (eclip_objective_score, _violation).
+Objective objective_for(const char* objective_json, const eclip_evaluation& evaluation) {
+  if (evaluation.workers > 0 && evaluation.throughput_rps == nullptr) throw invalid("evaluation->throughput_rps is NULL");
+  return objective_from_json(parse_json(objective_json, "objective_json"), evaluation.workers);
+}
+
 }  // namespace
 }  // namespace eclip::c_abi
 
@@ -281,10 +287,7 @@ int eclip_objective_score(const char* objective_json, const eclip_evaluation* ev
     require(value, "value");
     require(score, "score");
     if (why) *why = nullptr;
-    if (evaluation->workers > 0 && evaluation->throughput_rps == nullptr)
-      throw invalid("evaluation->throughput_rps is NULL");
-    const eclip::Objective objective =
-        eclip::objective_from_json(parse_json(objective_json, "objective_json"), evaluation->workers);
+    const eclip::Objective objective = objective_for(objective_json, *evaluation);
     const eclip::Evaluation e = evaluation_of(*evaluation);
     std::string reason;
     *value = objective.value(e);
@@ -297,11 +300,7 @@ int eclip_objective_violation(const char* objective_json, const eclip_evaluation
   return guarded([&] {
     require(evaluation, "evaluation");
     require(violation, "violation");
-    if (evaluation->workers > 0 && evaluation->throughput_rps == nullptr)
-      throw invalid("evaluation->throughput_rps is NULL");
-    const eclip::Objective objective =
-        eclip::objective_from_json(parse_json(objective_json, "objective_json"), evaluation->workers);
-    *violation = objective.violation(evaluation_of(*evaluation));
+    *violation = objective_for(objective_json, *evaluation).violation(evaluation_of(*evaluation));
   });
 }
 
