@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Does `eclip simulate` rank the strategies as the hardware did? Predicted against measured, per mix.
 
-  rank_check.py --simulated SIM.json --runs DIR [--runs DIR2 ...] [--tie 0.02] [--out rank_check.json]
+  rank_check.py --simulated SIM.json --runs DIR [--runs DIR2 ...] [--again DIR3 ...] [--tie 0.02]
+                [--out rank_check.json]
 
 SIM.json: `eclip simulate --json FILE` (any device preset and profile). DIR: a sweep folder
 (DIR/<mix>_b<batch>.json, sweep.py's output) that measured the same strategies on the same mixes;
@@ -11,7 +12,11 @@ Baseline (measured: means over the repetitions). The measured order of two strat
 their ratios differ by more than --tie (2 %: the issue's tie band); the prediction agrees on such a
 pair when it orders them the same way. A mix is ranked as the hardware did when every pair that
 counts agrees; the best strategy matches when the predicted best is within the tie band of the
-measured best. Printed per mix, with each ratio's error; the JSON holds it all."""
+measured best. --again: the sweep folders of another run of the same strategies on the same GPU;
+then an order also counts as *reproduced* when that run separates the pair the same way by more
+than --tie, and the summary says how many mixes keep every reproduced order (an order the hardware
+does not repeat from one run to the next cannot be asked of a model). Printed per mix, with each
+ratio's error; the JSON holds it all."""
 import argparse
 import glob
 import itertools
@@ -68,18 +73,26 @@ def predicted(sim_path):
     return out
 
 
-def compare(meas, pred, tie):
+def separated(meas, a, b, i, tie):
+    """+1 or -1 when meas orders a before or after b by more than tie in metric i, else 0."""
+    ma, mb = meas[a][i], meas[b][i]
+    return 0 if abs(ma / mb - 1) <= tie else (1 if ma > mb else -1)
+
+
+def compare(meas, pred, tie, again=None):
     """Per metric (0: throughput, 1: inferences/J): pairs that count, those the prediction orders
-    the same way, and whether the predicted best is among the measured best (within tie)."""
-    strategies = [s for s in meas if s in pred]
+    the same way, and whether the predicted best is among the measured best (within tie). again:
+    another run's measurements; a pair counts only when it separates the pair the same way too."""
+    strategies = [s for s in meas if s in pred and (again is None or s in again)]
     res = {}
     for i, metric in enumerate(("throughput", "inferences_per_j")):
-        if any(meas[s][i] is None for s in strategies):
+        if any(meas[s][i] is None or (again is not None and again[s][i] is None) for s in strategies):
             continue
         pairs, agree, wrong = 0, 0, []
         for a, b in itertools.combinations(strategies, 2):
             ma, mb = meas[a][i], meas[b][i]
-            if abs(ma / mb - 1) <= tie:
+            order = separated(meas, a, b, i, tie)
+            if order == 0 or (again is not None and separated(again, a, b, i, tie) != order):
                 continue
             pairs += 1
             if (ma > mb) == (pred[a][i] > pred[b][i]):
@@ -98,19 +111,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--simulated", required=True)
     ap.add_argument("--runs", required=True, action="append")
+    ap.add_argument("--again", action="append", default=[],
+                    help="sweep folders of another run of the same strategies: orders it reproduces")
     ap.add_argument("--tie", type=float, default=0.02)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     meas, pred = measured(args.runs), predicted(args.simulated)
+    again = measured(args.again) if args.again else {}
     mixes = [m for m in meas if m in pred]
     if not mixes:
         print(f"no mix in both {args.simulated} and {', '.join(args.runs)}", file=sys.stderr)
         return 2
-    report = {"simulated": args.simulated, "runs": " + ".join(args.runs), "tie": args.tie, "mixes": {}}
+    report = {"simulated": args.simulated, "runs": " + ".join(args.runs), "again": " + ".join(args.again),
+              "tie": args.tie, "mixes": {}}
     errors = {"throughput": [], "inferences_per_j": []}
     for mix in mixes:
         m, p = meas[mix], pred[mix]
         cmp = compare(m, p, args.tie)
+        reproduced = compare(m, p, args.tie, again[mix]) if mix in again else None
         rows = {s: {"measured": m[s], "predicted": p[s]} for s in m if s in p}
         for s, r in rows.items():
             if s == "baseline":
@@ -119,6 +137,8 @@ def main():
                 if r["measured"][i]:
                     errors[metric].append(abs(r["predicted"][i] / r["measured"][i] - 1))
         report["mixes"][mix] = {"strategies": rows, "order": cmp}
+        if reproduced is not None:
+            report["mixes"][mix]["reproduced_order"] = reproduced
         print(f"== {mix}: strategy  throughput x Baseline measured / predicted   inferences/J measured / predicted")
         for s, r in rows.items():
             (mt, me), (pt, pe) = r["measured"], r["predicted"]
@@ -129,6 +149,9 @@ def main():
                   + (f" (misordered: {', '.join(c['misordered'])})" if c["misordered"] else "")
                   + f"; best {'matches' if c['best_matches'] else 'differs'} (predicted {c['predicted_best']}, "
                     f"measured {c['measured_best']})")
+        for metric, c in (reproduced or {}).items():
+            print(f"   {metric}, orders the other run reproduces: {c['agree']} of {c['pairs']} kept"
+                  + (f" (misordered: {', '.join(c['misordered'])})" if c["misordered"] else ""))
     summary = {}
     for metric, errs in errors.items():
         ranked = [mx for mx in mixes if metric in report["mixes"][mx]["order"]]
@@ -138,10 +161,17 @@ def main():
             "mixes": len(ranked),
             "ratio_abs_error_mean": statistics.mean(errs) if errs else None,
             "ratio_within_10pct": sum(e <= 0.10 for e in errs) / len(errs) if errs else None}
+        again_ranked = [mx for mx in ranked if metric in report["mixes"][mx].get("reproduced_order", {})]
+        if again_ranked:
+            summary[metric]["mixes_reproduced_orders_kept"] = sum(
+                not report["mixes"][mx]["reproduced_order"][metric]["misordered"] for mx in again_ranked)
+            summary[metric]["mixes_with_another_run"] = len(again_ranked)
         s = summary[metric]
         print(f"{metric}: ranked as measured on {s['mixes_ranked_as_measured']} of {s['mixes']} mixes, best strategy "
               f"on {s['mixes_best_matches']}; ratio error mean {s['ratio_abs_error_mean']:.1%}, "
-              f"within 10 % {s['ratio_within_10pct']:.0%}")
+              f"within 10 % {s['ratio_within_10pct']:.0%}"
+              + (f"; every order the other run reproduces kept on {s['mixes_reproduced_orders_kept']} of "
+                 f"{s['mixes_with_another_run']}" if "mixes_with_another_run" in s else ""))
     report["summary"] = summary
     if args.out:
         tmp = f"{args.out}.tmp{os.getpid()}"
