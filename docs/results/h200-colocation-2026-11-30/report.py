@@ -302,24 +302,24 @@ FINAL_850 += [(f"final_{FINAL_850_LIBRARY}/b{b}_call2/sweep", b, set(MIXES), "mp
 
 # The final run (50224fd: the library after the simulator's sharing fix, which the tuner's model
 # starts and ranking use), five calls of one device session. Batch 1: every strategy, every mix,
-# MPS; mix6 twice (call2 with static-best-slo's search, whose repetitions the call's time limit
-# cut after static-best; call3 (8a3dd6b: the same library) measured Baseline, static-best,
-# static-best-slo and eclip-tuned again). Batch 8: Baseline, static-best and eclip-tuned on every
+# MPS; mix6 twice (b1_call2 with static-best-slo's search, whose repetitions the call's time limit
+# cut after static-best; b1_call3, the session's fifth call (8a3dd6b: the same library), measured
+# Baseline, static-best, static-best-slo and eclip-tuned again). Batch 8: Baseline, static-best and eclip-tuned on every
 # mix and every strategy on mix6; the strategies not re-measured (static-equal, kernel-wise,
 # eclip-budget, eclip on the other mixes, MPS) are the 850e555 run's, 2 hours earlier.
 FINAL_LIBRARY = "50224fd"
 F = f"final_{FINAL_LIBRARY}"
 TUNED_AND_REFERENCES = {"baseline", "static-best", "static-best-slo", "eclip-tuned"}
-NOT_REMEASURED_B8 = {"static-equal", "kernel-wise", "eclip-budget", "eclip"}
+OTHER_STRATEGIES = {"static-equal", "kernel-wise", "eclip-budget", "eclip"}  # not re-measured at batch 8
 FINAL = [(f"{F}/b1_call1/sweep", 1, {"mix1", "mix2", "mix3", "mix4"}, "sweep"),
          (f"{F}/b1_call2/sweep", 1, {"mix5", "mix7"}, "sweep"),
-         (f"{F}/b1_call2/sweep", 1, {"mix6"}, "sweep", {"static-equal", "kernel-wise", "eclip-budget", "eclip"}),
+         (f"{F}/b1_call2/sweep", 1, {"mix6"}, "sweep", OTHER_STRATEGIES),
          (f"{F}/b1_call3/sweep", 1, {"mix6"}, "sweep", TUNED_AND_REFERENCES),
          (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps"),
          (f"{F}/b8_call1/sweep", 8, {"mix2", "mix4", "mix5", "mix6"}, "sweep"),
          (f"{F}/b8_call2/sweep", 8, {"mix1", "mix3", "mix7"}, "sweep"),
-         (f"final_{FINAL_850_LIBRARY}/b8_call1/sweep", 8, {"mix1", "mix2", "mix3", "mix4"}, "sweep", NOT_REMEASURED_B8),
-         (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, {"mix5", "mix7"}, "sweep", NOT_REMEASURED_B8),
+         (f"final_{FINAL_850_LIBRARY}/b8_call1/sweep", 8, {"mix1", "mix2", "mix3", "mix4"}, "sweep", OTHER_STRATEGIES),
+         (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, {"mix5", "mix7"}, "sweep", OTHER_STRATEGIES),
          (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, set(MIXES), "mps")]
 
 
@@ -421,7 +421,7 @@ def main():
             w.writerows(static_search_rows(sources))
 
     lines = [f"# The final run: every strategy, both batches, library {FINAL_LIBRARY} (summary.csv; batch 8's "
-             f"{', '.join(sorted(NOT_REMEASURED_B8))} on mixes other than mix6 and its MPS rows from "
+             f"{', '.join(sorted(OTHER_STRATEGIES))} on mixes other than mix6 and its MPS rows from "
              f"{FINAL_850_LIBRARY})", ""]
     for batch in (1, 8):
         lines += ratio_tables(final_m, batch, ORDER) + target_table(final_m, batch) + [""]
