@@ -350,10 +350,12 @@ def section_lines(title, data, tuned="eclip-tuned"):
 
 
 # The later runs, each on one library: (csv, title, sources, strategies left out, the tuned
-# strategy its targets are for, plots' prefix and note).
+# strategy its targets are for, plots' prefix and note[, the strategies plotted: default Baseline,
+# static-best, MPS and the tuned one]).
 SECTIONS = [
     (f"summary_{FINAL_850_LIBRARY}.csv", f"The previous final run, {FINAL_850_LIBRARY} (summary_{FINAL_850_LIBRARY}.csv)",
-     FINAL_850, (), "eclip-tuned", f"{FINAL_850_LIBRARY}_", f"library {FINAL_850_LIBRARY}, mean of 2 repetitions"),
+     FINAL_850, (), "eclip-tuned", f"{FINAL_850_LIBRARY}_", f"library {FINAL_850_LIBRARY}, mean of 2 repetitions",
+     FIRST_ORDER),
     ("summary_current.csv", f"Every mix on one library, {CURRENT_LIBRARY} (summary_current.csv)", CURRENT,
      ("eclip-tuned-energy",), "eclip-tuned", "current_", f"library {CURRENT_LIBRARY}, mean of 2 repetitions"),
     ("summary_energy.csv", f"The energy objective on profiles with measured energy, {ENERGY_LIBRARY} "
@@ -431,11 +433,12 @@ def main():
     follow, more = followup_lines()
     lines += more + rerun_lines()
     later = []
-    for name, title, sources, skip, tuned, prefix, note in SECTIONS:
+    for name, title, sources, skip, tuned, prefix, note, *order in SECTIONS:
         rows_of = run_rows(sources, skip)
         write_rows(name, rows_of, header)
         lines += section_lines(title, rows_of, tuned)
-        later.append((rows_of, tuned, prefix, note))
+        later.append((rows_of, order[0] if order else ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix,
+                      note))
     if follow:
         write_rows("followup_b1.csv", follow)
     with open(os.path.join(HERE, "tables.md"), "w") as f:
@@ -443,9 +446,8 @@ def main():
     print("\n".join(lines))
     plots(final_m, (1, 8), note=f"library {FINAL_LIBRARY}; batch 8 partly {FINAL_850_LIBRARY} (report), mean of 2 repetitions")
     plots(m, batches, FIRST_ORDER, prefix="first_")
-    for rows_of, tuned, prefix, note in later:
-        plots(means(rows_of), sorted({int(r["batch"]) for r in rows_of}),
-              ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix, note)
+    for rows_of, order, prefix, note in later:
+        plots(means(rows_of), sorted({int(r["batch"]) for r in rows_of}), order, prefix, note)
 
 
 if __name__ == "__main__":
