@@ -90,15 +90,14 @@ def compare(meas, pred, tie, again=None):
             continue
         pairs, agree, wrong = 0, 0, []
         for a, b in itertools.combinations(strategies, 2):
-            ma, mb = meas[a][i], meas[b][i]
             order = separated(meas, a, b, i, tie)
             if order == 0 or (again is not None and separated(again, a, b, i, tie) != order):
                 continue
             pairs += 1
-            if (ma > mb) == (pred[a][i] > pred[b][i]):
+            if (order > 0) == (pred[a][i] > pred[b][i]):
                 agree += 1
             else:
-                wrong.append(f"{a} {'>' if ma > mb else '<'} {b}")
+                wrong.append(f"{a} {'>' if order > 0 else '<'} {b}")
         top = max(meas[s][i] for s in strategies)
         best_pred = max(strategies, key=lambda s: pred[s][i])
         res[metric] = {"pairs": pairs, "agree": agree, "misordered": wrong,
@@ -154,18 +153,21 @@ def main():
                   + (f" (misordered: {', '.join(c['misordered'])})" if c["misordered"] else ""))
     summary = {}
     for metric, errs in errors.items():
-        ranked = [mx for mx in mixes if metric in report["mixes"][mx]["order"]]
+        # Each mix's comparison of this metric under `key` ("order" or "reproduced_order"), where made.
+        def made(key):
+            return [report["mixes"][mx][key][metric] for mx in mixes if metric in report["mixes"][mx].get(key, {})]
+
+        ranked = made("order")
         summary[metric] = {
-            "mixes_ranked_as_measured": sum(not report["mixes"][mx]["order"][metric]["misordered"] for mx in ranked),
-            "mixes_best_matches": sum(report["mixes"][mx]["order"][metric]["best_matches"] for mx in ranked),
+            "mixes_ranked_as_measured": sum(not c["misordered"] for c in ranked),
+            "mixes_best_matches": sum(c["best_matches"] for c in ranked),
             "mixes": len(ranked),
             "ratio_abs_error_mean": statistics.mean(errs) if errs else None,
             "ratio_within_10pct": sum(e <= 0.10 for e in errs) / len(errs) if errs else None}
-        again_ranked = [mx for mx in ranked if metric in report["mixes"][mx].get("reproduced_order", {})]
-        if again_ranked:
-            summary[metric]["mixes_reproduced_orders_kept"] = sum(
-                not report["mixes"][mx]["reproduced_order"][metric]["misordered"] for mx in again_ranked)
-            summary[metric]["mixes_with_another_run"] = len(again_ranked)
+        reproduced = made("reproduced_order")
+        if reproduced:
+            summary[metric]["mixes_reproduced_orders_kept"] = sum(not c["misordered"] for c in reproduced)
+            summary[metric]["mixes_with_another_run"] = len(reproduced)
         s = summary[metric]
         print(f"{metric}: ranked as measured on {s['mixes_ranked_as_measured']} of {s['mixes']} mixes, best strategy "
               f"on {s['mixes_best_matches']}; ratio error mean {s['ratio_abs_error_mean']:.1%}, "

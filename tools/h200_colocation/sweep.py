@@ -296,7 +296,8 @@ def main():
                                                  "inferences_per_j": rec.get("inferences_per_j"), "jain": rec.get("jain"),
                                                  "slowest_p95_ms": rec.get("slowest_p95_ms"),
                                                  "workers_rps": [w["throughput_rps"] for w in rec["workers"]]})
-                return list(max(tried, key=lambda t: key(tried[t]))), len(tried)
+                best = max(tried, key=lambda t: key(tried[t]))
+                return list(best), tried[best], len(tried)
 
             if "static-best" in strategies and mix in given_best:
                 out["static_best_split"] = given_best[mix]
@@ -304,7 +305,7 @@ def main():
                 plans["static-best"] = esearch.plan_for(backend, space, {"split": given_best[mix]}, "static-best")
             elif args.static_search and "static-best" in strategies:
                 t0 = time.time()
-                best, n = static_search(lambda rec: rec["throughput_rps"], args.static_max, "static-best")
+                best, _, n = static_search(lambda rec: rec["throughput_rps"], args.static_max, "static-best")
                 out["static_best_split"] = best
                 out["static_search_s"] = time.time() - t0
                 plans["static-best"] = esearch.plan_for(backend, space, {"split": best}, "static-best")
@@ -321,8 +322,8 @@ def main():
                     v = esearch.violation(objective, evaluation_of(rec))
                     return (v == 0, -v, rec["throughput_rps"])
 
-                best, n = static_search(kept_first, args.slo_max, "static-best-slo")
-                kept = esearch.violation(objective, evaluation_of(searched[tuple(best)])) == 0
+                best, rec, n = static_search(kept_first, args.slo_max, "static-best-slo")
+                kept = kept_first(rec)[0]
                 out["static_best_slo_split"] = best
                 out["static_best_slo_keeps"] = kept
                 out["static_slo_search_s"] = time.time() - t0
