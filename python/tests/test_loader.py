@@ -104,3 +104,22 @@ def test_package_imports_without_the_library(tmp_path):
     code = "import eclip, eclip.torch, eclip.stats, eclip.preload; print(eclip.__version__)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == eclip.__version__, out.stderr
+
+
+def test_require_torch_sets_the_hardware_queues_before_the_driver_starts(monkeypatch):
+    # Before `import torch` and torch.cuda.is_available() (which starts the driver): the user's own
+    # value is kept, and nothing is set when no GPU is wanted.
+    from eclip.torch import require_torch
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` fails on every machine
+    monkeypatch.delenv("CUDA_DEVICE_MAX_CONNECTIONS", raising=False)
+    with pytest.raises(ImportError, match="needs PyTorch"):
+        require_torch()
+    assert os.environ["CUDA_DEVICE_MAX_CONNECTIONS"] == "32"
+    monkeypatch.setenv("CUDA_DEVICE_MAX_CONNECTIONS", "4")
+    with pytest.raises(ImportError):
+        require_torch()
+    assert os.environ["CUDA_DEVICE_MAX_CONNECTIONS"] == "4"
+    monkeypatch.delenv("CUDA_DEVICE_MAX_CONNECTIONS")
+    with pytest.raises(ImportError):
+        require_torch(cuda=False)
+    assert "CUDA_DEVICE_MAX_CONNECTIONS" not in os.environ

@@ -88,6 +88,15 @@ std::unique_ptr<Backend> make_cuda_backend(const std::string& device, std::strin
       *why = fmt::format("the plan is for {} but the device is {}", device, b->topology().name);
       return nullptr;
     }
+    // The application's CUDA runtime usually creates the primary context before the first launch
+    // reaches here, so the backend cannot raise the hardware queues itself.
+    if (b->device().hardware_connections < cuda::kMaxHardwareConnections)
+      say_once("connections",
+               fmt::format("the primary context has {} hardware queues (CUDA_DEVICE_MAX_CONNECTIONS={}): streams "
+                           "beyond that share a queue and wait for each other; set CUDA_DEVICE_MAX_CONNECTIONS={} "
+                           "before the application starts",
+                           b->device().hardware_connections, std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") ?
+                           std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") : "unset", cuda::kMaxHardwareConnections));
     return b;
   } catch (const std::exception& e) {
     *why = e.what();

@@ -18,13 +18,18 @@ cd "$(dirname "$0")/../.."
 LIB=${LIB:-$PWD/build/h200/src/c_api/libeclip_c.so}
 export ECLIP_LIBRARY=$LIB LD_LIBRARY_PATH=$(dirname "$LIB")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+# 32 hardware queues per context, not the driver's 8: with 8, streams share queues and a worker's
+# kernels wait behind another's (docs/hardware.md, "Hardware work queues"). The library sets it too,
+# but only where it starts the driver before anything else in the process does.
+export CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-32}
 R=${R:-/tmp/h200_out}
 BATCH=${BATCH:-1}
 MIXES=${MIXES:-all}
 mkdir -p "$R"
 exec > >(tee -a "$R/log_${phase}_b${BATCH}.txt") 2>&1
 # The commit of the staged build (stage it as COMMIT beside the library: the device copy has no history).
-echo "== $phase $(date -u +%FT%TZ) commit $(cat "$(dirname "$LIB")/COMMIT" 2>/dev/null || echo unknown)"
+echo "== $phase $(date -u +%FT%TZ) commit $(cat "$(dirname "$LIB")/COMMIT" 2>/dev/null || echo unknown)" \
+  "CUDA_DEVICE_MAX_CONNECTIONS=$CUDA_DEVICE_MAX_CONNECTIONS"
 nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader
 case $phase in
 profile)

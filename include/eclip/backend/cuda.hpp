@@ -52,7 +52,24 @@ struct Options {
   unsigned max_masked_streams = 0;
   /// Library to load the driver API from; tests point it elsewhere.
   std::string driver_library = "libcuda.so.1";
+  /// CUDA_DEVICE_MAX_CONNECTIONS (1..32) the backend sets when the variable is unset and the
+  /// backend is the first in the process to start the driver (0: leave the environment alone).
+  /// It is the number of hardware work queues each context's streams are spread over; with the
+  /// driver's default 8, co-located workers on many routed streams stalled each other on the
+  /// H200, with 32 they did not (docs/hardware.md, "Hardware work queues"). The driver reads it
+  /// when it starts: set after torch.cuda.is_available() it had no effect, so a program that
+  /// starts CUDA before eclip exports it itself (the preload interposer says so once).
+  unsigned hardware_connections = 32;
 };
+
+/// The driver's default and largest CUDA_DEVICE_MAX_CONNECTIONS (CUDA Programming Guide,
+/// "CUDA Environment Variables": 1 to 32, default 8).
+inline constexpr unsigned kDefaultHardwareConnections = 8;
+inline constexpr unsigned kMaxHardwareConnections = 32;
+
+/// The hardware work queues a context created now gets, from CUDA_DEVICE_MAX_CONNECTIONS's text
+/// (null: unset): the driver's default when unset or not a number, else clamped to 1..32.
+unsigned hardware_connections_from_env(const char* value);
 
 /// What the backend read from the device.
 struct DeviceInfo {
@@ -63,6 +80,11 @@ struct DeviceInfo {
   int driver_version = 0;  ///< cuDriverGetVersion: 13000 = CUDA 13.0
   unsigned atom_sms = 0;   ///< the minCount the split used
   unsigned min_partition_sms = 0, coscheduled_alignment = 0;  ///< CUdevSmResource fields
+  /// Hardware work queues per context, as far as the backend can know: CUDA_DEVICE_MAX_CONNECTIONS
+  /// as the driver read it when it started (Options::hardware_connections when this backend
+  /// started it; otherwise the environment's value, or the default 8, assuming it has not been
+  /// changed since the driver started).
+  unsigned hardware_connections = 0;
 };
 
 /// "H100" for "NVIDIA H100 80GB HBM3": the first word after "NVIDIA " when it holds a digit (the

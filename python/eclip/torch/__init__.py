@@ -5,9 +5,18 @@ partition's context current, a closed-loop co-location runner, and the group pro
 torch is imported when a function needs it, never by `import eclip` or `import eclip.torch`;
 require_torch() says clearly what is missing."""
 
+import os
+
 
 def require_torch(cuda=True):
-    """torch, or ImportError/RuntimeError naming what is missing (torch itself, or a CUDA GPU)."""
+    """torch, or ImportError/RuntimeError naming what is missing (torch itself, or a CUDA GPU).
+
+    With cuda, CUDA_DEVICE_MAX_CONNECTIONS is set to 32 first when unset: torch.cuda.is_available()
+    starts the driver, which reads it then, and the backend (eclip::cuda::Options::
+    hardware_connections) can no longer; with the driver's 8, co-located workers on routed
+    streams stalled each other on the H200 (docs/hardware.md, "Hardware work queues")."""
+    if cuda:
+        os.environ.setdefault("CUDA_DEVICE_MAX_CONNECTIONS", "32")
     try:
         import torch
     except ImportError as e:

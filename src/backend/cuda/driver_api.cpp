@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "eclip/core/error.hpp"
@@ -45,7 +47,7 @@ void DriverApi::check(CUresult r, const char* call) const {
   if (r != CUDA_SUCCESS) throw Error(Errc::backend, fmt::format("{} failed: {}", call, describe(r)));
 }
 
-DriverApi DriverApi::load(const std::string& library) {
+DriverApi DriverApi::load(const std::string& library, unsigned hardware_connections) {
   DriverApi api;
   api.library = library;
   // Never dlclose()d: the CUDA runtime, if linked, opens the same library and both must outlive
@@ -80,6 +82,11 @@ DriverApi DriverApi::load(const std::string& library) {
 #define ECLIP_CUDA_RESOLVE(fn) resolve(#fn, reinterpret_cast<void**>(&api.fn));
   ECLIP_CUDA_DRIVER_FUNCTIONS(ECLIP_CUDA_RESOLVE)
 #undef ECLIP_CUDA_RESOLVE
+  // Every driver call but cuInit answers CUDA_ERROR_NOT_INITIALIZED until the driver is started.
+  int devices = 0;
+  const bool starting = api.cuDeviceGetCount(&devices) == CUDA_ERROR_NOT_INITIALIZED;
+  if (starting && hardware_connections != 0 && std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") == nullptr)
+    (void)::setenv("CUDA_DEVICE_MAX_CONNECTIONS", std::to_string(hardware_connections).c_str(), 0);
   const CUresult r = api.cuInit(0);
   if (r != CUDA_SUCCESS)
     throw Error(Errc::unavailable, fmt::format("cuInit failed: {} (driver library {})", api.describe(r), library));

@@ -57,7 +57,10 @@ struct DriverApi {
   /// Opens `library` and resolves every function, then cuInit(0). Throws Errc::unavailable when
   /// the library cannot be opened, lacks a function (driver older than the green-context API), or
   /// cuInit reports no usable driver/device; the message names the call and the reason.
-  static DriverApi load(const std::string& library);
+  /// When this cuInit is the one that starts the driver in the process (it was not started yet)
+  /// and CUDA_DEVICE_MAX_CONNECTIONS is unset, the variable is set to `hardware_connections`
+  /// first (0: never): the driver reads it when it starts, and a later setting has no effect.
+  static DriverApi load(const std::string& library, unsigned hardware_connections);
 
   /// "CUDA_ERROR_INVALID_VALUE (invalid argument)"; the number when the name is unknown.
   std::string describe(CUresult r) const;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
@@ -14,6 +15,14 @@ std::string short_device_name(std::string_view full) {
   if (!first.empty() && std::any_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::string(first);
   return std::string(full);
+}
+
+unsigned hardware_connections_from_env(const char* value) {
+  if (value == nullptr || *value == '\0') return kDefaultHardwareConnections;
+  char* end = nullptr;
+  const long n = std::strtol(value, &end, 10);
+  if (*end != '\0') return kDefaultHardwareConnections;
+  return static_cast<unsigned>(std::clamp<long>(n, 1, kMaxHardwareConnections));
 }
 
 Topology topology_from_split(std::string_view device_name, const std::vector<unsigned>& atom_sms,
@@ -61,7 +70,7 @@ std::vector<unsigned> atoms_of(const Topology& topo, const CuMask& mask) {
 
 std::string driver_unavailable_reason(const std::string& driver_library) {
   try {
-    const detail::DriverApi api = detail::DriverApi::load(driver_library);
+    const detail::DriverApi api = detail::DriverApi::load(driver_library, Options{}.hardware_connections);
     int count = 0;
     const CUresult r = api.cuDeviceGetCount(&count);
     if (r != CUDA_SUCCESS) return fmt::format("cuDeviceGetCount failed: {}", api.describe(r));
@@ -74,7 +83,7 @@ std::string driver_unavailable_reason(const std::string& driver_library) {
 
 std::string describe_driver_error(int result, const std::string& driver_library) {
   try {
-    return detail::DriverApi::load(driver_library).describe(static_cast<CUresult>(result));
+    return detail::DriverApi::load(driver_library, Options{}.hardware_connections).describe(static_cast<CUresult>(result));
   } catch (const Error&) {
     detail::DriverApi none;
     return none.describe(static_cast<CUresult>(result));
@@ -135,7 +144,10 @@ struct GreenContextBackend::Impl {
 
 GreenContextBackend::GreenContextBackend(const Options& options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  m.cu = detail::DriverApi::load(options.driver_library);
+  if (options.hardware_connections > kMaxHardwareConnections)
+    throw Error(Errc::invalid_argument, fmt::format("cuda: {} hardware connections asked for; the driver allows 1 to {}",
+                                                    options.hardware_connections, kMaxHardwareConnections));
+  m.cu = detail::DriverApi::load(options.driver_library, options.hardware_connections);
   const detail::DriverApi& cu = m.cu;
 
   int count = 0;
@@ -173,6 +185,10 @@ GreenContextBackend::GreenContextBackend(const Options& options) : impl_(std::ma
                             "multiples of {} (CUdevSmResource minSmPartitionSize, smCoscheduledAlignment)",
                             info.name, atom, min_sms, align));
   info.atom_sms = atom;
+
+  // What the driver read when it started: ours when this backend started it, else the
+  // environment's then, which is what it says now unless someone changed it since.
+  info.hardware_connections = hardware_connections_from_env(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS"));
 
   // The primary context stays retained for the backend's life: green contexts are created against
   // it (cuGreenCtxCreate advises an active primary context), plain streams and events live in it.

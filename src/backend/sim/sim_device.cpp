@@ -36,7 +36,7 @@ SimDeviceModel SimDeviceModel::mi50() {
 SimDeviceModel SimDeviceModel::h100() {
   SimDeviceModel m;
   m.topology = presets::h100();
-  m.hardware_queues = 32;      // CUDA_DEVICE_MAX_CONNECTIONS tops out at 32; 15 green streams ran concurrently
+  m.hardware_queues = 32;      // CUDA_DEVICE_MAX_CONNECTIONS=32, which eclip sets (docs/hardware.md: with the default 8, workers stalled)
   m.launch_us = 3.8;           // docs/hardware.md: 3.5-4.2 us per launch; 3.5 us measured (h100-backend-2026-11-25)
   m.switch_host_us = 0.5;      // docs/hardware.md: cudaEventQuery ~250 ns, plus the event record
   m.barrier_host_us = 0.6;     // docs/hardware.md: record + wait + launch 4.2-4.7 us vs launch 3.5-4.2 us

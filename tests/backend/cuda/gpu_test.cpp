@@ -139,6 +139,7 @@ TEST_CASE("device: topology read from the driver") {
   std::printf("topology %s: groups {%s}, queue limit %u, size classes {%s}\n  source: %s\n", t.name.c_str(),
               fmt::format("{}", fmt::join(t.group_sizes, ",")).c_str(), t.max_masked_streams,
               fmt::format("{}", fmt::join(t.size_classes, ",")).c_str(), t.source.c_str());
+  std::printf("hardware connections of the primary context: %u\n", d.hardware_connections);
   CHECK(t.units() == d.sm_count);
   if (d.name.find("H100") != std::string::npos) {
     // docs/hardware.md: split by 8 on the H100 gives 15 groups of 8 + a remainder of 12.

@@ -91,6 +91,40 @@ TEST_CASE("a missing driver library is reported as unavailable with the dlopen r
   CHECK_THAT(cuda::driver_unavailable_reason(o.driver_library), Catch::StartsWith("dlopen libeclip-no-such-driver"));
 }
 
+TEST_CASE("CUDA_DEVICE_MAX_CONNECTIONS: read as the driver reads it, set only when unset, bad values refused") {
+  CHECK(cuda::hardware_connections_from_env(nullptr) == cuda::kDefaultHardwareConnections);
+  CHECK(cuda::hardware_connections_from_env("") == 8);
+  CHECK(cuda::hardware_connections_from_env("32") == 32);
+  CHECK(cuda::hardware_connections_from_env("16") == 16);
+  CHECK(cuda::hardware_connections_from_env("64") == 32);  // the driver's largest
+  CHECK(cuda::hardware_connections_from_env("0") == 1);
+  CHECK(cuda::hardware_connections_from_env("many") == 8);
+  CHECK(cuda::hardware_connections_from_env("12x") == 8);
+
+  cuda::Options o;
+  o.hardware_connections = 33;
+  const Error bad = error_of([&] { cuda::GreenContextBackend b(o); });
+  CHECK(bad.code() == Errc::invalid_argument);
+  CHECK_THAT(bad.what(), Catch::Contains("33 hardware connections") && Catch::Contains("1 to 32"));
+
+  // A user's own setting is kept, whatever happens to the driver.
+  ::setenv("CUDA_DEVICE_MAX_CONNECTIONS", "4", 1);
+  o.hardware_connections = 32;
+  o.driver_library = "libeclip-no-such-driver.so.1";
+  CHECK(error_of([&] { cuda::GreenContextBackend b(o); }).code() == Errc::unavailable);
+  CHECK(std::string(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) == "4");
+  ::unsetenv("CUDA_DEVICE_MAX_CONNECTIONS");
+#ifdef ECLIP_CUDA_STUB_LIBRARY
+  // A driver that does not answer "not initialised" (the toolkit's stub answers "stub library") is
+  // not one this backend starts: the environment is left alone.
+  if (access(ECLIP_CUDA_STUB_LIBRARY, R_OK) == 0) {
+    o.driver_library = ECLIP_CUDA_STUB_LIBRARY;
+    CHECK(error_of([&] { cuda::GreenContextBackend b(o); }).code() == Errc::unavailable);
+    CHECK(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") == nullptr);
+  }
+#endif
+}
+
 TEST_CASE("the default driver either works or is unavailable with a reason") {
   const std::string why = cuda::driver_unavailable_reason();
   INFO("driver_unavailable_reason() = \"" << why << "\"");
