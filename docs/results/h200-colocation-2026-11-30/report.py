@@ -323,6 +323,18 @@ FINAL = [(f"{F}/b1_call1/sweep", 1, {"mix1", "mix2", "mix3", "mix4"}, "sweep"),
          (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, set(MIXES), "mps")]
 
 
+# Every strategy again at batch 1 with 32 hardware queues per context (tenth session, 2026-12-01
+# 04:03-04:24 UTC): the library and sweep of 3784454, run_h200.sh exporting
+# CUDA_DEVICE_MAX_CONNECTIONS=32 (every earlier run had the driver's 8); static-best and mix6's
+# static-best-slo given as the final run's searches found them; MPS (one stream per process, no
+# routed streams) is the final run's.
+QUEUES_LIBRARY = "3784454"
+Q = f"queues_{QUEUES_LIBRARY}"
+QUEUES = [(f"{Q}/b1_call3/sweep", 1, {"mix1", "mix2", "mix3", "mix4"}, "sweep"),
+          (f"{Q}/b1_call4/sweep", 1, {"mix5", "mix6", "mix7"}, "sweep"),
+          (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps")]
+
+
 # The searches for static-best-slo (the final run's mix6, both batches).
 SLO_SEARCHES = [(f"{F}/b1_call2/sweep", 1, {"mix6"}), (f"{F}/b8_call1/sweep", 8, {"mix6"})]
 
@@ -353,6 +365,9 @@ def section_lines(title, data, tuned="eclip-tuned"):
 # strategy its targets are for, plots' prefix and note[, the strategies plotted: default Baseline,
 # static-best, MPS and the tuned one]).
 SECTIONS = [
+    ("summary_queues.csv", f"Batch 1 with 32 hardware queues, {QUEUES_LIBRARY} (summary_queues.csv; MPS from "
+     f"{FINAL_LIBRARY})", QUEUES, (), "eclip-tuned", "queues_",
+     f"library {QUEUES_LIBRARY}, 32 hardware queues, mean of 2 repetitions", ORDER),
     (f"summary_{FINAL_850_LIBRARY}.csv", f"The previous final run, {FINAL_850_LIBRARY} (summary_{FINAL_850_LIBRARY}.csv)",
      FINAL_850, (), "eclip-tuned", f"{FINAL_850_LIBRARY}_", f"library {FINAL_850_LIBRARY}, mean of 2 repetitions",
      FIRST_ORDER),
