@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include "eclip/backend/cuda.hpp"
@@ -107,13 +108,34 @@ TEST_CASE("CUDA_DEVICE_MAX_CONNECTIONS: read as the driver reads it, set only wh
   CHECK(bad.code() == Errc::invalid_argument);
   CHECK_THAT(bad.what(), Catch::Contains("33 hardware connections") && Catch::Contains("1 to 32"));
 
-  // A user's own setting is kept, whatever happens to the driver.
-  ::setenv("CUDA_DEVICE_MAX_CONNECTIONS", "4", 1);
+  // The stand-in driver answers "not initialised" until started; its cuInit fails ("no device"),
+  // leaving it not started, after the backend has decided. In order: 0 leaves the environment
+  // alone; a user's value is kept; unset, the backend that starts the driver sets it; once another
+  // library has started the driver, the backend no longer does (it would have no effect).
+  ::unsetenv("CUDA_DEVICE_MAX_CONNECTIONS");
+  o.driver_library = ECLIP_FAKE_CUDA_DRIVER;
+  o.hardware_connections = 0;
+  const Error none = error_of([&] { cuda::GreenContextBackend b(o); });
+  CHECK(none.code() == Errc::unavailable);
+  CHECK_THAT(none.what(), Catch::StartsWith("cuInit failed"));
+  CHECK(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") == nullptr);
   o.hardware_connections = 32;
-  o.driver_library = "libeclip-no-such-driver.so.1";
+  ::setenv("CUDA_DEVICE_MAX_CONNECTIONS", "4", 1);
   CHECK(error_of([&] { cuda::GreenContextBackend b(o); }).code() == Errc::unavailable);
   CHECK(std::string(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) == "4");
   ::unsetenv("CUDA_DEVICE_MAX_CONNECTIONS");
+  CHECK(error_of([&] { cuda::GreenContextBackend b(o); }).code() == Errc::unavailable);
+  REQUIRE(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") != nullptr);
+  CHECK(std::string(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) == "32");
+  ::unsetenv("CUDA_DEVICE_MAX_CONNECTIONS");
+  void* fake = dlopen(ECLIP_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_LOCAL);  // the backend's handle, counted
+  REQUIRE(fake != nullptr);
+  auto start = reinterpret_cast<void (*)()>(dlsym(fake, "eclip_fake_cuda_start"));
+  REQUIRE(start != nullptr);
+  start();
+  CHECK(error_of([&] { cuda::GreenContextBackend b(o); }).code() == Errc::unavailable);
+  CHECK(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") == nullptr);
+  dlclose(fake);
 #ifdef ECLIP_CUDA_STUB_LIBRARY
   // A driver that does not answer "not initialised" (the toolkit's stub answers "stub library") is
   // not one this backend starts: the environment is left alone.
