@@ -90,13 +90,14 @@ std::unique_ptr<Backend> make_cuda_backend(const std::string& device, std::strin
     }
     // The application's CUDA runtime usually creates the primary context before the first launch
     // reaches here, so the backend cannot raise the hardware queues itself.
-    if (b->device().hardware_connections < cuda::kMaxHardwareConnections)
+    if (b->device().hardware_connections < cuda::kMaxHardwareConnections) {
+      const char* set = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS");
       say_once("connections",
                fmt::format("the primary context has {} hardware queues (CUDA_DEVICE_MAX_CONNECTIONS={}): streams "
                            "beyond that share a queue and wait for each other; set CUDA_DEVICE_MAX_CONNECTIONS={} "
                            "before the application starts",
-                           b->device().hardware_connections, std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") ?
-                           std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") : "unset", cuda::kMaxHardwareConnections));
+                           b->device().hardware_connections, set ? set : "unset", cuda::kMaxHardwareConnections));
+    }
     return b;
   } catch (const std::exception& e) {
     *why = e.what();

@@ -90,9 +90,9 @@ def main():
         best_meas = max(both, key=lambda s: meas[s])
         by_pred = sorted(both, key=lambda s: -pred[s])
         every = {}
-        for split in itertools.product(range(1, groups), repeat=len(models)):
-            if sum(split) == groups:
-                every[split] = pred[split] if split in pred else predicted(models, split)
+        for cuts in itertools.combinations(range(1, groups), len(models) - 1):  # every split, each home >= 1
+            split = tuple(b - a for a, b in zip((0,) + cuts, cuts + (groups,)))
+            every[split] = pred[split] if split in pred else predicted(models, split)
         every = {s: v for s, v in every.items() if v is not None}
         model_best = sorted(every, key=lambda s: -every[s])[:5]
         name = lambda s: "/".join(map(str, s))  # noqa: E731
