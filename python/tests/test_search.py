@@ -1,6 +1,8 @@
 """The plan space and the library's search from Python (eclip.search), on the simulated H100: static
 splits as plans, and the search driven by a Python evaluator (what eclip.torch.tune measures)."""
 
+import os
+
 import pytest
 
 import eclip
@@ -89,6 +91,11 @@ def test_tuning_spec_takes_baseline_floor_and_p95_and_names_a_missing_solo_rate(
     assert spec["objective"]["jain_floor"] == 0.5 and spec["objective"]["p95_limit_ms"] == []
     with pytest.raises(ValueError, match="no solo throughput \\(alone_rps\\) for b"):
         tuning_spec(["a", "b"], units, base, {"a": 10.0})
+    spec = tuning_spec(["a", "b"], units, base, {"a": 10.0, "b": 20.0}, profile="p.json", model_starts=["static"])
+    assert spec["predictor"]["starts"] == ["static"] and os.path.isabs(spec["predictor"]["profile"])
+    assert "starts" not in tuning_spec(["a", "b"], units, base, {"a": 10.0, "b": 20.0}, profile="p.json")["predictor"]
+    with pytest.raises(ValueError, match="model_starts needs a profile"):
+        tuning_spec(["a", "b"], units, base, {"a": 10.0, "b": 20.0}, model_starts=["plan"])
     with pytest.raises(TypeError, match="windows"):  # a misspelt option fails when the tuner is made
         OnlineTuner(None, None, {}, windows=1.0)
 
@@ -131,11 +138,11 @@ def test_the_model_adds_its_best_plan_to_the_starts(sim, tmp_path):
     best, report = es.search(sim, spec, evaluate)
     best.close()
     assert [t["candidate"]["label"] for t in report["trials"]] == ["shared", "4/4/4/4"]
-    spec["predictor"] = {"profile": str(path)}
+    # The picks before 2026-12-01: its best plans under the objective (throughput) and under energy.
+    spec["predictor"] = {"profile": str(path), "starts": ["plan", "plan-other"]}
     best, report = es.search(sim, spec, evaluate)
     best.close()
     labels = [t["candidate"]["label"] for t in report["trials"]]
-    # its best under the objective (throughput) and its best under energy, each new
     assert labels[:2] == ["shared", "4/4/4/4"] and len(labels) == 4 and len(set(labels)) == 4
     assert all(t["round"] == 0 for t in report["trials"])
     # Under the energy objective the throughput objective's best plan is a start too (fails when
@@ -145,6 +152,24 @@ def test_the_model_adds_its_best_plan_to_the_starts(sim, tmp_path):
     best.close()
     energy_labels = [t["candidate"]["label"] for t in report["trials"]]
     assert len(energy_labels) == 4 and len(set(energy_labels)) == 4 and labels[2] in energy_labels[2:]
+    # The default: its best static splits under both objectives, then its best plan with
+    # per-segment moves ("+" in the label) grown from the first.
+    del spec["objective"]
+    spec["predictor"] = {"profile": str(path)}
+    best, report = es.search(sim, spec, evaluate)
+    best.close()
+    labels = [t["candidate"]["label"] for t in report["trials"]]
+    assert labels[:2] == ["shared", "4/4/4/4"] and len(labels) == 5 and len(set(labels)) == 5
+    assert "+" not in labels[2] + labels[3] and "+" in labels[4]
+    # Bad picks are named.
+    for starts, message in ((["best"], 'unknown model start "best"'), ("static", "expected an array"),
+                            ([1], "1 is not a string")):
+        spec["predictor"] = {"profile": str(path), "starts": starts}
+        with pytest.raises(eclip.EclipError, match=message):
+            es.search(sim, spec, evaluate)
+    spec["predictor"] = {"profile": str(path), "start": ["plan"]}
+    with pytest.raises(eclip.EclipError, match="spec.predictor.start: unknown field"):
+        es.search(sim, spec, evaluate)
 
 
 def test_the_models_start_keeps_the_p95_limits(sim, profile, tmp_path):

@@ -136,7 +136,13 @@ def test_switch_frees_cached_setups_when_memory_is_short(cuda):
             run.switch(plans[2])
             assert len(run._setups) == 2 and run.active.plan.to_json() == plans[2].to_json()
             rec = run.run(window_s=0.2, warmup_s=0.1)
+            # clear_cache keeps the active setup only; switching back captures again.
+            run.clear_cache()
+            assert list(run._setups.values()) == [run.active]
+            assert run.switch(plans[1]) > 0
+            rec2 = run.run(window_s=0.2, warmup_s=0.1)
         assert not rec["errors"] and all(w["requests"] > 0 for w in rec["workers"])
+        assert not rec2["errors"] and all(w["requests"] > 0 for w in rec2["workers"])
     finally:
         for p in plans:
             p.close()

@@ -226,15 +226,29 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
                                                              e.error ? ": " : "", e.error ? e.error : ""));
       return evaluation_of(e);
     };
-    // "predictor": {"profile": PATH}: the co-location model of the backend's device
-    // ranks each round's neighbours (only the best per_round are evaluated) and adds its best
-    // plan under the objective, and under the other of throughput and energy, to the starts.
+    // "predictor": {"profile": PATH, "starts": [...]}: the co-location model of the backend's
+    // device ranks each round's neighbours (only the best per_round are evaluated) and adds its
+    // picks (eclip::ModelStart; default kDefaultModelStarts) to the starts.
     eclip::Predictor predictor;
     std::optional<eclip::Profile> profile;
     std::optional<eclip::SimDeviceModel> device;
     if (auto it = spec.find("predictor"); it != spec.end() && !it->is_null()) {
       if (!it->is_object() || !it->contains("profile") || !(*it)["profile"].is_string())
         throw invalid("spec.predictor: expected {\"profile\": \"path of a profile of this device\"}");
+      for (auto f = it->begin(); f != it->end(); ++f)
+        if (f.key() != "profile" && f.key() != "starts")
+          throw invalid(fmt::format("spec.predictor.{}: unknown field (expected profile, starts)", f.key()));
+      std::vector<eclip::ModelStart> model_starts = eclip::kDefaultModelStarts;
+      if (auto s = it->find("starts"); s != it->end()) {
+        if (!s->is_array()) throw invalid(fmt::format("spec.predictor.starts: expected an array, got {}", s->dump()));
+        model_starts.clear();
+        for (const auto& name : *s) {
+          if (!name.is_string())
+            throw invalid(fmt::format("spec.predictor.starts: {} is not a string (static, static-other, plan, "
+                                      "plan-other)", name.dump()));
+          model_starts.push_back(eclip::model_start_from_string(name.get<std::string>()));
+        }
+      }
       profile = eclip::Profile::load((*it)["profile"].get<std::string>());
       device = eclip::SimDeviceModel::for_topology(t);
       if (profile->device != t.name)
@@ -250,22 +264,19 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       eclip::ColocationPlanOptions co;
       co.run = run;
       co.budget = eclip::SwitchBudget::unlimited();
-      // The caller's p95 limits bind the model's plan too: without them its best on the H200 at
+      co.objective = objective.kind;
+      // The caller's p95 limits bind the model's picks too: without them its best on the H200 at
       // batch 1 (mix6) put albert on 2 atoms (10 ms p95 against a 3.9-ms limit), a start the
       // tuner spent a window on, while albert's home of 8 atoms is predicted within the limit. The
       // Jain floor stays the model's own Baseline's (a measured index is not on the model's scale).
       co.p95_limit_ms = objective.p95_limit_ms;
-      // The model's best plan under the caller's objective, then under the other of throughput
-      // and energy: a start in another region at the cost of one window. On the H200 at batch 1
-      // (3ff1519, docs/results/h200-colocation-2026-11-30) the energy objective's model start
-      // (the power-hungry worker shrunk) led its search to more throughput than the throughput
-      // objective's search reached from its own start on mixes 1, 4 and 7 (mix4: 4/4/5/2 at
-      // 1545 req/s against 4/4/3+/4 at 1525, the same call), which stopped within its noise band.
-      // With both starts (4b1800c) the throughput objective's mix4 plan kept static-best's
-      // throughput at 1.12x its inferences/J (0.98x before); the other mixes within 1.5 %.
-      const eclip::ObjectiveKind other =
-          objective.kind == eclip::ObjectiveKind::energy ? eclip::ObjectiveKind::throughput : eclip::ObjectiveKind::energy;
-      eclip::add_model_starts(*device, *profile, space, co, {objective.kind, other}, starts);
+      // Picks under the other of throughput and energy are starts in another region at the cost
+      // of one window each. On the H200 at batch 1 (3ff1519, docs/results/h200-colocation-
+      // 2026-11-30) the energy objective's model start (the power-hungry worker shrunk) led its
+      // search to more throughput than the throughput objective's search reached from its own
+      // start on mixes 1, 4 and 7 (mix4: 4/4/5/2 at 1545 req/s against 4/4/3+/4 at 1525, the same
+      // call), which stopped within its noise band.
+      eclip::add_model_starts(*device, *profile, space, co, model_starts, starts);
     }
     const eclip::SearchResult r = eclip::search(space, objective, starts, evaluator, predictor, options);
     if (best) *best = new eclip_plan{space.to_plan(r.best, "eclip-tuned"), t};

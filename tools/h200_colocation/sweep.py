@@ -22,13 +22,17 @@ mix:
                   split a user with that latency target finds by trying (up to --slo-max splits of
                   its own; those static-best's search measured in the run are reused).
   eclip-tuned     eclip.torch.tune: the library's search with the co-location model as predictor,
-                  measured windows, from Baseline, the equal split and the model's best plans (for the
-                  objective and for the other of throughput and energy);
+                  measured windows, from Baseline, the equal split and the model's picks
+                  (--model-starts; by default its best static splits under the objective and under
+                  the other of throughput and energy, and its best plan grown from the first);
                   objective --objective (throughput) under Baseline's measured Jain index and, with
                   --p95-limit baseline (the default), every worker's p95 within Baseline's slowest
                   (its whole report in "tune").
   eclip-tuned-energy  the same search maximising inferences/J (only when listed in --strategies;
                   report in "tune_energy").
+  eclip-tuned-plan-starts  eclip-tuned with the model's picks before 2026-12-01 (its best plans
+                  under both objectives, no static split; only when listed; report in
+                  "tune_plan_starts"): the A/B of the starts.
   reps            every strategy's plan measured --reps times.
 Output (DIR): <mix>_b<batch>.json (every window's full record), summary.csv (one row per mix,
 batch, strategy, rep), plans/."""
@@ -84,6 +88,14 @@ def size_class_profile(full, classes):
 # The static search below is the user's alternative the issue compares against ("the best static
 # split found by trying some"), kept deliberately apart from the library's search (the tuner): it
 # moves one atom between homes and starts from the equal and the solo-time-proportional splits.
+# The tuned strategies: (name, objective (None: --objective), the model's picks the search starts
+# from (None: --model-starts, else the library's default), the key of its report in <mix>_b<batch>.json).
+TUNED = (("eclip-tuned", None, None, "tune"), ("eclip-tuned-energy", "energy", None, "tune_energy"),
+         # The picks before 2026-12-01 (the model's best plans under both objectives), for an A/B
+         # of the starts in one run.
+         ("eclip-tuned-plan-starts", None, ["plan", "plan-other"], "tune_plan_starts"))
+
+
 def neighbours(split):
     out = []
     for a in range(len(split)):
@@ -145,6 +157,8 @@ def main():
     ap.add_argument("--p95-limit", default="baseline", choices=["baseline", "none"],
                     help="baseline: the tuner keeps every worker's p95 within Baseline's slowest p95 "
                          "(within the noise band)")
+    ap.add_argument("--model-starts", default="",
+                    help="eclip-tuned's model picks (eclip.torch.tune --model-starts; default the library's)")
     ap.add_argument("--out", default="sweep_out")
     args = ap.parse_args()
     mixes = list(MIXES) if args.mixes == "all" else [m for m in args.mixes.split(",") if m]
@@ -255,12 +269,12 @@ def main():
             # The user's alternatives: the best static split by throughput (static-best), and the
             # best that keeps the tuner's constraints (static-best-slo: a user with a latency
             # target tries splits and keeps the best one that meets it).
-            def tuned_spec(objective):
+            def tuned_spec(objective, model_starts=None):
                 # The issue's p95 target: no worker slower at p95 than Baseline's slowest worker;
                 # this and the Jain floor hold within the noise band (the objective's tolerance).
                 return tuning_spec(ms, units, base, alone, objective, None,
                                    None if args.p95_limit == "baseline" else [], args.noise, args.tune_time,
-                                   args.tune_segments, args.profile)
+                                   args.tune_segments, args.profile, model_starts=model_starts)
 
             searched = {}  # split -> its search record, shared by both searches
 
@@ -330,12 +344,19 @@ def main():
                 plans["static-best-slo"] = esearch.plan_for(backend, space, {"split": best}, "static-best-slo")
                 log(f"{mix} static search under the constraints: {n} splits in {out['static_slo_search_s']:.0f} s, "
                     f"best {best} ({'keeps them' if kept else 'none keeps them: the least broken'})")
-            for name, objective in (("eclip-tuned", args.objective), ("eclip-tuned-energy", "energy")):
-                if name not in strategies:
-                    continue
-                best, report = tune(colo, backend, ms, tuned_spec(objective), args.window, args.warmup, log=log, alone_rps=alone,
-                                    idle_w=idle["avg_power_w"])
-                out["tune" if name == "eclip-tuned" else "tune_energy"] = report
+            tuned = [t for t in TUNED if t[0] in strategies]
+            if mixes.index(mix) % 2:  # an A/B of two searches alternates which one goes first
+                tuned.reverse()
+            for name, objective, model_starts, key in tuned:
+                objective = objective or args.objective
+                # Each search starts alike: on Baseline, with no other plan's graphs cached.
+                colo.switch(plans["baseline"])
+                colo.clear_cache()
+                if model_starts is None:
+                    model_starts = args.model_starts.split(",") if args.model_starts else None
+                best, report = tune(colo, backend, ms, tuned_spec(objective, model_starts), args.window, args.warmup,
+                                    log=log, alone_rps=alone, idle_w=idle["avg_power_w"])
+                out[key] = report
                 plans[name] = best
                 log(f"{mix} {name}: {report['best']['label']} after {len(report['trials'])} trials, "
                     f"{report['wall_s']:.0f} s, {report['stop_reason']}")

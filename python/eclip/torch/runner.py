@@ -227,6 +227,13 @@ class Colocation:
         self._setup_bytes = max(self._setup_bytes, free0 - torch.cuda.mem_get_info(self.device)[0])
         return setup
 
+    def clear_cache(self):
+        """Frees every cached setup but the active one: e.g. between two searches measured side by
+        side, so that the second does not switch to the first's captured plans for free."""
+        while self._evict_oldest():
+            pass
+        self.torch.cuda.empty_cache()
+
     def _evict(self):
         # Keep at most `cache` setups.
         while len(self._setups) > max(self.cache, 1) and self._evict_oldest():

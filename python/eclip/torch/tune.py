@@ -4,16 +4,19 @@ candidate measured in a window of the real models co-located through eclip.
     python3 -m eclip.torch.tune --models albert,densenet201,alexnet,resnext101_32x8d [--batch 1]
         [--objective throughput|energy|normalized] [--jain-floor baseline|X]
         [--p95-limit none|baseline|MS[,MS...]] [--window 1.0]
-        [--warmup 0.3] [--noise 0.02] [--time-limit 60] [--segments 1] [--profile P] [--out DIR]
+        [--warmup 0.3] [--noise 0.02] [--time-limit 60] [--segments 1] [--profile P]
+        [--model-starts static,static-other,plan] [--out DIR]
 (`eclip tune --backend cuda` runs this with the same flags.)
 
 The workers run without stopping for the whole search: each candidate is set up (its graphs
 captured, while the workers still run the previous plan), switched to at each worker's request
 boundary, warmed up for --warmup seconds and measured for --window seconds (per-worker completions
 from the router's request counters, energy from the NVML meter). The search starts from Baseline,
-the equal split and, with --profile, the co-location model's best plans under the objective and
-under the other of throughput and energy (whose prediction also ranks every round's neighbours,
-so only the promising ones are measured), moves an atom between homes, gives or leaves idle a
+the equal split and, with --profile, the co-location model's picks (--model-starts: by default its
+best static split under the objective and under the other of throughput and energy, every static
+split predicted, and its best plan with per-segment moves grown from the first; "plan" and
+"plan-other" alone are the picks before 2026-12-01), whose prediction also ranks every round's
+neighbours, so only the promising ones are measured; it moves an atom between homes, gives or leaves idle a
 group, moves a segment one partition size up or down, unconfines a worker or confines it again
 (PlanSpace's moves; those toward a worker that breaks a constraint first), and stops when no move
 beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless
@@ -92,14 +95,15 @@ def _require_solo_rates(models, alone_rps):
 
 
 def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain_floor=None, p95_limit=None,
-                noise=0.02, time_limit_s=60.0, segments=1, profile=None, per_round=6):
+                noise=0.02, time_limit_s=60.0, segments=1, profile=None, per_round=6, model_starts=None):
     """The search spec of one tuning of `models` (units: each one's units), from Baseline's measured
     record `baseline` (Colocation.run): the fairness floor is its Jain index unless `jain_floor` is
     given; p95_limit None: every worker within Baseline's slowest p95, [] none, else per worker (ms).
     Both hold within the noise band (the objective's tolerance), so a remeasured Baseline keeps its
     own. segments: how many parts of each request the search may place apart. profile: the
-    co-location model's profile (ranks neighbours, adds its best plans for this objective and for the
-    other of throughput and energy to the starts)."""
+    co-location model's profile (ranks neighbours, adds its picks to the starts). model_starts: which
+    picks (a list of "static", "static-other", "plan", "plan-other"; None: the library's default,
+    eclip::kDefaultModelStarts); only with a profile."""
     _require_solo_rates(models, alone_rps)
     if p95_limit is None:
         p95_limit = [baseline["slowest_p95_ms"] or 0] * len(models)
@@ -107,8 +111,12 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
                           "jain_floor": baseline["jain"] if jain_floor is None else jain_floor,
                           "p95_limit_ms": list(p95_limit), "tolerance": noise},
             "search": {"noise": noise, "time_limit_s": time_limit_s, "per_round": per_round}}
+    if model_starts is not None and not profile:
+        raise ValueError("model_starts needs a profile: the picks are the co-location model's")
     if profile:
         spec["predictor"] = {"profile": os.path.abspath(profile)}
+        if model_starts is not None:
+            spec["predictor"]["starts"] = list(model_starts)
     if segments > 1:  # each request cut into `segments` runs of about equal unit counts (none empty)
         cuts = [[len(u) * k // segments for k in range(segments + 1)] for u in units]
         spec["segments"] = [[b - a for a, b in zip(c, c[1:]) if b > a] for c in cuts]
@@ -120,12 +128,12 @@ class OnlineTuner:
     again whenever the mix changes (change_mix()). A new mix starts on Baseline (every worker on the
     whole device: it needs no search), whose window gives the fairness floor and the p95 limit,
     then the search runs from Baseline, the equal split and, with a profile, the co-location
-    model's best plan for the new mix, and the best plan stays active. The workers that stay keep
+    model's picks for the new mix, and the best plan stays active. The workers that stay keep
     serving throughout; every candidate is switched to at request boundaries.
 
     alone_rps: each model's solo throughput ({name: req/s}) for every model that may join;
     options: tuning_spec's (objective, jain_floor, p95_limit, noise, time_limit_s, segments,
-    profile). history: one entry per tuning (the mix, Baseline's record, the search report)."""
+    profile, model_starts). history: one entry per tuning (the mix, Baseline's record, the search report)."""
 
     def __init__(self, colo, backend, alone_rps, window_s=1.0, warmup_s=0.3, idle_w=None, log=print, **options):
         self.colo, self.backend, self.alone_rps = colo, backend, dict(alone_rps)
@@ -212,8 +220,10 @@ def main(argv=None):
     ap.add_argument("--energy", default="nvml", help='energy meter spec, or "none"')
     ap.add_argument("--profile", default=None,
                     help="a profile of these models on this device (`eclip profile --sizes all`): the co-location "
-                         "model then ranks each round's neighbours and adds its best plans (under the objective and under "
-                         "the other of throughput and energy) to the starts")
+                         "model then ranks each round's neighbours and adds its picks to the starts")
+    ap.add_argument("--model-starts", default=None,
+                    help="with --profile: the model's picks the search starts from, comma-separated: static, "
+                         "static-other, plan, plan-other (default static,static-other,plan)")
     ap.add_argument("--label", default="mix", help="a name for the outputs")
     ap.add_argument("--out", default="tune_out", help="output folder")
     ap.add_argument("--lib", default=None, help="libeclip_c.so with the cuda backend")
@@ -231,6 +241,16 @@ def main(argv=None):
             ap.error(f"--jain-floor {args.jain_floor!r}: expected \"baseline\" or a number")
         if not 0 <= floor <= 1:
             ap.error(f"--jain-floor {floor}: expected a number in [0, 1]")
+
+    model_starts = None
+    if args.model_starts is not None:
+        if not args.profile:
+            ap.error("--model-starts needs --profile (the picks are the co-location model's)")
+        model_starts = [x for x in args.model_starts.split(",") if x]
+        unknown = [x for x in model_starts if x not in ("static", "static-other", "plan", "plan-other")]
+        if unknown:
+            ap.error(f"--model-starts {args.model_starts!r}: unknown {', '.join(unknown)} "
+                     "(expected static, static-other, plan, plan-other)")
 
     p95_limit = None  # None: Baseline's; [] none; else per worker
     if args.p95_limit == "none":
@@ -269,7 +289,7 @@ def main(argv=None):
         b = colo.run(args.window, args.warmup, alone)
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
         extra = tuning_spec(models, units, b, alone, args.objective, floor, p95_limit, args.noise, args.time_limit,
-                            args.segments, args.profile)
+                            args.segments, args.profile, model_starts=model_starts)
         best, report = tune(colo, backend, models, extra, args.window, args.warmup, alone_rps=alone)
         report["baseline"] = b
         report["alone_rps"] = alone
