@@ -70,6 +70,12 @@ double Objective::value(const Evaluation& e) const {
   return 0;
 }
 
+double Objective::secondary(const Evaluation& e) const {
+  return kind == ObjectiveKind::energy ? e.total_rps() : e.inferences_per_j();
+}
+
+const char* Objective::secondary_name() const { return kind == ObjectiveKind::energy ? "throughput" : "inferences/J"; }
+
 // The constraints, one definition for score, violation and breaking_workers. The floor and the
 // limits hold within `tolerance`, and a hair more: they are usually Baseline's own measured values.
 namespace {

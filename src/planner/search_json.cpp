@@ -169,6 +169,7 @@ json to_json(const SearchResult& r, const PlanSpace& space, const Objective& obj
             {"seconds", r.seconds},
             {"converged", r.converged},
             {"stop_reason", r.stop_reason},
+            {"pick", r.pick},
             {"trials", trials}};
   return j;
 }

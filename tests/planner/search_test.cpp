@@ -273,3 +273,59 @@ TEST_CASE("search: of the plans better than the incumbent, the one closest to ke
   CHECK(r.best.split[0] >= 11);
   CHECK(r.score > -std::numeric_limits<double>::infinity());
 }
+
+TEST_CASE("search: within the noise band of the best, the plan with clearly more of the secondary is picked") {
+  // Two workers; the search starts on 8/8 (the best by throughput, 100 req/s) and measures its
+  // neighbours 7/9 and 9/7. power(c): the device's power for each split.
+  const PlanSpace space = space_of(2);
+  auto with = [&](std::function<double(const Candidate&)> rps, std::function<double(const Candidate&)> power,
+                  double p95_9_7 = 1.0) {
+    return [=](const Candidate& c) {
+      Evaluation e;
+      const double total = rps(c);
+      e.throughput_rps = {total / 2, total / 2};
+      e.p95_ms = {c.split == std::vector<unsigned>{9, 7} ? p95_9_7 : 1.0, 1.0};
+      e.power_w = power(c);
+      return e;
+    };
+  };
+  auto rps = [](double at_7_9, double at_9_7) {
+    return [=](const Candidate& c) {
+      if (c.split == std::vector<unsigned>{7, 9}) return at_7_9;
+      if (c.split == std::vector<unsigned>{9, 7}) return at_9_7;
+      return c.split == std::vector<unsigned>{8, 8} ? 100.0 : 50.0;
+    };
+  };
+  auto power = [](double at_9_7) {
+    return [=](const Candidate& c) { return c.split == std::vector<unsigned>{9, 7} ? at_9_7 : 500.0; };
+  };
+  Objective obj;
+  obj.p95_limit_ms = {2.0, 2.0};
+  SearchOptions opt;  // noise 2 %
+  auto pick = [&](Evaluator e) {
+    const SearchResult r = search(space, obj, {space.equal_split()}, e, {}, opt);
+    INFO(r.pick);
+    return r;
+  };
+  // 9/7: 99 req/s (within 2 %) at 400 W: 24 % more inferences/J. Picked, and said why.
+  SearchResult r = pick(with(rps(90, 99), power(400)));
+  CHECK(r.best.split == std::vector<unsigned>{9, 7});
+  CHECK(r.score == Approx(99));
+  INFO(r.pick);
+  CHECK(r.pick.find("within 2.0% of the search's best (8/8) in value, more inferences/J by 23.7%") != std::string::npos);
+  // More inferences/J by less than the band (1 %): the search's best stays.
+  r = pick(with(rps(90, 99), power(99.0 / 100 * 500 / 1.01 + 0.001)));
+  CHECK(r.best.split == std::vector<unsigned>{8, 8});
+  CHECK(r.pick == "8/8: the search's best");
+  // Outside the band in throughput (97 req/s), however frugal: not picked.
+  CHECK(pick(with(rps(90, 97), power(200))).best.split == std::vector<unsigned>{8, 8});
+  // Breaking a p95 limit, however frugal: not picked.
+  CHECK(pick(with(rps(90, 99), power(200), 3.0)).best.split == std::vector<unsigned>{8, 8});
+  // The energy objective breaks its ties by throughput: 9/7 at the same inferences/J, 10 % faster.
+  obj.kind = ObjectiveKind::energy;
+  r = pick(with(rps(90, 110), [](const Candidate& c) {
+    return c.split == std::vector<unsigned>{9, 7} ? 550.0 : 500.0;
+  }));
+  CHECK(r.best.split == std::vector<unsigned>{9, 7});
+  CHECK(r.pick.find("more throughput by 10.0%") != std::string::npos);
+}

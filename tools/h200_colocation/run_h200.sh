@@ -21,7 +21,12 @@ export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 # 32 hardware queues per context, not the driver's 8: with 8, streams share queues and a worker's
 # kernels wait behind another's (docs/hardware.md, "Hardware work queues"). The library sets it too,
 # but only where it starts the driver before anything else in the process does.
-export CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-32}
+# QUEUES=library: leave it unset, so that the library's own setting is what runs (to check it).
+if [ "${QUEUES:-}" = library ]; then
+  unset CUDA_DEVICE_MAX_CONNECTIONS
+else
+  export CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-32}
+fi
 R=${R:-/tmp/h200_out}
 BATCH=${BATCH:-1}
 MIXES=${MIXES:-all}
@@ -29,7 +34,7 @@ mkdir -p "$R"
 exec > >(tee -a "$R/log_${phase}_b${BATCH}.txt") 2>&1
 # The commit of the staged build (stage it as COMMIT beside the library: the device copy has no history).
 echo "== $phase $(date -u +%FT%TZ) commit $(cat "$(dirname "$LIB")/COMMIT" 2>/dev/null || echo unknown)" \
-  "CUDA_DEVICE_MAX_CONNECTIONS=$CUDA_DEVICE_MAX_CONNECTIONS"
+  "CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-unset (the library sets it)}"
 nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader
 case $phase in
 profile)

@@ -335,6 +335,72 @@ QUEUES = [(f"{Q}/b1_call3/sweep", 1, {"mix1", "mix2", "mix3", "mix4"}, "sweep"),
           (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps")]
 
 
+# The tuner's starts from the model's best static splits (eleventh session, 2026-12-01 05:41-06:05
+# UTC device clock): library and sweep of 268712c, CUDA_DEVICE_MAX_CONNECTIONS left unset
+# (run_h200.sh QUEUES=library: the library's own setting of 32 is what ran); eclip-tuned (the new
+# default picks) and eclip-tuned-plan-starts (the picks before, the model's best plans under both
+# objectives) tuned in the same process, one after the other, in alternating order, each from
+# Baseline with no cached setups; static-best and static-best-slo given as earlier searches found
+# them (static-best-slo: the 28-split searches of the final run, mix6, and of 3784454, mix5). MPS
+# (one stream per process) from the final run: batch 1 50224fd, batch 8 850e555.
+STARTS_LIBRARY = "268712c"
+ST = f"starts_{STARTS_LIBRARY}"
+STARTS = [(f"{ST}/b1_call1/sweep", 1, {"mix1", "mix2", "mix3"}, "sweep"),
+          (f"{ST}/b1_call2/sweep", 1, {"mix5", "mix6"}, "sweep"),
+          (f"{ST}/b1_call3/sweep", 1, {"mix4", "mix7"}, "sweep"),
+          (f"{ST}/b8_call4/sweep", 8, set(MIXES), "sweep"),
+          (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps"),
+          (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, set(MIXES), "mps")]
+STARTS_ORDER = ["baseline", "kernel-wise", "static-best", "static-best-slo", "mps-25", "mps-50",
+                "eclip-tuned-plan-starts", "eclip-tuned"]
+
+
+def starts_lines():
+    """The A/B of the tuner's starts (eclip-tuned vs eclip-tuned-plan-starts, same run) and what
+    each model pick measured when the search started from it."""
+    data = run_rows(STARTS, ())
+    m = means(data)
+    lines = ["", f"# The tuner's starts, A/B in one run ({STARTS_LIBRARY}, batch 1)", "",
+             "| mix | eclip-tuned / eclip-tuned-plan-starts thr | inf/J | eclip-tuned plan | plan-starts plan |",
+             "|---|---|---|---|---|"]
+    ratios = defaultdict(list)
+    for mix in MIXES:
+        a, b = m.get((1, mix, "eclip-tuned")), m.get((1, mix, "eclip-tuned-plan-starts"))
+        if not (a and b):
+            continue
+        folder = next(f for f, batch, mixes, which, *_ in STARTS if batch == 1 and mix in mixes and which == "sweep")
+        doc = json.load(open(os.path.join(RAW, folder, f"{mix}_b1.json")))
+        ratios["thr"].append(a["throughput"] / b["throughput"])
+        ratios["ipj"].append(a["inferences_per_j"] / b["inferences_per_j"])
+        lines.append(f"| {mix} | {ratios['thr'][-1]:.3f} | {ratios['ipj'][-1]:.3f} | {doc['tune']['best']['label']} "
+                     f"| {doc['tune_plan_starts']['best']['label']} |")
+    if ratios["thr"]:
+        lines += ["", f"Means over {len(ratios['thr'])} mixes: throughput {mean(ratios['thr']):.3f}x, "
+                      f"inferences/J {mean(ratios['ipj']):.3f}x."]
+    lines += ["", "Each start as measured in the tuning window (req/s; predicted: the model's number):", "",
+              "| batch | mix | search | start | measured | predicted | static-best (same run) | constraints |",
+              "|---|---|---|---|---|---|---|---|"]
+    for folder, batch, mixes, which, *_ in STARTS:
+        if which != "sweep":
+            continue
+        for mix in sorted(mixes):
+            path = os.path.join(RAW, folder, f"{mix}_b{batch}.json")
+            if not os.path.exists(path):
+                continue
+            doc = json.load(open(path))
+            sb = m.get((batch, mix, "static-best"), {}).get("throughput")
+            for key, name in (("tune", "eclip-tuned"), ("tune_plan_starts", "plan-starts")):
+                for tr in doc.get(key, {}).get("trials", []):
+                    if tr["round"] != 0 or tr["candidate"]["label"] in ("shared",) or not tr.get("evaluation"):
+                        continue
+                    thr = tr["evaluation"]["total_rps"]
+                    kept = tr["score"] is not None and tr["score"] > -1e300
+                    lines.append(f"| {batch} | {mix} | {name} | {tr['candidate']['label']} | {thr:.0f} | "
+                                 f"{tr['predicted']:.0f} | {f'{thr / sb:.3f}x' if sb else 'n/a'} | "
+                                 f"{'kept' if kept else tr.get('note', '')} |")
+    return lines
+
+
 # The searches for static-best-slo (the final run's mix6, both batches).
 SLO_SEARCHES = [(f"{F}/b1_call2/sweep", 1, {"mix6"}), (f"{F}/b8_call1/sweep", 8, {"mix6"})]
 
@@ -365,6 +431,9 @@ def section_lines(title, data, tuned="eclip-tuned"):
 # strategy its targets are for, plots' prefix and note[, the strategies plotted: default Baseline,
 # static-best, MPS and the tuned one]).
 SECTIONS = [
+    (f"summary_{STARTS_LIBRARY}.csv", f"The tuner from the model's best static splits, {STARTS_LIBRARY} "
+     f"(summary_{STARTS_LIBRARY}.csv; MPS from {FINAL_LIBRARY} and, batch 8, {FINAL_850_LIBRARY})", STARTS, (),
+     "eclip-tuned", "starts_", f"library {STARTS_LIBRARY}, 32 hardware queues, mean of 2 repetitions", STARTS_ORDER),
     ("summary_queues.csv", f"Batch 1 with 32 hardware queues, {QUEUES_LIBRARY} (summary_queues.csv; MPS from "
      f"{FINAL_LIBRARY})", QUEUES, (), "eclip-tuned", "queues_",
      f"library {QUEUES_LIBRARY}, 32 hardware queues, mean of 2 repetitions", ORDER),
@@ -454,6 +523,7 @@ def main():
         lines += section_lines(title, rows_of, tuned)
         later.append((rows_of, order[0] if order else ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix,
                       note))
+    lines += starts_lines()
     if follow:
         write_rows("followup_b1.csv", follow)
     with open(os.path.join(HERE, "tables.md"), "w") as f:

@@ -61,6 +61,11 @@ struct Objective {
   double score(const Evaluation& e, std::string* why = nullptr) const;
   /// The objective's value ignoring the constraints.
   double value(const Evaluation& e) const;
+  /// What breaks a tie in value (plans within a search's noise band of the best): inferences per
+  /// joule for throughput and normalized throughput, total throughput for energy.
+  double secondary(const Evaluation& e) const;
+  /// The secondary's name: "inferences/J" or "throughput".
+  const char* secondary_name() const;
   /// How far e is from keeping the constraints: 0 when it keeps them, else the sum of the relative
   /// shortfalls (the Jain floor's, (floor - index) / floor, and each p95 limit's, p95 / limit - 1),
   /// or infinity without the power reading the energy objective needs. When no plan keeps the

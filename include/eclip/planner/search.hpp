@@ -68,6 +68,8 @@ struct SearchResult {
   unsigned rounds = 0;
   bool converged = false;
   std::string stop_reason;
+  /// How `best` was chosen among the trials (see search()).
+  std::string pick;
 };
 
 /// evaluate: runs (or predicts) a candidate; throwing eclip::Error marks that trial failed (kept,
