@@ -225,14 +225,19 @@ typedef int (*eclip_evaluate_fn)(void* user, const eclip_plan* plan, const char*
  * "p95_limit_ms": [...], "tolerance": t (the constraints hold within this relative margin; a tuner
  * passes its noise band)} and "search":
  * {"noise": 0.02, "per_round": 8, "max_rounds": 50, "max_trials": 400, "time_limit_s": 0};
- * "predictor": {"profile": PATH} (a profile of these models on the backend's device): the
- * co-location model ranks each round's neighbours (the best per_round are evaluated), and its best
- * plan under the objective and its best under the other of throughput and energy, each under the
- * objective's p95 limits (its Jain floor: the model's Baseline's), not a start already and as this
- * space spells it, join the starts.
+ * "predictor": {"profile": PATH, "starts": [...]} (a profile of these models on the backend's
+ * device): the co-location model ranks each round's neighbours (the best per_round are
+ * evaluated), and its picks join the starts, each under the objective's p95 limits (its Jain
+ * floor: the model's Baseline's), not a start already and as this space spells it: "static" (its
+ * best static split, every one predicted), "static-other" (the same under the other of throughput
+ * and energy), "plan" (its best plan with per-segment moves, grown from "static" when that is
+ * asked for too), "plan-other"; default ["static", "static-other", "plan"].
+ * The best: the search's best, or a plan within the noise band of its value with more of the
+ * objective's secondary (inferences/J for throughput and normalized, throughput for energy) by
+ * more than the band ("pick" in the report says which).
  * best (may be NULL): the best plan (strategy "eclip-tuned"). report_json (may be NULL): the whole
  * result as JSON ("format": "eclip.search": every trial, its measurement, the time, why it
- * stopped), to free with eclip_string_free. */
+ * stopped, the pick), to free with eclip_string_free. */
 ECLIP_C_API int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_evaluate_fn evaluate,
                              void* user, eclip_plan** best, char** report_json);
 /* One evaluation judged by an objective (objective_json: eclip_search's spec "objective", for

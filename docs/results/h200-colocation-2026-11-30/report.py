@@ -351,6 +351,12 @@ STARTS = [(f"{ST}/b1_call1/sweep", 1, {"mix1", "mix2", "mix3"}, "sweep"),
           (f"{ST}/b8_call4/sweep", 8, set(MIXES), "sweep"),
           (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps"),
           (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, set(MIXES), "mps")]
+# The search's pick (27dcce0: within the noise band of the best value, the most inferences/J),
+# 06:12-06:14 UTC the same day, mixes 1 and 4 at batch 1, where the starts run's searches had
+# measured such a plan without picking it; 32 queues as above.
+PICK_LIBRARY = "27dcce0"
+PICK = [(f"pick_{PICK_LIBRARY}/b1_call5/sweep", 1, {"mix1", "mix4"}, "sweep"),
+        (f"{F}/b1_call2/sweep", 1, {"mix1", "mix4"}, "mps")]
 STARTS_ORDER = ["baseline", "kernel-wise", "static-best", "static-best-slo", "mps-25", "mps-50",
                 "eclip-tuned-plan-starts", "eclip-tuned"]
 
@@ -431,6 +437,10 @@ def section_lines(title, data, tuned="eclip-tuned"):
 # strategy its targets are for, plots' prefix and note[, the strategies plotted: default Baseline,
 # static-best, MPS and the tuned one]).
 SECTIONS = [
+    (f"summary_{PICK_LIBRARY}.csv", f"The search's pick by inferences/J within the noise band, {PICK_LIBRARY} "
+     f"(summary_{PICK_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", PICK, (), "eclip-tuned", "pick_",
+     f"library {PICK_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
+     ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"]),
     (f"summary_{STARTS_LIBRARY}.csv", f"The tuner from the model's best static splits, {STARTS_LIBRARY} "
      f"(summary_{STARTS_LIBRARY}.csv; MPS from {FINAL_LIBRARY} and, batch 8, {FINAL_850_LIBRARY})", STARTS, (),
      "eclip-tuned", "starts_", f"library {STARTS_LIBRARY}, 32 hardware queues, mean of 2 repetitions", STARTS_ORDER),

@@ -21,9 +21,11 @@ group, moves a segment one partition size up or down, unconfines a worker or con
 (PlanSpace's moves; those toward a worker that breaks a constraint first), and stops when no move
 beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless
 given; with --p95-limit a candidate whose worker's p95 passes its limit is never chosen
-(baseline: Baseline's slowest worker's p95 for every worker), and the model's best plans are the
+(baseline: Baseline's slowest worker's p95 for every worker), and the model's picks are the
 best it predicts within those limits. Both constraints hold within the noise band (--noise), so a
-remeasured Baseline keeps its own.
+remeasured Baseline keeps its own. The plan kept is the search's best, or a plan within the noise
+band of its value with more inferences/J (for --objective energy: more throughput) by more than
+the band (the report's "pick" says which).
 
 Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
 measurement, the capture time of each, the time it took, why it stopped, the best plan) and
