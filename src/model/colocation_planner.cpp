@@ -199,10 +199,6 @@ void add_model_starts(const SimDeviceModel& device, const Profile& profile, cons
                       std::vector<Candidate>& starts) {
   const ObjectiveKind own = options.objective;
   const ObjectiveKind other = own == ObjectiveKind::energy ? ObjectiveKind::throughput : ObjectiveKind::energy;
-  auto is_static = [](const Candidate& c) {
-    return std::all_of(c.segment.begin(), c.segment.end(),
-                       [](const std::vector<unsigned>& w) { return std::all_of(w.begin(), w.end(), [](unsigned p) { return p == 0; }); });
-  };
   auto add = [&](const Candidate& c) {
     if (std::find(starts.begin(), starts.end(), c) != starts.end()) return false;
     starts.push_back(c);
@@ -263,7 +259,7 @@ void add_model_starts(const SimDeviceModel& device, const Profile& profile, cons
     for (const Trial* tr : ranked) {
       // With the static pick a start, this pick's static splits would be its neighbours (which
       // the search measures anyway, ranked by the model): the best plan with per-segment moves.
-      if (static_too && is_static(tr->candidate)) continue;
+      if (static_too && tr->candidate.all_home()) continue;
       std::optional<Candidate> c;
       try {
         c = space.translated(tr->candidate);

@@ -22,6 +22,12 @@ void spell_home_as_home(Candidate& c) {
 
 }  // namespace
 
+bool Candidate::all_home() const {
+  return std::all_of(segment.begin(), segment.end(), [](const std::vector<unsigned>& w) {
+    return std::all_of(w.begin(), w.end(), [](unsigned p) { return p == 0; });
+  });
+}
+
 std::string Candidate::label() const {
   if (shared()) return "shared";
   std::string s;

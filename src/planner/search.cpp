@@ -187,11 +187,11 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   std::size_t pick = *incumbent;
   if (feasible) {
     const double best = r.trials[pick].score;
-    const double floor = best - std::abs(best) * opt.noise;
+    const double band_floor = best - std::abs(best) * opt.noise;
     auto secondary = [&](std::size_t i) { return objective.secondary(r.trials[i].evaluation); };
     std::size_t most = pick;
     for (std::size_t i = 0; i < r.trials.size(); ++i)
-      if (r.trials[i].score > kNone && r.trials[i].score >= floor && secondary(i) > secondary(most)) most = i;
+      if (r.trials[i].score > kNone && r.trials[i].score >= band_floor && secondary(i) > secondary(most)) most = i;
     if (secondary(most) > secondary(pick) + std::abs(secondary(pick)) * opt.noise) pick = most;
     r.pick = pick == *incumbent
                  ? fmt::format("{}: the search's best", r.trials[pick].label)

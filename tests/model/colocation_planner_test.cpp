@@ -43,13 +43,6 @@ ColocationPlanOptions quick() {
   return o;
 }
 
-bool is_static(const Candidate& c) {
-  for (const auto& w : c.segment)
-    for (unsigned p : w)
-      if (p != 0) return false;
-  return true;
-}
-
 const std::vector<std::string> kModels{"wide", "narrow", "mixed"};
 
 }  // namespace
@@ -108,7 +101,7 @@ TEST_CASE("the model's static start is its best static split under the objective
     std::vector<Candidate> starts{space.shared()};
     add_model_starts(dm, p, space, o, {ModelStart::best_static}, starts);
     REQUIRE(starts.size() == 2);
-    CHECK(is_static(starts[1]));
+    CHECK(starts[1].all_home());
     // The best by a plain sequential loop over every static split, judged as the model judges.
     const Objective objective = model_objective(dm, p, kModels, o);
     double best_score = -std::numeric_limits<double>::infinity();
@@ -134,8 +127,8 @@ TEST_CASE("the model's plan start adds per-segment moves; the names of the picks
   std::vector<Candidate> starts;
   add_model_starts(dm, p, space, quick(), {ModelStart::best_static, ModelStart::best_plan}, starts);
   REQUIRE(!starts.empty());
-  CHECK(is_static(starts[0]));
-  for (std::size_t i = 1; i < starts.size(); ++i) CHECK_FALSE(is_static(starts[i]));
+  CHECK(starts[0].all_home());
+  for (std::size_t i = 1; i < starts.size(); ++i) CHECK_FALSE(starts[i].all_home());
 
   for (const ModelStart m : {ModelStart::best_static, ModelStart::best_static_other, ModelStart::best_plan,
                              ModelStart::best_plan_other})

@@ -90,11 +90,14 @@ TEST_CASE("plan space: neighbours move one atom, add a free group, move one segm
   for (const Candidate& x : n)
     if (x.split == c.split) {
       CHECK(x.segment != c.segment);
+      CHECK_FALSE(x.all_home());  // a segment left home
       up |= x.segment[0][0] == 16;
       down |= x.segment[0][0] == 8;
     }
   CHECK(up);
   CHECK(down);
+  CHECK(c.all_home());
+  CHECK(space.shared().all_home());
   // One worker unconfined: every one of its segments on the whole device in one move.
   CHECK(std::any_of(n.begin(), n.end(), [&](const Candidate& x) {
     return x.split == c.split && x.segment[1] == std::vector<unsigned>{16, 16} && x.segment[0] == c.segment[0];

@@ -32,6 +32,8 @@ struct Candidate {
   std::vector<unsigned> split;                  ///< home groups per worker; empty = shared (Baseline)
   std::vector<std::vector<unsigned>> segment;   ///< [worker][segment]: partition groups; 0 = the home
   bool shared() const { return split.empty(); }
+  /// Every segment at home: a static split (or the shared candidate).
+  bool all_home() const;
   /// "shared", or e.g. "5/4/4/3" with "+" after a worker whose segments leave home.
   std::string label() const;
   friend bool operator==(const Candidate&, const Candidate&) = default;
