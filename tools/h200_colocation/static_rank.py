@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Does the co-location model rank static splits as the hardware did? Offline, no GPU.
 
-  static_rank.py --profile PROFILE.json --runs DIR [--runs DIR2 ...] [--device sim:h200] [--out F.json]
+  static_rank.py --profile PROFILE.json --runs DIR [--runs DIR2 ...] [--with-tuning] [--device sim:h200]
+                 [--out F.json]
 
 DIR: sweep folders (sweep.py's <mix>_b<batch>.json) whose static searches (static-best's and
-static-best-slo's) measured splits; the windows of one batch size, the profile's. Per mix: the
+static-best-slo's, and with --with-tuning the tuner's static trials) measured splits; the windows of one batch size, the profile's. Per mix: the
 Spearman correlation of the model's predicted throughput with the measured one over the measured
 splits (the same split measured twice: the mean), the measured best split and where the model
 ranks it, and the model's best split over every static split of four workers (the plan space's, a
@@ -21,8 +22,12 @@ import sys
 RUN = {"duration_ms": 300, "warmup_ms": 50}  # the C ABI's predictor (src/c_api/planner.cpp)
 
 
-def measured_splits(run_dirs):
-    """{(mix, batch): {"models": [...], "splits": {split tuple: [throughput, ...]}}}."""
+TUNINGS = ("tune", "tune_plan_starts", "tune_energy")  # sweep.py's search reports
+
+
+def measured_splits(run_dirs, with_tuning=False):
+    """{(mix, batch): {"models": [...], "splits": {split tuple: [throughput, ...]}}}; with_tuning:
+    the static splits the tuner's searches measured too (trials with every segment at home)."""
     out = {}
     for d in run_dirs:
         for path in sorted(glob.glob(os.path.join(d, "mix*_b*.json"))):
@@ -31,6 +36,11 @@ def measured_splits(run_dirs):
             entry = out.setdefault(key, {"models": doc["models"], "splits": {}})
             for s in doc.get("static_search", []):
                 entry["splits"].setdefault(tuple(s["split"]), []).append(s["throughput_rps"])
+            for t in TUNINGS if with_tuning else ():
+                for tr in doc.get(t, {}).get("trials", []):
+                    c, e = tr["candidate"], tr.get("evaluation")
+                    if c["split"] and e and all(p == 0 for seg in c["segment"] for p in seg):
+                        entry["splits"].setdefault(tuple(c["split"]), []).append(e["total_rps"])
     return {k: v for k, v in out.items() if v["splits"]}
 
 
@@ -59,6 +69,8 @@ def main():
     ap.add_argument("--profile", required=True)
     ap.add_argument("--runs", action="append", required=True)
     ap.add_argument("--device", default="sim:h200")
+    ap.add_argument("--with-tuning", action="store_true",
+                    help="count the static splits the tuner's searches measured too (their trials at home)")
     ap.add_argument("--out")
     args = ap.parse_args()
 
@@ -79,7 +91,7 @@ def main():
             return None
 
     report = {"profile": args.profile, "device": args.device, "run": RUN, "mixes": {}}
-    for (mix, b), entry in sorted(measured_splits(args.runs).items()):
+    for (mix, b), entry in sorted(measured_splits(args.runs, args.with_tuning).items()):
         if b != batch:
             continue
         models = entry["models"]
