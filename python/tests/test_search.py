@@ -196,3 +196,13 @@ def test_the_models_start_keeps_the_p95_limits(sim, profile, tmp_path):
     start = models_start({"p95_limit_ms": [limit] * 4})
     assert max(p95(start)) <= limit
 
+
+
+def test_tune_refuses_bad_model_starts_before_loading_anything():
+    import subprocess
+    import sys
+    for args, message in ((["--model-starts", "static"], "--model-starts needs --profile"),
+                          (["--profile", "p.json", "--model-starts", "static,best"], "unknown best")):
+        r = subprocess.run([sys.executable, "-m", "eclip.torch.tune", "--models", "albert"] + args,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and message in r.stderr, r.stderr
