@@ -197,7 +197,6 @@ def test_the_models_start_keeps_the_p95_limits(sim, profile, tmp_path):
     assert max(p95(start)) <= limit
 
 
-
 def test_tune_refuses_bad_model_starts_before_loading_anything():
     import subprocess
     import sys

@@ -16,10 +16,10 @@ the equal split and, with --profile, the co-location model's picks (--model-star
 best static split under the objective and under the other of throughput and energy, every static
 split predicted, and its best plan with per-segment moves grown from the first; "plan" and
 "plan-other" alone are the picks before 2026-12-01), whose prediction also ranks every round's
-neighbours, so only the promising ones are measured; it moves an atom between homes, gives or leaves idle a
-group, moves a segment one partition size up or down, unconfines a worker or confines it again
-(PlanSpace's moves; those toward a worker that breaks a constraint first), and stops when no move
-beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless
+neighbours, so only the promising ones are measured; it moves an atom between homes, gives or
+leaves idle a group, moves a segment one partition size up or down, unconfines a worker or
+confines it again (PlanSpace's moves; those toward a worker that breaks a constraint first), and
+stops when no move beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless
 given; with --p95-limit a candidate whose worker's p95 passes its limit is never chosen
 (baseline: Baseline's slowest worker's p95 for every worker), and the model's picks are the
 best it predicts within those limits. Both constraints hold within the noise band (--noise), so a
@@ -135,7 +135,8 @@ class OnlineTuner:
 
     alone_rps: each model's solo throughput ({name: req/s}) for every model that may join;
     options: tuning_spec's (objective, jain_floor, p95_limit, noise, time_limit_s, segments,
-    profile, model_starts). history: one entry per tuning (the mix, Baseline's record, the search report)."""
+    profile, model_starts). history: one entry per tuning (the mix, Baseline's record, the search
+    report)."""
 
     def __init__(self, colo, backend, alone_rps, window_s=1.0, warmup_s=0.3, idle_w=None, log=print, **options):
         self.colo, self.backend, self.alone_rps = colo, backend, dict(alone_rps)
