@@ -19,10 +19,10 @@ split predicted, and its best plan with per-segment moves grown from the first; 
 neighbours, so only the promising ones are measured; it moves an atom between homes, gives or
 leaves idle a group, moves a segment one partition size up or down, unconfines a worker or
 confines it again (PlanSpace's moves; those toward a worker that breaks a constraint first), and
-stops when no move beats the best by more than --noise. The fairness floor is Baseline's measured Jain index unless
-given; with --p95-limit a candidate whose worker's p95 passes its limit is never chosen
-(baseline: Baseline's slowest worker's p95 for every worker), and the model's picks are the
-best it predicts within those limits. Both constraints hold within the noise band (--noise), so a
+stops when no move beats the best by more than --noise. The fairness floor is Baseline's
+measured Jain index unless given; with --p95-limit a candidate whose worker's p95 passes its limit
+is never chosen (baseline: Baseline's slowest worker's p95 for every worker), and the model's picks
+are the best it predicts within those limits. Both constraints hold within the noise band (--noise), so a
 remeasured Baseline keeps its own. The plan kept is the search's best, or a plan within the noise
 band of its value with more inferences/J (for --objective energy: more throughput) by more than
 the band (the report's "pick" says which).
