@@ -257,9 +257,7 @@ int eclip_search(const eclip_backend* backend, const char* spec_json, eclip_eval
       run.duration_ms = 300;
       run.warmup_ms = 50;
       predictor = [&, run](const eclip::Candidate& c) {
-        const eclip::Evaluation e = eclip::predict(*device, *profile, space.models(),
-                                                   space.to_plan(c, "predict"), run);
-        return objective.value(e);
+        return objective.value(eclip::predict(*device, *profile, space, c, run));
       };
       eclip::ColocationPlanOptions co;
       co.run = run;

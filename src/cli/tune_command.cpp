@@ -89,7 +89,7 @@ int run_sim(const TuneOptions& o) {
     auto measure = [&](const Candidate& c) {
       RunOptions r = run;
       r.seed = ++seed;  // every window its own jitter, as every measured window differs
-      return predict(in.device, profile, mix.models, space.to_plan(c, c.shared() ? "baseline" : "eclip-tuned"), r);
+      return predict(in.device, profile, space, c, r);
     };
     const Evaluation shared = measure(space.shared());
     objective.jain_floor = o.jain_floor == "baseline" ? jain(shared.normalized(objective.alone_rps))

@@ -30,6 +30,11 @@ Evaluation predict(const SimDeviceModel& device, const Profile& profile, const s
   return e;
 }
 
+Evaluation predict(const SimDeviceModel& device, const Profile& profile, const PlanSpace& space, const Candidate& c,
+                   const RunOptions& run) {
+  return predict(device, profile, space.models(), space.to_plan(c, c.shared() ? "baseline" : "eclip"), run);
+}
+
 std::vector<Evaluation> predict_each(const SimDeviceModel& device, const Profile& profile, const PlanSpace& space,
                                      const std::vector<Candidate>& candidates, const RunOptions& run,
                                      unsigned threads) {
@@ -39,8 +44,7 @@ std::vector<Evaluation> predict_each(const SimDeviceModel& device, const Profile
   auto work = [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < candidates.size();) {
       try {
-        const Candidate& c = candidates[i];
-        out[i] = predict(device, profile, space.models(), space.to_plan(c, c.shared() ? "baseline" : "eclip"), run);
+        out[i] = predict(device, profile, space, candidates[i], run);
       } catch (...) {
         errors[i] = std::current_exception();
       }
@@ -66,8 +70,7 @@ Objective model_objective(const SimDeviceModel& device, const Profile& profile, 
   objective.p95_limit_ms = o.p95_limit_ms;
   if (o.jain_floor < 0) {
     const PlanSpace space = plan_space(device.topology, profile, models, 1, SwitchBudget::unlimited());
-    objective.jain_floor = jain(predict(device, profile, models, space.to_plan(space.shared(), "baseline"), o.run)
-                                    .normalized(objective.alone_rps));
+    objective.jain_floor = jain(predict(device, profile, space, space.shared(), o.run).normalized(objective.alone_rps));
   } else {
     objective.jain_floor = o.jain_floor;
   }
@@ -144,9 +147,7 @@ ColocationPlan plan_colocation(const SimDeviceModel& device, const Profile& prof
   ColocationPlan out;
   out.objective = model_objective(device, profile, models, o);
   out.alone_rps = out.objective.alone_rps;
-  auto evaluate = [&](const Candidate& c) {
-    return predict(device, profile, models, space.to_plan(c, c.shared() ? "baseline" : "eclip"), o.run);
-  };
+  auto evaluate = [&](const Candidate& c) { return predict(device, profile, space, c, o.run); };
   std::vector<Candidate> starts{space.shared()};
   if (space.splittable()) starts.push_back(space.equal_split());
   if (space.workers() > 1 && space.workers() < topo.group_count()) {

@@ -85,9 +85,6 @@ def size_class_profile(full, classes):
     return out
 
 
-# The static search below is the user's alternative the issue compares against ("the best static
-# split found by trying some"), kept deliberately apart from the library's search (the tuner): it
-# moves one atom between homes and starts from the equal and the solo-time-proportional splits.
 # The tuned strategies: (name, objective (None: --objective), the model's picks the search starts
 # from (None: --model-starts, else the library's default), the key of its report in <mix>_b<batch>.json).
 TUNED = (("eclip-tuned", None, None, "tune"), ("eclip-tuned-energy", "energy", None, "tune_energy"),
@@ -96,6 +93,9 @@ TUNED = (("eclip-tuned", None, None, "tune"), ("eclip-tuned-energy", "energy", N
          ("eclip-tuned-plan-starts", None, ["plan", "plan-other"], "tune_plan_starts"))
 
 
+# The static search below is the user's alternative the issue compares against ("the best static
+# split found by trying some"), kept deliberately apart from the library's search (the tuner): it
+# moves one atom between homes and starts from the equal and the solo-time-proportional splits.
 def neighbours(split):
     out = []
     for a in range(len(split)):

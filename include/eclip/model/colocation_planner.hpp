@@ -56,8 +56,12 @@ struct ColocationPlanOptions {
 Evaluation predict(const SimDeviceModel& device, const Profile& profile, const std::vector<std::string>& models,
                    const Plan& plan, const RunOptions& run);
 
-/// The model's prediction for each candidate of `space` (its models; its positions the profile's
-/// kernels), in order, on up to `threads` threads (0: one per hardware thread). The candidates are
+/// The model's prediction for candidate `c` of `space` (its models; its positions the profile's
+/// kernels).
+Evaluation predict(const SimDeviceModel& device, const Profile& profile, const PlanSpace& space, const Candidate& c,
+                   const RunOptions& run);
+
+/// predict() for each candidate of `space`, in order, on up to `threads` threads (0: one per hardware thread). The candidates are
 /// independent and the simulation deterministic for a seed, so the answer does not depend on the
 /// count. Throws the first candidate's error (in order) when one cannot be predicted.
 std::vector<Evaluation> predict_each(const SimDeviceModel& device, const Profile& profile, const PlanSpace& space,
