@@ -287,6 +287,18 @@ ECLIP_C_API int eclip_pool_slot(const eclip_pool* pool, uint32_t worker, uint32_
  * succeed. */
 ECLIP_C_API int eclip_pool_slot_push_context(eclip_pool* pool, uint32_t worker, uint32_t slot);
 ECLIP_C_API int eclip_pool_slot_pop_context(eclip_pool* pool);
+/* A stream of slot `slot`'s partition to capture graphs on, kept by the backend: one per
+ * (partition, owner), made on first use and destroyed with the backend, not with the pool.
+ * Capturing on it (its context pushed with eclip_pool_slot_push_context) rather than on the pool's
+ * slot stream makes what libraries keep per (thread, stream) once per partition and owner instead
+ * of once per pool: PyTorch keeps a cuBLAS and a cuBLASLt workspace per (handle, stream), 32 MiB
+ * each on Hopper, until the process ends (measured on the H200: 260 MiB per four-worker pool,
+ * docs/cuda.md). A graph captured on it runs on the slot's partition wherever it is launched
+ * ("cuda": the same green context as the slot's stream). owner: the caller's key for who replays
+ * the graphs (a worker); graphs of different owners never share a stream, so graphs replayed at
+ * the same time never share what was made for one. "sim": a stream of the simulated device. */
+ECLIP_C_API int eclip_pool_slot_capture_stream(eclip_pool* pool, uint32_t worker, uint32_t slot, uint64_t owner,
+                                               uint64_t* stream);
 
 /* switch_budget: most switches per request enforced online, or -1 for none (the plan's own). */
 ECLIP_C_API int eclip_router_create(eclip_pool* pool, const eclip_plan* plan, int64_t switch_budget,

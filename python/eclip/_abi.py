@@ -119,6 +119,7 @@ SIGNATURES = {
     "eclip_pool_slot": ([_vp, _u32, _u32, _P(_u64), _P(_u32)], _int),
     "eclip_pool_slot_push_context": ([_vp, _u32, _u32], _int),
     "eclip_pool_slot_pop_context": ([_vp], _int),
+    "eclip_pool_slot_capture_stream": ([_vp, _u32, _u32, _u64, _P(_u64)], _int),
     "eclip_router_create": ([_vp, _vp, _i64, _P(_vp)], _int),
     "eclip_router_destroy": ([_vp], None),
     "eclip_router_begin_request": ([_vp, _u32], _int),

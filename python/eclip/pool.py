@@ -50,6 +50,20 @@ class Pool(Handle):
         """Restores the context that was current before the last push_context() on this thread."""
         self._lib.check(self._lib.eclip_pool_slot_pop_context(self.handle), "pop context")
 
+    def capture_stream(self, worker, slot, owner):
+        """The raw handle of a stream of the slot's partition kept by the backend for capturing graphs,
+        one per (partition, owner), made on first use and destroyed with the backend (not with this
+        pool): capture there, with push_context(worker, slot), when plans come and go, so that what
+        libraries keep per (thread, stream), such as PyTorch's cuBLAS workspaces, is made once per
+        partition and owner rather than once per pool. owner: an int naming who replays the graphs
+        (two owners never share a stream)."""
+        if not isinstance(owner, int) or isinstance(owner, bool) or not 0 <= owner < 2**64:
+            raise ValueError(f"capture_stream: owner must be an int in [0, 2**64), got {owner!r}")
+        stream = ctypes.c_uint64()
+        self._lib.check(self._lib.eclip_pool_slot_capture_stream(self.handle, worker, slot, owner, ctypes.byref(stream)),
+                        f"capture stream of worker {worker} slot {slot}")
+        return int(stream.value)
+
     @contextlib.contextmanager
     def context(self, worker, slot):
         """with pool.context(w, s): ...  (push_context / pop_context around the block)."""

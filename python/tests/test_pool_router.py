@@ -122,3 +122,19 @@ def test_errors_are_per_thread(sim):
     t.join()
     assert seen["other"]
     assert eclip.load_library().last_error() == ""  # this thread's last call succeeded (or none failed)
+
+
+def test_capture_streams_are_the_backends_per_partition_and_owner(sim, profile):
+    with eclip.Plan.make(sim, profile, MIX, "kernel-wise") as plan:
+        with eclip.Pool(sim, plan) as pool:
+            slot = pool.slots(1)[1]
+            first = pool.capture_stream(1, slot.slot, owner=3)
+            assert first not in {s.stream for s in pool.slots(1)}  # not one of the pool's own streams
+            assert pool.capture_stream(1, slot.slot, owner=3) == first
+            assert pool.capture_stream(1, slot.slot, owner=4) != first
+        with eclip.Pool(sim, plan) as later:  # the same partition in a new pool: the same stream
+            assert later.capture_stream(1, slot.slot, owner=3) == first
+            with pytest.raises(ValueError, match="owner must be an int.*-1"):
+                later.capture_stream(1, slot.slot, owner=-1)
+            with pytest.raises(eclip.EclipError, match="slot 99 out of range"):
+                later.capture_stream(1, 99, owner=3)

@@ -148,6 +148,38 @@ def test_switch_frees_cached_setups_when_memory_is_short(cuda):
             p.close()
 
 
+def test_plans_set_up_again_and_again_reuse_their_capture_threads_and_memory(cuda):
+    """Each plan set up anew (cache=1: the one before is freed) captures in the backend's partitions:
+    after the first round of plans, no new capture thread, capture stream or cuBLAS workspace, so the
+    device memory held stays flat (a thread and stream per pool added 4 threads and 260 MiB per
+    four-worker plan on the H200); the graphs still compute what the model does eagerly."""
+    import threading
+    classes = cuda.size_classes()
+    models = [matmul_units(2, seed=10 + i) for i in range(2)]
+    expect = [reference_output(m) for m in models]
+    cfgs = [[[classes[i].groups] * 2, [classes[j].groups] * 2] for i, j in ((0, 1), (1, 0), (2, 0))]
+    plans = [plan_of(cuda, c) for c in cfgs]
+    held = []
+    try:
+        with Colocation(cuda, plans[0], [m.units() for m in models], ["a", "b"], cache=1) as run:
+            for rnd in range(4):
+                for p in plans:
+                    assert run.switch(p) > 0  # set up anew every time
+                torch.cuda.synchronize()
+                torch.cuda.empty_cache()
+                held.append((threading.active_count(), torch.cuda.memory_allocated()))
+            rec = run.run(window_s=0.2, warmup_s=0.1)
+        assert not rec["errors"] and all(w["requests"] > 0 for w in rec["workers"])
+        threads, allocated = zip(*held)
+        assert threads[1:] == threads[:1] * 3, held
+        assert max(allocated[1:]) - allocated[0] < (16 << 20), held  # one 32-MiB workspace more would fail
+    finally:
+        for p in plans:
+            p.close()
+    for m, e in zip(models, expect):
+        assert (m.output - e).abs().max().item() < 1e-3
+
+
 def reference_output(model):
     with torch.inference_mode():
         for fn in model.units():

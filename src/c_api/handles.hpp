@@ -3,8 +3,11 @@
 // libeclip_c.so (eclip_c.cpp, launch.cpp, planner.cpp, energy.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "eclip/core/topology.hpp"
 #include "eclip/eclip_c.h"
@@ -23,6 +26,19 @@ struct BackendState {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<VendorOps> ops;  ///< declared after the backend: destroyed first. Null for "sim".
   std::string device;              ///< full device name ("" for sim)
+
+  /// eclip_pool_slot_capture_stream's streams, by (partition mask, owner): made on first use,
+  /// destroyed here, before the backend.
+  std::mutex capture_mu;
+  std::map<std::pair<std::string, std::uint64_t>, StreamHandle> capture_streams;
+
+  BackendState() = default;
+  BackendState(const BackendState&) = delete;
+  BackendState& operator=(const BackendState&) = delete;
+  ~BackendState() {
+    if (backend)
+      for (const auto& [key, stream] : capture_streams) backend->destroy_stream(stream);
+  }
 };
 
 struct PoolState {

@@ -3,7 +3,9 @@
 // backend has none: it runs no kernels and cannot launch graphs.
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "handles.hpp"
 
@@ -108,6 +110,28 @@ int eclip_pool_slot_push_context(eclip_pool* pool, uint32_t worker, uint32_t slo
   return guarded([&] {
     const eclip::PartitionPool::Slot& s = slot_of(pool, worker, slot);
     if (VendorOps* ops = pool->state->backend->ops.get()) ops->push_context(s.stream);
+  });
+}
+
+int eclip_pool_slot_capture_stream(eclip_pool* pool, uint32_t worker, uint32_t slot, uint64_t owner,
+                                   uint64_t* stream) {
+  return guarded([&] {
+    const eclip::PartitionPool::Slot& s = slot_of(pool, worker, slot);
+    require(stream, "stream");
+    BackendState& be = *pool->state->backend;
+    std::lock_guard lock(be.capture_mu);
+    const auto key = std::make_pair(s.mask.to_string(), owner);
+    auto it = be.capture_streams.find(key);
+    if (it == be.capture_streams.end()) {
+      const eclip::StreamHandle made = be.backend->create_stream(s.mask);
+      try {
+        it = be.capture_streams.emplace(key, made).first;
+      } catch (...) {
+        be.backend->destroy_stream(made);
+        throw;
+      }
+    }
+    *stream = it->second.value;
   });
 }
 

@@ -253,6 +253,47 @@ TEST_CASE("C ABI: a plan, pool and router on the simulated H100", "[c_abi]") {
   eclip_router_destroy(router);
 }
 
+TEST_CASE("C ABI: capture streams are kept per partition and owner, across pools, until the backend goes",
+          "[c_abi]") {
+  eclip_backend* be = nullptr;
+  REQUIRE(eclip_backend_create("sim", &be) == ECLIP_OK);
+  eclip_plan* plan = nullptr;
+  REQUIRE(eclip_plan_from_json(be, two_worker_plan().c_str(), &plan) == ECLIP_OK);
+  eclip_pool* pool = nullptr;
+  REQUIRE(eclip_pool_create(be, plan, &pool) == ECLIP_OK);
+  uint64_t slot_stream = 0, a = 0, again = 0, other_owner = 0, other_slot = 0;
+  REQUIRE(eclip_pool_slot(pool, 0, 1, &slot_stream, nullptr) == ECLIP_OK);
+  REQUIRE(eclip_pool_slot_capture_stream(pool, 0, 1, 7, &a) == ECLIP_OK);
+  CHECK(a != 0);
+  CHECK(a != slot_stream);  // its own stream, not the pool's
+  REQUIRE(eclip_pool_slot_capture_stream(pool, 0, 1, 7, &again) == ECLIP_OK);
+  CHECK(again == a);
+  REQUIRE(eclip_pool_slot_capture_stream(pool, 0, 1, 8, &other_owner) == ECLIP_OK);
+  CHECK(other_owner != a);
+  REQUIRE(eclip_pool_slot_capture_stream(pool, 0, 2, 7, &other_slot) == ECLIP_OK);  // 2 atoms: another partition
+  CHECK(other_slot != a);
+  CHECK(other_slot != other_owner);
+
+  // A later pool with the same partition gets the same stream: it outlives the pool it came from.
+  eclip_pool_destroy(pool);
+  pool = nullptr;
+  REQUIRE(eclip_pool_create(be, plan, &pool) == ECLIP_OK);
+  uint64_t later = 0;
+  REQUIRE(eclip_pool_slot_capture_stream(pool, 0, 1, 7, &later) == ECLIP_OK);
+  CHECK(later == a);
+
+  CHECK(eclip_pool_slot_capture_stream(pool, 0, 9, 7, &later) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("slot 9 out of range"));
+  CHECK(eclip_pool_slot_capture_stream(pool, 5, 0, 7, &later) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("5"));
+  CHECK(eclip_pool_slot_capture_stream(pool, 0, 1, 7, nullptr) == ECLIP_E_INVALID_ARGUMENT);
+  CHECK_THAT(last(), Catch::Contains("stream"));
+  CHECK(eclip_pool_slot_capture_stream(nullptr, 0, 1, 7, &later) == ECLIP_E_INVALID_ARGUMENT);
+  eclip_pool_destroy(pool);
+  eclip_plan_destroy(plan);
+  eclip_backend_destroy(be);
+}
+
 TEST_CASE("C ABI: a pool the device cannot hold is refused whole", "[c_abi]") {
   eclip_backend* be = nullptr;
   REQUIRE(eclip_backend_create("sim:h100", &be) == ECLIP_OK);

@@ -63,20 +63,22 @@ def main():
 
     real_capture = capmod.PartitionCapture.capture
 
-    def timed_capture(self, worker, slot, fn, mempool=None, warmup=1):
-        rec = {"what": "capture", "worker": worker, "slot": slot, "new_thread": (worker, slot) not in self._threads}
+    def timed_capture(self, worker, slot, fn, mempool=None, warmup=1, owner=None):
+        stream = self.capture_stream(worker, slot, owner)
+        rec = {"what": "capture", "worker": worker, "slot": slot,
+               "new_thread": stream.cuda_stream not in capmod._threads_of.get(self.pool.backend, {})}
         if rec["new_thread"]:
             t0 = time.perf_counter()
-            self._thread(worker, slot)
+            self._thread(stream)
             rec["thread_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.run(worker, slot, handles)
+            self.run(worker, slot, handles, owner)
             rec["handles_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            self.run(worker, slot, handles)
+            self.run(worker, slot, handles, owner)
             rec["handles_again_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        g = real_capture(self, worker, slot, fn, mempool, warmup)
+        g = real_capture(self, worker, slot, fn, mempool, warmup, owner)
         rec["capture_s"] = time.perf_counter() - t0
         events.append(rec)
         return g
@@ -101,6 +103,7 @@ def main():
                "handles_s": sum(e.get("handles_s", 0) for e in caps),
                "handles_again_s": sum(e.get("handles_again_s", 0) for e in caps),
                "captures_s": sum(e["capture_s"] for e in caps), "captures": caps,
+               "new_threads": sum(e["new_thread"] for e in caps),
                "free_mib": torch.cuda.mem_get_info()[0] / 2**20,
                "allocated_mib": torch.cuda.memory_allocated() / 2**20,
                "reserved_mib": torch.cuda.memory_reserved() / 2**20, "threads": threading.active_count()}
@@ -108,7 +111,7 @@ def main():
         plan.close()
         log(f"{args.mix} {split}: setup {spent:.3f} s (wall {wall:.3f}): pool {rec['pool_s']:.3f}, new threads "
             f"{rec['threads_s']:.3f}, handles {rec['handles_s']:.3f} (again {rec['handles_again_s']:.3f}), "
-            f"captures {rec['captures_s']:.3f} over {len(caps)}; free {rec['free_mib']:.0f} MiB, allocated "
+            f"captures {rec['captures_s']:.3f} over {len(caps)} ({rec['new_threads']} new threads); free {rec['free_mib']:.0f} MiB, allocated "
             f"{rec['allocated_mib']:.0f}, reserved {rec['reserved_mib']:.0f}, threads {rec['threads']}")
     colo.close()
     base.close()

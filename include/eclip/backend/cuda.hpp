@@ -125,11 +125,13 @@ class GreenContextBackend final : public Backend {
   const Topology& topology() const noexcept override;
 
   /// Full mask: cuStreamCreate(CU_STREAM_NON_BLOCKING) in the primary context. Otherwise
-  /// cuDevResourceGenerateDesc over the mask's atoms -> cuGreenCtxCreate(CU_GREEN_CTX_DEFAULT_STREAM)
-  /// -> cuGreenCtxStreamCreate(CU_STREAM_NON_BLOCKING). The handle's value is the CUstream.
+  /// cuGreenCtxStreamCreate(CU_STREAM_NON_BLOCKING) in the green context of the mask's atoms, made
+  /// by the first stream on them (cuDevResourceGenerateDesc -> cuGreenCtxCreate
+  /// (CU_GREEN_CTX_DEFAULT_STREAM)) and kept until the backend is destroyed: streams of the same
+  /// atoms share one context (context_of), in every pool. The handle's value is the CUstream.
   StreamHandle create_stream(const CuMask& mask) override;
-  /// Synchronises the stream (a green context must be idle when destroyed), then destroys the
-  /// stream and its green context. Unknown handles are ignored.
+  /// Synchronises the stream, then destroys it; its green context stays for the next stream on the
+  /// same atoms. Unknown handles are ignored.
   void destroy_stream(StreamHandle stream) noexcept override;
   MarkerHandle record_marker(StreamHandle stream) override;
   bool marker_done(MarkerHandle marker) override;
@@ -141,6 +143,8 @@ class GreenContextBackend final : public Backend {
   const DeviceInfo& device() const noexcept;
   /// Streams created and not yet destroyed (tests check that a failed pool leaves none).
   unsigned live_streams() const;
+  /// Green contexts made so far: one per set of atoms a stream was created on.
+  unsigned green_contexts() const;
   /// The mask a stream was created with; throws Errc::invalid_argument for an unknown handle.
   CuMask mask_of(StreamHandle stream) const;
   /// cuStreamSynchronize.
@@ -151,7 +155,7 @@ class GreenContextBackend final : public Backend {
   void launch_function(StreamHandle stream, CUfunction function, dim3 grid, dim3 block, unsigned shared_bytes,
                        void** args, void** extra);
   /// The CUcontext a stream's work runs in: its green context as a CUcontext (cuCtxFromGreenCtx),
-  /// or the primary context for a whole-device stream. Throws Errc::invalid_argument for a handle
+  /// the same for every stream on the same atoms, or the primary context for a whole-device stream. Throws Errc::invalid_argument for a handle
   /// this backend did not create.
   CUcontext context_of(StreamHandle stream) const;
   /// Makes `stream`'s context current on the calling thread (cuCtxPushCurrent of context_of). Work

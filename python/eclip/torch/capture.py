@@ -7,19 +7,31 @@ workspace in the context current when PyTorch makes the thread's handle. With th
 current those streams are the whole device's, the graph then holds work of two contexts, and
 co-located partitions run in lockstep (found on the H100, run 2 of the co-location results).
 
-So every capture for a slot runs in a thread of its own, where the slot's context is made current
-(Pool.push_context, the library's eclip_pool_slot_push_context) before any library call: the
-thread's cuDNN/cuBLAS handles are created there, once, in that context. The threads are parked for
-good, never ended: PyTorch hands a finished thread's handles to other threads, and a reused handle
-would carry its old context into another partition. A PartitionCapture's threads are retired with
-close() (left parked, never reused), before the pool's contexts go away."""
+So every capture for a partition runs in a thread of its own, where the partition's context is
+made current (Pool.push_context, the library's eclip_pool_slot_push_context) before any library
+call: the thread's cuDNN/cuBLAS handles are created there, once, in that context. The threads are
+parked for good, never ended: PyTorch hands a finished thread's handles to other threads, and a
+reused handle would carry its old context into another partition.
+
+Threads and the streams captured on are kept per (backend, partition, owner), not per pool: the
+library keeps one green context per partition for the backend's life and a capture stream per
+(partition, owner) (Pool.capture_stream). A plan switched to later reuses them, so a tuning of many
+plans makes its threads, handles and PyTorch's per-(handle, stream) cuBLAS/cuBLASLt workspaces
+(32 MiB each on Hopper, never freed by PyTorch) once per partition and owner: with a thread and a
+stream per pool they grew by 4 threads and 260 MiB with every four-worker plan set up (measured on
+the H200, docs/cuda.md). The owner is who replays the graphs (a worker): two owners never share a
+stream, hence never a workspace, so graphs replayed at the same time never share one either."""
 import queue
 import threading
+import weakref
 
 from . import require_torch
 from .streams import PartitionStreams
 
-_retired = []  # parked threads of closed captures: kept referenced, never reused
+# backend -> {capture stream handle: _ParkedThread}: a backend's partitions' capture threads. When
+# the backend goes, so does its entry; its threads stay parked, never reused (see above).
+_threads_of = weakref.WeakKeyDictionary()
+_threads_lock = threading.Lock()
 
 
 class _ParkedThread:
@@ -61,29 +73,39 @@ class _ParkedThread:
 
 
 class PartitionCapture:
-    """Captures callables as CUDA graphs on a pool's slot streams, each in its slot's thread with the
-    slot's context current. device: the CUDA device index of the pool's backend (default current)."""
+    """Captures callables as CUDA graphs in a pool's partitions, each on its partition's capture
+    stream for the owner (Pool.capture_stream) in that stream's thread, with the partition's
+    context current. device: the CUDA device index of the pool's backend (default current)."""
 
     def __init__(self, pool, device=None, streams=None):
         self.torch = require_torch()
         self.pool = pool
         self.device = self.torch.cuda.current_device() if device is None else device
         self.streams = streams or PartitionStreams(pool, self.device)
-        self._threads = {}
         self.captures = 0
 
-    def _thread(self, worker, slot):
-        key = (worker, slot)
-        th = self._threads.get(key)
-        if th is None:
-            torch, dev = self.torch, self.device
-            th = self._threads[key] = _ParkedThread(f"eclip-capture-w{worker}-s{slot}",
-                                                    lambda: torch.cuda.set_device(dev))
+    def capture_stream(self, worker, slot, owner=None):
+        """The torch stream graphs of `owner` (default: the worker index) are captured on in the
+        slot's partition."""
+        return self.streams.of_handle(self.pool.capture_stream(worker, slot, worker if owner is None else owner))
+
+    def _thread(self, stream):
+        with _threads_lock:
+            threads = _threads_of.setdefault(self.pool.backend, {})
+            th = threads.get(stream.cuda_stream)
+            if th is None:
+                torch, dev = self.torch, self.device
+                th = threads[stream.cuda_stream] = _ParkedThread(f"eclip-capture-{stream.cuda_stream:#x}",
+                                                                 lambda: torch.cuda.set_device(dev))
         return th
 
-    def run(self, worker, slot, fn):
-        """fn() in the slot's thread with the slot's context current (pushed for the call, popped
-        after it), e.g. to build per-thread library state before capturing."""
+    def run(self, worker, slot, fn, owner=None):
+        """fn() in the thread of the slot's capture stream for `owner` (default: the worker index),
+        with the slot's context current (pushed for the call, popped after it), e.g. to build
+        per-thread library state before capturing."""
+        return self._run(worker, slot, self.capture_stream(worker, slot, owner), fn)
+
+    def _run(self, worker, slot, stream, fn):
         pool = self.pool
 
         def in_context():
@@ -92,15 +114,18 @@ class PartitionCapture:
                 return fn()
             finally:
                 pool.pop_context()
-        return self._thread(worker, slot).run(in_context)
+        return self._thread(stream).run(in_context)
 
-    def capture(self, worker, slot, fn, mempool=None, warmup=1):
-        """A torch.cuda.CUDAGraph of fn() captured on the slot's stream in the slot's context. fn runs
-        `warmup` times eagerly first on that stream (library handles, workspaces, lazy init), under
-        torch.inference_mode(). mempool: a torch.cuda.graph_pool_handle() to share between graphs
-        replayed one after another (e.g. one worker's units)."""
+    def capture(self, worker, slot, fn, mempool=None, warmup=1, owner=None):
+        """A torch.cuda.CUDAGraph of fn() captured in the slot's partition, on its capture stream for
+        `owner` (default: the worker index; who replays the graph: graphs replayed at the same time
+        need different owners) in that stream's thread with the partition's context current. fn
+        runs `warmup` times eagerly first on that stream (library handles, workspaces, lazy init),
+        under torch.inference_mode(). mempool: a torch.cuda.graph_pool_handle() to share between
+        graphs replayed one after another (e.g. one worker's units). Launch the graph on any stream
+        of the slot (its placement is the partition's)."""
         torch = self.torch
-        stream = self.streams.stream(worker, slot)
+        stream = self.capture_stream(worker, slot, owner)
 
         def task():
             with torch.inference_mode(), torch.cuda.stream(stream):
@@ -116,12 +141,10 @@ class PartitionCapture:
                     graph.capture_end()
             stream.synchronize()
             return graph
-        graph = self.run(worker, slot, task)
+        graph = self._run(worker, slot, stream, task)
         self.captures += 1
         return graph
 
     def close(self):
-        """Retires this capture's threads (parked for good, never reused): call it before the pool is
-        destroyed, so that a later pool's contexts never meet handles made in this one's."""
-        _retired.extend(self._threads.values())
-        self._threads = {}
+        """Nothing to free: the capture threads and streams belong to the backend's partitions (kept
+        for the next pool); the pool's own streams go with the pool."""

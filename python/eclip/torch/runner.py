@@ -79,7 +79,7 @@ class Setup:
                     def fn(run=run):
                         for f in run:
                             f()
-                    graph = self.capture.capture(w, placement[g], fn, mempool=mempool)
+                    graph = self.capture.capture(w, placement[g], fn, mempool=mempool, owner=workers[w].owner)
                     graphs.append(graph)
                     # Only the planned slot is routed to; the other slots hold the same graph, so that a
                     # group the router sends elsewhere (fallback) still runs, in order.
@@ -116,6 +116,9 @@ class _Worker:
 
     def __init__(self, colo, name, units):
         self.colo, self.name, self.units = colo, name, units  # the caller's list: set_mix matches it
+        # Who replays this worker's graphs, for their capture streams (capture.py): the units' list
+        # (its buffers), the same in every plan and mix it runs in.
+        self.owner = id(units)
         self.done = colo.torch.cuda.Event()
         self.log = []  # (end time, latency s), appended by the worker's thread only
         self.error = None

@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "driver_api.hpp"
 #include "eclip/backend/cuda.hpp"
@@ -100,13 +102,23 @@ struct GreenContextBackend::Impl {
 
   struct Entry {
     CUstream stream = nullptr;
-    CUgreenCtx green = nullptr;  // null: a plain stream in the primary context
-    CUcontext context = nullptr;  // the green context as a CUcontext (cuCtxFromGreenCtx), or the primary
+    CUcontext context = nullptr;  // the stream's green context as a CUcontext, or the primary
     CuMask mask;
   };
   mutable std::mutex streams_mu;
   std::unordered_map<std::uint64_t, Entry> streams;
   std::vector<std::uint64_t> order;  // creation order, for reverse destruction
+
+  /// One green context per set of atoms, made by the first stream on it and kept until the backend
+  /// goes: a partition is the same CUcontext in every pool, so what a library makes per context
+  /// (cuDNN's internal streams, a thread's handles) is made once per partition, not once per
+  /// pool (eclip.torch.capture keeps its capture threads by partition for that reason).
+  struct Green {
+    CUgreenCtx green = nullptr;
+    CUcontext context = nullptr;  // cuCtxFromGreenCtx, looked up once: push_context() runs on every capture
+  };
+  mutable std::mutex greens_mu;
+  std::map<std::vector<unsigned>, Green> greens;
 
   std::mutex events_mu;
   std::vector<CUevent> free_events;
@@ -138,7 +150,32 @@ struct GreenContextBackend::Impl {
   void destroy(const Entry& e) noexcept {
     (void)cu.cuStreamSynchronize(e.stream);
     (void)cu.cuStreamDestroy(e.stream);
-    if (e.green) (void)cu.cuGreenCtxDestroy(e.green);
+  }
+
+  /// The green context of `atoms`, made on first use.
+  Green green_of(const std::vector<unsigned>& atom_ids) {
+    std::lock_guard lock(greens_mu);
+    auto it = greens.find(atom_ids);
+    if (it != greens.end()) return it->second;
+    std::vector<CUdevResource> resources;
+    for (unsigned a : atom_ids) resources.push_back(atoms[a]);
+    CUdevResourceDesc desc = nullptr;
+    cu.check(cu.cuDevResourceGenerateDesc(&desc, resources.data(), static_cast<unsigned>(resources.size())),
+             "cuDevResourceGenerateDesc");
+    Green g;
+    cu.check(cu.cuGreenCtxCreate(&g.green, desc, dev, CU_GREEN_CTX_DEFAULT_STREAM), "cuGreenCtxCreate");
+    const CUresult r = cu.cuCtxFromGreenCtx(&g.context, g.green);
+    if (r != CUDA_SUCCESS) {
+      (void)cu.cuGreenCtxDestroy(g.green);
+      cu.check(r, "cuCtxFromGreenCtx");
+    }
+    try {
+      greens.emplace(atom_ids, g);
+    } catch (...) {
+      (void)cu.cuGreenCtxDestroy(g.green);
+      throw;
+    }
+    return g;
   }
 };
 
@@ -232,6 +269,7 @@ GreenContextBackend::~GreenContextBackend() {
     }
     m.streams.clear();
   }
+  for (auto& [atom_ids, g] : m.greens) (void)m.cu.cuGreenCtxDestroy(g.green);  // their streams are gone
   for (CUevent e : m.all_events) (void)m.cu.cuEventDestroy(e);
   (void)m.cu.cuDevicePrimaryCtxRelease(m.dev);
 }
@@ -249,24 +287,9 @@ StreamHandle GreenContextBackend::create_stream(const CuMask& mask) {
     cu.check(cu.cuStreamCreate(&e.stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
     e.context = m.primary;
   } else {
-    const std::vector<unsigned> atoms = atoms_of(m.topo, mask);
-    std::vector<CUdevResource> resources;
-    for (unsigned a : atoms) resources.push_back(m.atoms[a]);
-    CUdevResourceDesc desc = nullptr;
-    cu.check(cu.cuDevResourceGenerateDesc(&desc, resources.data(), static_cast<unsigned>(resources.size())),
-             "cuDevResourceGenerateDesc");
-    cu.check(cu.cuGreenCtxCreate(&e.green, desc, m.dev, CU_GREEN_CTX_DEFAULT_STREAM), "cuGreenCtxCreate");
-    // The CUcontext is looked up once here: push_context() runs on every capture.
-    CUresult r = cu.cuCtxFromGreenCtx(&e.context, e.green);
-    if (r != CUDA_SUCCESS) {
-      (void)cu.cuGreenCtxDestroy(e.green);
-      cu.check(r, "cuCtxFromGreenCtx");
-    }
-    r = cu.cuGreenCtxStreamCreate(&e.stream, e.green, CU_STREAM_NON_BLOCKING, 0);
-    if (r != CUDA_SUCCESS) {
-      (void)cu.cuGreenCtxDestroy(e.green);
-      cu.check(r, "cuGreenCtxStreamCreate");
-    }
+    const Impl::Green g = m.green_of(atoms_of(m.topo, mask));
+    cu.check(cu.cuGreenCtxStreamCreate(&e.stream, g.green, CU_STREAM_NON_BLOCKING, 0), "cuGreenCtxStreamCreate");
+    e.context = g.context;
   }
   const auto key = reinterpret_cast<std::uint64_t>(e.stream);
   std::lock_guard lock(m.streams_mu);
@@ -360,6 +383,11 @@ void GreenContextBackend::remask_stream(StreamHandle, const CuMask& mask) {
 unsigned GreenContextBackend::live_streams() const {
   std::lock_guard lock(impl_->streams_mu);
   return static_cast<unsigned>(impl_->streams.size());
+}
+
+unsigned GreenContextBackend::green_contexts() const {
+  std::lock_guard lock(impl_->greens_mu);
+  return static_cast<unsigned>(impl_->greens.size());
 }
 
 CuMask GreenContextBackend::mask_of(StreamHandle stream) const {

@@ -511,6 +511,35 @@ TEST_CASE("pool errors: clear messages and no half-built pool") {
   CHECK_THAT(m, Catch::Contains("fixed at creation"));
 }
 
+TEST_CASE("green contexts: one per set of atoms, shared by its streams and kept after them") {
+  require_gpu();
+  cuda::GreenContextBackend& b = backend();
+  const eclip::Topology& t = b.topology();
+  const CuMask first = t.group_mask(0), first_two = t.group_mask(0) | t.group_mask(1);
+  const unsigned before = b.green_contexts();
+  const StreamHandle s1 = b.create_stream(first);
+  const StreamHandle s2 = b.create_stream(first);
+  const StreamHandle wide = b.create_stream(first_two);
+  CHECK(s1.value != s2.value);
+  CHECK(b.context_of(s1) == b.context_of(s2));
+  CHECK(b.context_of(wide) != b.context_of(s1));
+  const CUcontext kept = b.context_of(s1);
+  b.destroy_stream(s1);
+  b.destroy_stream(s2);
+  // A later stream on the same atoms (a later pool's) is in the same context, and runs.
+  const StreamHandle s3 = b.create_stream(first);
+  CHECK(b.context_of(s3) == kept);
+  DeviceBuffer<std::uint32_t> out(1);
+  kt::raw_launch(reinterpret_cast<cudaStream_t>(s3.value), kt::chain_step_kernel(), dim3(1), dim3(1), out.p,
+                 std::uint32_t{5}, 1u);  // a[0] = 0 * ... + (5 ^ 0)
+  b.synchronize(s3);
+  CHECK(out.read()[0] == 5);
+  b.destroy_stream(s3);
+  b.destroy_stream(wide);
+  CHECK(b.green_contexts() <= before + 2);
+  CHECK(b.green_contexts() >= 2);
+}
+
 TEST_CASE("backend errors: atom sizes and devices the driver refuses") {
   require_gpu();
   const unsigned sms = backend().device().sm_count;
