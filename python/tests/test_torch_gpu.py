@@ -161,8 +161,8 @@ def test_plans_set_up_again_and_again_reuse_their_capture_threads_and_memory(cud
     plans = [plan_of(cuda, c) for c in cfgs]
     held = []
     try:
-        with Colocation(cuda, plans[0], [m.units() for m in models], ["a", "b"], cache=1) as run:
-            for rnd in range(4):
+        with Colocation(cuda, plans[-1], [m.units() for m in models], ["a", "b"], cache=1) as run:
+            for _ in range(4):  # plans[-1] is freed by the first switch: each switch sets up anew
                 for p in plans:
                     assert run.switch(p) > 0  # set up anew every time
                 torch.cuda.synchronize()
