@@ -3,6 +3,7 @@ co-location runner. Skipped, with the reason, without torch, a CUDA GPU or a lib
 cuda backend (ctest reports the entry as skipped)."""
 import json
 import os
+import time
 
 import pytest
 
@@ -173,6 +174,49 @@ def test_plans_set_up_again_and_again_reuse_their_capture_threads_and_memory(cud
         threads, allocated = zip(*held)
         assert threads[1:] == threads[:1] * 3, held
         assert max(allocated[1:]) - allocated[0] < (16 << 20), held  # one 32-MiB workspace more would fail
+    finally:
+        for p in plans:
+            p.close()
+    for m, e in zip(models, expect):
+        assert (m.output - e).abs().max().item() < 1e-3
+
+
+def test_a_worker_waits_while_its_units_are_captured_and_the_others_run_on(cuda, monkeypatch):
+    """A capture runs the units once eagerly on the worker's buffers: none of that worker's requests
+    may run meanwhile (they would read and write the same buffers), while the workers keep
+    serving between captures."""
+    from eclip.torch import capture as capmod
+    spans = []  # (owner, start, end) of every capture
+    real = capmod.PartitionCapture.capture
+
+    def timed(self, worker, slot, fn, mempool=None, warmup=1, owner=None):
+        t0 = time.perf_counter()
+        graph = real(self, worker, slot, fn, mempool, warmup, owner)
+        spans.append((owner, t0, time.perf_counter()))
+        return graph
+    monkeypatch.setattr(capmod.PartitionCapture, "capture", timed)
+    classes = cuda.size_classes()
+    models = [matmul_units(4, size=1024, seed=20 + i) for i in range(2)]
+    expect = [reference_output(m) for m in models]
+    cfgs = [[[classes[i].groups] * 4, [classes[j].groups] * 4] for i, j in ((0, 1), (1, 0))]
+    plans = [plan_of(cuda, c) for c in cfgs]
+    try:
+        with Colocation(cuda, plans[0], [m.units() for m in models], ["a", "b"], cache=1) as run:
+            run.run(window_s=0.1, warmup_s=0.0)  # the workers run from here on
+            spans.clear()
+            for _ in range(3):
+                for p in (plans[1], plans[0]):
+                    run.switch(p)
+            time.sleep(0.05)
+            run.stop()
+            requests = {wk.owner: [(end - lat, end) for end, lat in wk.log] for wk in run.workers}
+        assert len(spans) == 6 * 2
+        for owner, s, e in spans:
+            overlapping = [(a, b) for a, b in requests[owner] if a < e and b > s]
+            assert not overlapping, (owner, s, e, overlapping[:3])
+        first, last = min(s for _, s, _ in spans), max(e for _, _, e in spans)
+        for owner, reqs in requests.items():  # each worker kept serving while plans were set up
+            assert any(first < b < last for a, b in reqs), owner
     finally:
         for p in plans:
             p.close()

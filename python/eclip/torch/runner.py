@@ -10,6 +10,8 @@ released while it runs) + a wait for its last group.
 Switching (switch(plan)): the new plan's setup is made (or taken from the cache) while the workers
 keep running on the old one; each worker picks the new plan up at its next request boundary, so no
 launch is lost or reordered (a worker's requests are sequential: the previous one has completed).
+A worker waits between two requests while one of its groups is captured: the capture runs the
+group's units once eagerly (capture.py), on the buffers its requests use.
 
 Changing the mix (set_mix(plan, workers, names)): workers that stay keep running and move to the
 new plan at their next request boundary; new ones start; those that leave finish their request in
@@ -79,7 +81,10 @@ class Setup:
                     def fn(run=run):
                         for f in run:
                             f()
-                    graph = self.capture.capture(w, placement[g], fn, mempool=mempool, owner=workers[w].owner)
+                    # The capture's eager warm-up runs the worker's units on its buffers: not while
+                    # one of its requests (on another plan) is using them.
+                    with workers[w].busy:
+                        graph = self.capture.capture(w, placement[g], fn, mempool=mempool, owner=workers[w].owner)
                     graphs.append(graph)
                     # Only the planned slot is routed to; the other slots hold the same graph, so that a
                     # group the router sends elsewhere (fallback) still runs, in order.
@@ -119,6 +124,8 @@ class _Worker:
         # Who replays this worker's graphs, for their capture streams (capture.py): the units' list
         # (its buffers), the same in every plan and mix it runs in.
         self.owner = id(units)
+        # Held for each request and for each capture of its units (Setup): both write its buffers.
+        self.busy = threading.Lock()
         self.done = colo.torch.cuda.Event()
         self.log = []  # (end time, latency s), appended by the worker's thread only
         self.error = None
@@ -134,12 +141,13 @@ class _Worker:
             return False
         self.setup = setup
         execs, units, stride, routes = setup.execs[w]
-        t0 = time.perf_counter()
-        setup.router.begin_request(w)
-        setup.router.launch_graphs(w, execs, units, stride, routes)
-        self.done.record(setup.capture.streams.for_route(routes[units - 1]))
-        self.done.synchronize()
-        t1 = time.perf_counter()
+        with self.busy:
+            t0 = time.perf_counter()
+            setup.router.begin_request(w)
+            setup.router.launch_graphs(w, execs, units, stride, routes)
+            self.done.record(setup.capture.streams.for_route(routes[units - 1]))
+            self.done.synchronize()
+            t1 = time.perf_counter()
         self.log.append((t1, t1 - t0))
         return True
 
