@@ -359,14 +359,64 @@ PICK = [(f"pick_{PICK_LIBRARY}/b1_call5/sweep", 1, {"mix1", "mix4"}, "sweep"),
         (f"{F}/b1_call2/sweep", 1, {"mix1", "mix4"}, "mps")]
 STARTS_ORDER = ["baseline", "kernel-wise", "static-best", "static-best-slo", "mps-25", "mps-50",
                 "eclip-tuned-plan-starts", "eclip-tuned"]
+# Twelfth session (2026-12-01 07:27-07:47 UTC, device clock): the library of a56f3b1 (the starts and
+# the pick; staged as 5c82611 and 3162fd1, which add tools/h200_colocation/setup_cost.py only), every
+# mix at batch 1 in two calls (mixes 5-7 with the A/B of the starts), then the A/B on mixes 1-3 in a
+# third (its mix4 cut by the call's time limit). 32 queues set by the library; MPS from the final run.
+HEAD_LIBRARY = "5c82611"
+HD = f"head_{HEAD_LIBRARY}"
+HEAD = [(f"{HD}/b1_call1/sweep", 1, {"mix1", "mix2", "mix3", "mix4"}, "sweep"),
+        (f"{HD}/b1_call2/sweep", 1, {"mix5", "mix6", "mix7"}, "sweep"),
+        (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps")]
+HEAD_AB = [(f"{HD}/ab_call3/sweep", 1, {"mix1", "mix2", "mix3"}, "sweep"),
+           (f"{HD}/b1_call2/sweep", 1, {"mix5", "mix6", "mix7"}, "sweep")]
+# Capture streams and threads per partition (1c60931), 07:56-08:02 UTC: mixes 1 and 4, then 2 and 5.
+CAPTURE_LIBRARY = "1c60931"
+CP = f"capture_{CAPTURE_LIBRARY}"
+CAPTURE = [(f"{CP}/call4/sweep", 1, {"mix1", "mix4"}, "sweep"), (f"{CP}/call6/sweep", 1, {"mix2", "mix5"}, "sweep"),
+           (f"{F}/b1_call2/sweep", 1, {"mix1", "mix2", "mix4", "mix5"}, "mps")]
+SETUP_COST = [("before (a56f3b1)", f"{HD}/ab_call3/setup_cost_cycles_mix1_b1.json"),
+              (f"after ({CAPTURE_LIBRARY})", f"{CP}/call4/setup_cost_cycles_mix1_b1.json")]
 
 
-def starts_lines():
+def setup_cost_lines():
+    """What setting a plan up again and again costs and leaves held, before and after the capture
+    threads and streams were kept per partition (setup_cost.py --cycles 5, mix1 batch 1), and what
+    that did to the tuner's trials."""
+    lines = ["", "# Setting plans up again and again (setup_cost.py, mix1, batch 1, six splits x 5 cycles, cache=1)", "",
+             "| library | cycle | setup s (mean) | new capture threads | allocated MiB after | reserved MiB | threads |",
+             "|---|---|---|---|---|---|---|"]
+    for name, path in SETUP_COST:
+        doc = json.load(open(os.path.join(RAW, path)))
+        n = len(doc["setups"]) // 5
+        for c in range(5):
+            cyc = doc["setups"][c * n:(c + 1) * n]
+            last = cyc[-1]
+            new = sum(sum(e["new_thread"] for e in s["captures"]) for s in cyc)
+            lines.append(f"| {name} | {c + 1} | {mean([s['setup_s'] for s in cyc]):.3f} | {new} | "
+                         f"{last['allocated_mib']:.0f} | {last['reserved_mib']:.0f} | {last['threads']} |")
+    lines += ["", "The tuner's trials (eclip-tuned, batch 1; interval: mean seconds between trials; capture: median "
+                  "seconds a trial's plan took to set up):", "",
+              "| library | mix | trials | interval s | capture s | wall s | stop |", "|---|---|---|---|---|---|---|"]
+    for name, sources in ((f"a56f3b1 ({HEAD_LIBRARY})", HEAD), (CAPTURE_LIBRARY, CAPTURE)):
+        for folder, batch, mixes, which, *_ in sources:
+            if which != "sweep":
+                continue
+            for mix in sorted(mixes):
+                t = json.load(open(os.path.join(RAW, folder, f"{mix}_b{batch}.json")))["tune"]
+                at = [x["at_s"] for x in t["trials"]]
+                caps = sorted(x["capture_s"] for x in t["measurements"])
+                lines.append(f"| {name} | {mix} | {len(at)} | {mean([b - a for a, b in zip(at, at[1:])]):.2f} | "
+                             f"{caps[len(caps) // 2]:.3f} | {t['wall_s']:.0f} | {t['stop_reason']} |")
+    return lines
+
+
+def starts_lines(sources=STARTS, library=STARTS_LIBRARY):
     """The A/B of the tuner's starts (eclip-tuned vs eclip-tuned-plan-starts, same run) and what
     each model pick measured when the search started from it."""
-    data = run_rows(STARTS, ())
+    data = run_rows(sources, ())
     m = means(data)
-    lines = ["", f"# The tuner's starts, A/B in one run ({STARTS_LIBRARY}, batch 1)", "",
+    lines = ["", f"# The tuner's starts, A/B in one run ({library}, batch 1)", "",
              "| mix | eclip-tuned / eclip-tuned-plan-starts thr | inf/J | eclip-tuned plan | plan-starts plan |",
              "|---|---|---|---|---|"]
     ratios = defaultdict(list)
@@ -374,7 +424,7 @@ def starts_lines():
         a, b = m.get((1, mix, "eclip-tuned")), m.get((1, mix, "eclip-tuned-plan-starts"))
         if not (a and b):
             continue
-        folder = next(f for f, batch, mixes, which, *_ in STARTS if batch == 1 and mix in mixes and which == "sweep")
+        folder = next(f for f, batch, mixes, which, *_ in sources if batch == 1 and mix in mixes and which == "sweep")
         doc = json.load(open(os.path.join(RAW, folder, f"{mix}_b1.json")))
         ratios["thr"].append(a["throughput"] / b["throughput"])
         ratios["ipj"].append(a["inferences_per_j"] / b["inferences_per_j"])
@@ -386,7 +436,7 @@ def starts_lines():
     lines += ["", "Each start as measured in the tuning window (req/s; predicted: the model's number):", "",
               "| batch | mix | search | start | measured | predicted | static-best (same run) | constraints |",
               "|---|---|---|---|---|---|---|---|"]
-    for folder, batch, mixes, which, *_ in STARTS:
+    for folder, batch, mixes, which, *_ in sources:
         if which != "sweep":
             continue
         for mix in sorted(mixes):
@@ -437,6 +487,14 @@ def section_lines(title, data, tuned="eclip-tuned"):
 # strategy its targets are for, plots' prefix and note[, the strategies plotted: default Baseline,
 # static-best, MPS and the tuned one]).
 SECTIONS = [
+    (f"summary_{CAPTURE_LIBRARY}.csv", f"Capture threads and streams per partition, {CAPTURE_LIBRARY} "
+     f"(summary_{CAPTURE_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", CAPTURE, (), "eclip-tuned", "capture_",
+     f"library {CAPTURE_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
+     ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"]),
+    (f"summary_{HEAD_LIBRARY}.csv", f"Every mix at batch 1 with the starts and the pick, {HEAD_LIBRARY} "
+     f"(summary_{HEAD_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", HEAD, (), "eclip-tuned", "head_",
+     f"library a56f3b1, 32 hardware queues, mean of 2 repetitions",
+     ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned-plan-starts", "eclip-tuned"]),
     (f"summary_{PICK_LIBRARY}.csv", f"The search's pick by inferences/J within the noise band, {PICK_LIBRARY} "
      f"(summary_{PICK_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", PICK, (), "eclip-tuned", "pick_",
      f"library {PICK_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
@@ -534,6 +592,7 @@ def main():
         later.append((rows_of, order[0] if order else ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix,
                       note))
     lines += starts_lines()
+    lines += starts_lines(HEAD_AB, f"{HEAD_LIBRARY}: with the pick") + setup_cost_lines()
     if follow:
         write_rows("followup_b1.csv", follow)
     with open(os.path.join(HERE, "tables.md"), "w") as f:

@@ -1,0 +1,4 @@
+# call 5 (the GPU test fixed, 1c60931's library): the Python GPU tests again
+C=$PWD/.devcarry/h200; cd $C/python && ECLIP_LIBRARY=$C/libeclip_c.so.0 LD_LIBRARY_PATH=$C PYTHONPATH=$C/python timeout 100 python3 -m pytest -q -p no:cacheprovider tests/test_torch_gpu.py 2>&1 | tail -15 | tee $OUT/pytest_gpu2.txt
+# call 6 (1c60931's library): batch 1, mixes 2 and 5, as call 4's sweep
+C=$PWD/.devcarry/h200; export LIB=$C/libeclip_c.so.0 S=$C/tools/h200_colocation; R=/tmp/r6; mkdir -p $R; unset CUDA_DEVICE_MAX_CONNECTIONS; QUEUES=library R=$R BATCH=1 MIXES=mix2,mix5 WINDOW=0.8 WARMUP=0.25 TUNE_TIME=40 PROFILE=$C/profile/profile_b1_energy.json STRATEGIES=baseline,static-best,eclip-tuned SWEEP_ARGS="--static-best mix2=4/5/4/3,mix5=4/4/5/3" timeout 185 bash $S/run_h200.sh sweep > /dev/null 2>&1; date -u > $R/date.txt; tar czf $OUT/r6.tar.gz -C /tmp r6
