@@ -155,8 +155,8 @@ class GreenContextBackend final : public Backend {
   void launch_function(StreamHandle stream, CUfunction function, dim3 grid, dim3 block, unsigned shared_bytes,
                        void** args, void** extra);
   /// The CUcontext a stream's work runs in: its green context as a CUcontext (cuCtxFromGreenCtx),
-  /// the same for every stream on the same atoms, or the primary context for a whole-device stream. Throws Errc::invalid_argument for a handle
-  /// this backend did not create.
+  /// the same for every stream on the same atoms, or the primary context for a whole-device
+  /// stream. Throws Errc::invalid_argument for a handle this backend did not create.
   CUcontext context_of(StreamHandle stream) const;
   /// Makes `stream`'s context current on the calling thread (cuCtxPushCurrent of context_of). Work
   /// a library issues on streams it creates itself then stays in the partition: cuDNN and cuBLAS
