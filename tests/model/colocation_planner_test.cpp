@@ -114,9 +114,11 @@ TEST_CASE("the model's static start is its best static split under the objective
     REQUIRE(std::isfinite(best_score));
     CHECK(starts[1].split == best_split);
     CHECK(starts[1] != space.equal_split());
-    // Asked again, it is a start already: nothing is added.
-    add_model_starts(dm, p, space, o, {ModelStart::best_static}, starts);
-    CHECK(starts.size() == 2);
+    if (kind == ObjectiveKind::throughput) {  // once: each call predicts every split (~30 s under ASan)
+      // Asked again, it is a start already: nothing is added.
+      add_model_starts(dm, p, space, o, {ModelStart::best_static}, starts);
+      CHECK(starts.size() == 2);
+    }
   }
 }
 
