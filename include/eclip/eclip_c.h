@@ -283,8 +283,10 @@ ECLIP_C_API int eclip_pool_slot(const eclip_pool* pool, uint32_t worker, uint32_
  * context (the primary context for slot 0) is pushed with cuCtxPushCurrent, so that work the
  * caller issues in between (graph capture, cuDNN/cuBLAS internal streams) stays inside the
  * partition; pop restores the previous context (cuCtxPopCurrent). Pair every push with a pop on
- * the same thread. "sim" and "hip" (a CU-masked stream has no context of its own): no-ops that
- * succeed. */
+ * the same thread. Slots on the same SMs share one green context, in every pool of the backend, and
+ * the driver lets a green context be current to one thread at a time: a push while another thread
+ * has it pushed waits for that thread's pop, and fails with ECLIP_E_INVALID_ARGUMENT after 30 s.
+ * "sim" and "hip" (a CU-masked stream has no context of its own): no-ops that succeed. */
 ECLIP_C_API int eclip_pool_slot_push_context(eclip_pool* pool, uint32_t worker, uint32_t slot);
 ECLIP_C_API int eclip_pool_slot_pop_context(eclip_pool* pool);
 /* A stream of slot `slot`'s partition to capture graphs on, kept by the backend: one per

@@ -163,6 +163,11 @@ class GreenContextBackend final : public Backend {
   /// create internal streams in the *current* context, so a graph captured on a green stream while
   /// the primary context is current runs those kernels on every SM (found on the H100, see
   /// docs/cuda.md "Capturing graphs per partition"). Pair with pop_context() on the same thread.
+  /// A green context can be current to one thread at a time (cuGreenCtxCreate) and streams on the
+  /// same atoms share one: a push of a green context pushed on another thread waits for that
+  /// thread's pop (captures on one partition from several threads take turns), and after 30 s
+  /// throws Errc::invalid_argument naming the stream and its SMs. Do not nest pushes of two
+  /// partitions in opposite orders on two threads. The primary context has no such limit.
   void push_context(StreamHandle stream);
   /// cuCtxPopCurrent: undoes the calling thread's last push_context().
   void pop_context();

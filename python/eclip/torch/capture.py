@@ -32,6 +32,10 @@ from .streams import PartitionStreams
 # the backend goes, so does its entry; its threads stay parked, never reused (see above).
 _threads_of = weakref.WeakKeyDictionary()
 _threads_lock = threading.Lock()
+# Held from push to pop: a green context can be current to one thread at a time, and every
+# capture thread of a partition (one per owner) pushes the same one; so captures in this process
+# take turns here (the library would make a second thread's push wait, up to 30 s).
+_context_lock = threading.Lock()
 
 
 class _ParkedThread:
@@ -109,11 +113,12 @@ class PartitionCapture:
         pool = self.pool
 
         def in_context():
-            pool.push_context(worker, slot)
-            try:
-                return fn()
-            finally:
-                pool.pop_context()
+            with _context_lock:
+                pool.push_context(worker, slot)
+                try:
+                    return fn()
+                finally:
+                    pool.pop_context()
         return self._thread(stream).run(in_context)
 
     def capture(self, worker, slot, fn, mempool=None, warmup=1, owner=None):

@@ -1,14 +1,24 @@
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "driver_api.hpp"
 #include "eclip/backend/cuda.hpp"
 
 namespace eclip::cuda {
+
+namespace {
+/// How long push_context() waits for another thread to pop the same green context before it says
+/// so: captures take milliseconds to a second (docs/hardware.md), so this is a thread that forgot.
+constexpr std::chrono::seconds kContextWait{30};
+}  // namespace
 
 std::string short_device_name(std::string_view full) {
   constexpr std::string_view vendor = "NVIDIA ";
@@ -119,6 +129,15 @@ struct GreenContextBackend::Impl {
   };
   mutable std::mutex greens_mu;
   std::map<std::vector<unsigned>, Green> greens;
+
+  /// push_context()'s green contexts, by thread: the driver lets a green context be current to one
+  /// thread at a time (cuGreenCtxCreate), and streams on the same atoms share one. Kept per thread
+  /// (not read back from cuCtxPopCurrent) so that a context the runtime swapped in between does not
+  /// confuse the count.
+  std::mutex pushed_mu;
+  std::condition_variable popped_cv;  // a green context's last pop on its thread
+  std::map<std::thread::id, std::vector<CUcontext>> pushed;  // each thread's pushes, in order
+  std::map<CUcontext, std::pair<std::thread::id, unsigned>> holder;  // green context -> thread, depth
 
   std::mutex events_mu;
   std::vector<CUevent> free_events;
@@ -426,12 +445,46 @@ CUcontext GreenContextBackend::context_of(StreamHandle stream) const {
 }
 
 void GreenContextBackend::push_context(StreamHandle stream) {
-  impl_->cu.check(impl_->cu.cuCtxPushCurrent(context_of(stream)), "cuCtxPushCurrent");
+  Impl& m = *impl_;
+  const CUcontext ctx = context_of(stream);
+  const std::thread::id me = std::this_thread::get_id();
+  std::unique_lock lock(m.pushed_mu);
+  if (ctx != m.primary) {
+    const auto free_here = [&] {
+      auto it = m.holder.find(ctx);
+      return it == m.holder.end() || it->second.first == me;
+    };
+    if (!m.popped_cv.wait_for(lock, kContextWait, free_here))
+      throw Error(Errc::invalid_argument,
+                  fmt::format("cuda: the green context of stream {:#x} (SMs {{{}}}) stayed current on another thread "
+                              "for {} s: a green context can be current to one thread at a time (cuGreenCtxCreate), "
+                              "streams on the same SMs share one, and a push waits for the other thread's pop",
+                              stream.value, mask_of(stream).to_string(), kContextWait.count()));
+  }
+  m.cu.check(m.cu.cuCtxPushCurrent(ctx), "cuCtxPushCurrent");
+  m.pushed[me].push_back(ctx);
+  if (ctx != m.primary) {
+    auto& h = m.holder[ctx];
+    h.first = me;
+    ++h.second;
+  }
 }
 
 void GreenContextBackend::pop_context() {
+  Impl& m = *impl_;
   CUcontext popped = nullptr;
-  impl_->cu.check(impl_->cu.cuCtxPopCurrent(&popped), "cuCtxPopCurrent");
+  m.cu.check(m.cu.cuCtxPopCurrent(&popped), "cuCtxPopCurrent");
+  std::lock_guard lock(m.pushed_mu);
+  auto mine = m.pushed.find(std::this_thread::get_id());
+  if (mine == m.pushed.end()) return;  // not one of push_context()'s
+  const CUcontext ctx = mine->second.back();
+  mine->second.pop_back();
+  if (mine->second.empty()) m.pushed.erase(mine);
+  auto it = m.holder.find(ctx);
+  if (it != m.holder.end() && --it->second.second == 0) {
+    m.holder.erase(it);
+    m.popped_cv.notify_all();
+  }
 }
 
 }  // namespace eclip::cuda

@@ -534,6 +534,36 @@ TEST_CASE("green contexts: one per set of atoms, shared by its streams and kept 
                  std::uint32_t{5}, 1u);  // a[0] = 0 * ... + (5 ^ 0)
   b.synchronize(s3);
   CHECK(out.read()[0] == 5);
+  // One thread at a time: pushed here, another thread's push of the same context waits for the pop
+  // here; the whole device (the primary context) does not wait.
+  using Clock = std::chrono::steady_clock;
+  const StreamHandle whole = b.create_stream(t.all());
+  b.push_context(s3);
+  std::atomic<bool> whole_pushed{false};
+  std::thread([&] {
+    b.push_context(whole);
+    b.pop_context();
+    whole_pushed = true;
+  }).join();
+  CHECK(whole_pushed);
+  Clock::time_point there_pushed{};
+  std::string there_error;
+  std::thread there([&] {  // Catch's assertions stay on the test's thread
+    try {
+      b.push_context(s3);
+      there_pushed = Clock::now();
+      b.pop_context();
+    } catch (const Error& e) {
+      there_error = e.what();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const Clock::time_point popped_here = Clock::now();
+  b.pop_context();
+  there.join();
+  CHECK(there_error.empty());
+  CHECK(there_pushed >= popped_here);  // it waited for the pop
+  b.destroy_stream(whole);
   b.destroy_stream(s3);
   b.destroy_stream(wide);
   CHECK(b.green_contexts() <= before + 2);
