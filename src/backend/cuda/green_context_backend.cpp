@@ -472,19 +472,22 @@ void GreenContextBackend::push_context(StreamHandle stream) {
 
 void GreenContextBackend::pop_context() {
   Impl& m = *impl_;
+  {  // released even if the driver's pop fails: this thread gave it up either way
+    std::lock_guard lock(m.pushed_mu);
+    auto mine = m.pushed.find(std::this_thread::get_id());
+    if (mine != m.pushed.end()) {  // else not one of push_context()'s
+      const CUcontext ctx = mine->second.back();
+      mine->second.pop_back();
+      if (mine->second.empty()) m.pushed.erase(mine);
+      auto it = m.holder.find(ctx);
+      if (it != m.holder.end() && --it->second.second == 0) {
+        m.holder.erase(it);
+        m.popped_cv.notify_all();
+      }
+    }
+  }
   CUcontext popped = nullptr;
   m.cu.check(m.cu.cuCtxPopCurrent(&popped), "cuCtxPopCurrent");
-  std::lock_guard lock(m.pushed_mu);
-  auto mine = m.pushed.find(std::this_thread::get_id());
-  if (mine == m.pushed.end()) return;  // not one of push_context()'s
-  const CUcontext ctx = mine->second.back();
-  mine->second.pop_back();
-  if (mine->second.empty()) m.pushed.erase(mine);
-  auto it = m.holder.find(ctx);
-  if (it != m.holder.end() && --it->second.second == 0) {
-    m.holder.erase(it);
-    m.popped_cv.notify_all();
-  }
 }
 
 }  // namespace eclip::cuda
