@@ -10,10 +10,13 @@
 #   bash tools/h200_colocation/run_h200.sh mps         MPS 25 % and 50 % on $MIXES at $BATCH (mps.py)
 #   bash tools/h200_colocation/run_h200.sh online      one live co-location through the mixes $MIXES (default
 #                                                       mix1,mix3,mix1), re-planned at each change (online.py)
+#   bash tools/h200_colocation/run_h200.sh tests       the GPU tests before measuring: the CUDA backend's
+#                                                       (test_cuda_gpu, when staged beside LIB) and the
+#                                                       Python package's (python/tests/test_torch_gpu.py)
 # R: results folder (default /tmp/h200_out). LIB: libeclip_c (default build/h200's); its folder is
 # put on LD_LIBRARY_PATH (the device image has no libfmt: stage it beside the library).
 set -uo pipefail
-phase=${1:?phase: profile, calibrate, sweep, mps or online}
+phase=${1:?phase: profile, calibrate, sweep, mps, online or tests}
 cd "$(dirname "$0")/../.."
 LIB=${LIB:-$PWD/build/h200/src/c_api/libeclip_c.so}
 export ECLIP_LIBRARY=$LIB LD_LIBRARY_PATH=$(dirname "$LIB")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -64,6 +67,16 @@ online)
   python3 tools/h200_colocation/online.py --batch $BATCH --profile "${PROFILE:-$R/profile/profile_b$BATCH.json}" \
     --mixes $([ "$MIXES" = all ] && echo mix1,mix3,mix1 || echo $MIXES) --window ${WINDOW:-0.8} \
     --warmup ${WARMUP:-0.25} --tune-time ${TUNE_TIME:-40} --reps ${REPS:-2} --out "$R/online"
+  ;;
+tests)
+  status=0
+  if [ -x "$(dirname "$LIB")/test_cuda_gpu" ]; then
+    "$(dirname "$LIB")/test_cuda_gpu" || status=1
+  else
+    echo "no test_cuda_gpu beside $LIB: the CUDA backend's GPU tests not run"
+  fi
+  (cd python && python3 -m pytest -q -p no:cacheprovider tests/test_torch_gpu.py) || status=1
+  exit $status
   ;;
 *) echo "unknown phase $phase"; exit 2 ;;
 esac
