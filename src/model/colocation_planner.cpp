@@ -79,20 +79,9 @@ Objective model_objective(const SimDeviceModel& device, const Profile& profile, 
 
 std::size_t best_of(const Objective& objective, const std::vector<Evaluation>& evaluations) {
   if (evaluations.empty()) throw Error(Errc::invalid_argument, "best_of: no evaluations");
-  std::vector<double> score, value, violation;
-  for (const Evaluation& e : evaluations) {
-    score.push_back(objective.score(e));
-    value.push_back(objective.value(e));
-    violation.push_back(objective.violation(e));
-  }
-  const bool any_kept = std::any_of(score.begin(), score.end(), [](double x) { return std::isfinite(x); });
   std::size_t best = 0;
-  for (std::size_t i = 1; i < evaluations.size(); ++i) {
-    const bool better = any_kept ? (score[i] > score[best] || (score[i] == score[best] && value[i] > value[best]))
-                                 : (violation[i] < violation[best] ||
-                                    (violation[i] == violation[best] && value[i] > value[best]));
-    if (better) best = i;
-  }
+  for (std::size_t i = 1; i < evaluations.size(); ++i)
+    if (objective.ranks_above(evaluations[i], evaluations[best])) best = i;
   return best;
 }
 

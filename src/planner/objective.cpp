@@ -120,6 +120,11 @@ double Objective::violation(const Evaluation& e) const {
   return v;
 }
 
+bool Objective::ranks_above(const Evaluation& a, const Evaluation& b) const {
+  const double va = violation(a), vb = violation(b);
+  return va < vb || (va == vb && value(a) > value(b));
+}
+
 std::vector<unsigned> Objective::breaking_workers(const Evaluation& e) const {
   std::vector<unsigned> out;
   for (std::size_t w = 0; w < e.p95_ms.size(); ++w)

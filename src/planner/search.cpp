@@ -71,9 +71,8 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     return r.trials[i].value > kNone ? objective.violation(r.trials[i].evaluation)
                                      : std::numeric_limits<double>::infinity();
   };
-  auto closer = [&](std::size_t i, std::size_t j) {  // i breaks the constraints less than j
-    const double vi = violation(i), vj = violation(j);
-    return vi < vj || (vi == vj && r.trials[i].value > r.trials[j].value);
+  auto closer = [&](std::size_t i, std::size_t j) {  // i breaks the constraints less than j (both evaluated)
+    return objective.ranks_above(r.trials[i].evaluation, r.trials[j].evaluation);
   };
   auto least_violating = [&] {
     std::optional<std::size_t> out;

@@ -76,6 +76,7 @@ def main():
 
     import eclip
     from eclip import search as es
+    from sweep import write_json  # imports the library too
     full = json.load(open(args.profile))
     profile = eclip.Profile.from_json(full)
     backend = eclip.Backend(args.device)
@@ -123,8 +124,7 @@ def main():
               f"its best of all {len(every)}: {name(mb)}"
               + (f" (measured {meas[mb]:.0f})" if mb in meas else " (not measured)"))
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(report, f, indent=1)
+        write_json(args.out, report)
     return 0
 
 

@@ -71,6 +71,9 @@ struct Objective {
   /// or infinity without the power reading the energy objective needs. When no plan keeps the
   /// constraints, the search keeps the one that breaks them least.
   double violation(const Evaluation& e) const;
+  /// a ranks above b as a search ranks plans: it breaks the constraints less (those that keep them
+  /// first), ties broken by the higher value.
+  bool ranks_above(const Evaluation& a, const Evaluation& b) const;
   /// The workers a broken constraint points at, ascending: each one over its p95 limit, and while
   /// Jain's index is under the floor, the one furthest below its solo speed (lowest normalized
   /// throughput). Empty when e keeps the constraints. The search tries giving them more SMs first:

@@ -149,7 +149,3 @@ class PartitionCapture:
         graph = self._run(worker, slot, stream, task)
         self.captures += 1
         return graph
-
-    def close(self):
-        """Nothing to free: the capture threads and streams belong to the backend's partitions (kept
-        for the next pool); the pool's own streams go with the pool."""

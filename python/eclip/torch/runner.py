@@ -108,7 +108,6 @@ class Setup:
     def close(self):
         self.graphs = []
         self.execs = []
-        self.capture.close()
         self.router.close()
         self.pool.close()
         self.groups_plan.close()
