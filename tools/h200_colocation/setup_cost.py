@@ -4,13 +4,16 @@
 convolution and GEMM in the slot's context before the capture would make them), and the captures
 (eager warm-up run plus graph capture).
 
-  setup_cost.py --batch 1 --mix mix1 --splits 4/4/4/4,3/4/5/4,... [--cycles K] [--out FILE.json]
+  setup_cost.py --batch 1 --mix mix1 --splits 4/4/4/4,3/4/5/4,... [--cycles K] [--running] [--out FILE.json]
 
 Each split is set up from scratch in a Colocation that is not running (no workers) and keeps one
 setup (cache=1: the one before is freed), so the times are the setup's alone; --cycles goes through
 the list K times, to see what a long tuning leaves behind: after each setup the device's free
-memory, PyTorch's allocated and reserved memory, and the process's live threads. Prints one line
-per setup and writes every capture's times as JSON."""
+memory, PyTorch's allocated and reserved memory, and the process's live threads. --running: the
+workers serve (on the plan before) while each setup is made, as in a tuning, so a setup also waits
+for each worker's request in flight before capturing its units ("waits" below: the setup's time
+not spent in the pool, new threads, handles or captures). Prints one line per setup and writes every
+capture's times as JSON."""
 import argparse
 import json
 import threading
@@ -26,6 +29,7 @@ def main():
     ap.add_argument("--mix", default="mix1", choices=sorted(MIXES))
     ap.add_argument("--splits", required=True, help="comma-separated a/b/c/d atoms per worker")
     ap.add_argument("--cycles", type=int, default=1)
+    ap.add_argument("--running", action="store_true", help="the workers serve while the setups are made")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -86,7 +90,10 @@ def main():
 
     base = esearch.baseline(backend, ms, [len(u) for u in units])
     colo = runner.Colocation(backend, base, units, ms, None, cache=1)
-    out = {"mix": args.mix, "models": ms, "batch": args.batch, "device": backend.name, "setups": []}
+    out = {"mix": args.mix, "models": ms, "batch": args.batch, "device": backend.name, "running": args.running,
+           "setups": []}
+    if args.running:
+        colo.run(window_s=0.2, warmup_s=0.0)  # the workers start, and keep running until close()
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     for split in splits * max(args.cycles, 1):
         atoms = [int(v) for v in split.split("/")]
@@ -103,15 +110,19 @@ def main():
                "handles_s": sum(e.get("handles_s", 0) for e in caps),
                "handles_again_s": sum(e.get("handles_again_s", 0) for e in caps),
                "captures_s": sum(e["capture_s"] for e in caps), "captures": caps,
+               "served": [len(wk.log) for wk in colo.workers],
                "new_threads": sum(e["new_thread"] for e in caps),
                "free_mib": torch.cuda.mem_get_info()[0] / 2**20,
                "allocated_mib": torch.cuda.memory_allocated() / 2**20,
                "reserved_mib": torch.cuda.memory_reserved() / 2**20, "threads": threading.active_count()}
+        rec["waits_s"] = spent - rec["pool_s"] - rec["threads_s"] - rec["handles_s"] - rec["handles_again_s"] \
+            - rec["captures_s"]
         out["setups"].append(rec)
         plan.close()
         log(f"{args.mix} {split}: setup {spent:.3f} s (wall {wall:.3f}): pool {rec['pool_s']:.3f}, new threads "
             f"{rec['threads_s']:.3f}, handles {rec['handles_s']:.3f} (again {rec['handles_again_s']:.3f}), "
-            f"captures {rec['captures_s']:.3f} over {len(caps)} ({rec['new_threads']} new threads); free {rec['free_mib']:.0f} MiB, allocated "
+            f"captures {rec['captures_s']:.3f} over {len(caps)} ({rec['new_threads']} new threads), waits "
+            f"{rec['waits_s']:.3f}; free {rec['free_mib']:.0f} MiB, allocated "
             f"{rec['allocated_mib']:.0f}, reserved {rec['reserved_mib']:.0f}, threads {rec['threads']}")
     colo.close()
     base.close()

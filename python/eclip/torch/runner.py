@@ -10,8 +10,9 @@ released while it runs) + a wait for its last group.
 Switching (switch(plan)): the new plan's setup is made (or taken from the cache) while the workers
 keep running on the old one; each worker picks the new plan up at its next request boundary, so no
 launch is lost or reordered (a worker's requests are sequential: the previous one has completed).
-A worker waits between two requests while one of its groups is captured: the capture runs the
-group's units once eagerly (capture.py), on the buffers its requests use.
+A worker waits between two requests while its groups are captured: the capture runs the groups'
+units once eagerly (capture.py), on the buffers its requests use (Turns: the capture waits for the
+request in flight only).
 
 Changing the mix (set_mix(plan, workers, names)): workers that stay keep running and move to the
 new plan at their next request boundary; new ones start; those that leave finish their request in
@@ -23,6 +24,7 @@ router request counters read at both edges; per worker completions over the wind
 latency p50/p95 of the requests that ended in it (nearest rank, as `eclip simulate`), switches and
 barriers per request. With each model's throughput alone (alone_rps), normalised throughputs and
 Jain's index over them."""
+import contextlib
 import json
 import threading
 import time
@@ -75,20 +77,20 @@ class Setup:
                 placement = self._placement(w, len(groups), colo.switch_budget)
                 mempool = torch.cuda.graph_pool_handle()  # the worker's groups replay one after another
                 row, graphs = [], []
-                for g, grp in enumerate(groups):
-                    run = fns[grp["first"]:grp["first"] + grp["count"]]
+                # The capture's eager warm-up runs the worker's units on its buffers: not while one of
+                # its requests (on another plan) is using them. One pause for all its groups.
+                with workers[w].turns.paused():
+                    for g, grp in enumerate(groups):
+                        run = fns[grp["first"]:grp["first"] + grp["count"]]
 
-                    def fn(run=run):
-                        for f in run:
-                            f()
-                    # The capture's eager warm-up runs the worker's units on its buffers: not while
-                    # one of its requests (on another plan) is using them.
-                    with workers[w].busy:
+                        def fn(run=run):
+                            for f in run:
+                                f()
                         graph = self.capture.capture(w, placement[g], fn, mempool=mempool, owner=workers[w].owner)
-                    graphs.append(graph)
-                    # Only the planned slot is routed to; the other slots hold the same graph, so that a
-                    # group the router sends elsewhere (fallback) still runs, in order.
-                    row += [graph.raw_cuda_graph_exec()] * slots
+                        graphs.append(graph)
+                        # Only the planned slot is routed to; the other slots hold the same graph, so that
+                        # a group the router sends elsewhere (fallback) still runs, in order.
+                        row += [graph.raw_cuda_graph_exec()] * slots
                 self.graphs.append(graphs)
                 self.execs.append((exec_array(row), len(groups), slots, route_array(len(groups))))
                 self.placements.append(placement)
@@ -114,6 +116,30 @@ class Setup:
         self.plan.close()
 
 
+class Turns:
+    """A worker's requests and the pauses others ask of it (a capture of its units), taking turns:
+    a pause waits for the request in flight, never for more. A plain lock held per request starves
+    the pause: the worker takes it again microseconds after releasing it, and threading.Lock hands
+    it to no waiter (on the H200 one batch-8 plan's setup took 448 s instead of ~1 s). So a pause
+    first closes a gate that each request passes before it takes the lock."""
+
+    def __init__(self):
+        self._gate = threading.Lock()  # held by a pause from before it waits for the request in flight
+        self._busy = threading.Lock()  # held for each request and each pause
+
+    @contextlib.contextmanager
+    def request(self):
+        with self._gate:  # a pause asked first: wait until it is over
+            pass
+        with self._busy:
+            yield
+
+    @contextlib.contextmanager
+    def paused(self):
+        with self._gate, self._busy:
+            yield
+
+
 class _Worker:
     """One model in a closed loop on its own thread. Its index in a plan is the active Setup's (a
     mix change renumbers the workers)."""
@@ -123,8 +149,8 @@ class _Worker:
         # Who replays this worker's graphs, for their capture streams (capture.py): the units' list
         # (its buffers), the same in every plan and mix it runs in.
         self.owner = id(units)
-        # Held for each request and for each capture of its units (Setup): both write its buffers.
-        self.busy = threading.Lock()
+        # Its requests and the captures of its units (Setup) take turns: both write its buffers.
+        self.turns = Turns()
         self.done = colo.torch.cuda.Event()
         self.log = []  # (end time, latency s), appended by the worker's thread only
         self.error = None
@@ -140,7 +166,7 @@ class _Worker:
             return False
         self.setup = setup
         execs, units, stride, routes = setup.execs[w]
-        with self.busy:
+        with self.turns.request():
             t0 = time.perf_counter()
             setup.router.begin_request(w)
             setup.router.launch_graphs(w, execs, units, stride, routes)
