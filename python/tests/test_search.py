@@ -56,6 +56,32 @@ def test_search_with_a_python_evaluator_finds_the_best_split(sim):
     assert report["plan"]["strategy"] == "eclip-tuned"
 
 
+def test_the_pick_is_measured_again_through_the_c_abi(sim):
+    # 4/4/4/4's first window is lucky (1.2x), every later one is not (0.7x): judged by the mean of
+    # its windows it falls behind a neighbour, which is measured again and kept.
+    weights = [1.0, 1.0, 1.0, 1.0]
+    seen = {}
+
+    def evaluate(plan, candidate):
+        label = candidate["label"]
+        doc = plan.to_dict()
+        split = [4, 4, 4, 4] if "home" not in doc["workers"][0] else [w["home"]["groups"] for w in doc["workers"]]
+        scale = 0.5 if not candidate["split"] else (1.0 if label != "4/4/4/4" else (1.2 if label not in seen else 0.7))
+        seen[label] = seen.get(label, 0) + 1
+        return {"throughput_rps": [scale * wt * g ** 0.5 for wt, g in zip(weights, split)], "p95_ms": [1] * 4,
+                "power_w": 300.0, "window_s": 1.0}
+
+    spec = {"models": MIX, "segments": [[1]] * 4, "search": {"noise": 0.0, "confirm": 2}}
+    best, report = es.search(sim, spec, evaluate)
+    best.close()
+    repeats = [t for t in report["trials"] if "repeats" in t]
+    assert seen["4/4/4/4"] == 2 and len(repeats) == 2
+    assert report["trials"][repeats[0]["repeats"]]["candidate"]["label"] == "4/4/4/4"
+    assert report["best"]["label"] != "4/4/4/4"
+    assert report["evaluation"]["window_s"] == 2.0  # the kept plan's two windows
+    assert "measured again: 4/4/4/4" in report["pick"]
+
+
 def test_an_evaluator_error_is_kept_in_the_trial(sim):
     def evaluate(plan, candidate):
         if candidate["split"]:
@@ -83,6 +109,7 @@ def test_tuning_spec_takes_baseline_floor_and_p95_and_names_a_missing_solo_rate(
     base = {"jain": 0.9, "slowest_p95_ms": 12.5}
     units = [list(range(7)), list(range(4))]
     spec = tuning_spec(["a", "b"], units, base, {"a": 10.0, "b": 20.0}, noise=0.03, segments=2)
+    assert spec["search"]["confirm"] == 2  # measured tunings judge their pick by two windows
     obj = spec["objective"]
     assert obj["jain_floor"] == 0.9 and obj["p95_limit_ms"] == [12.5, 12.5] and obj["tolerance"] == 0.03
     assert obj["alone_rps"] == [10.0, 20.0] and spec["search"]["noise"] == 0.03

@@ -31,7 +31,7 @@ struct TuneOptions {
   CommonOptions common;
   std::string backend = "cuda", objective = "throughput", out = "tune_out", noise = "0.02", time_limit = "60",
               segments = "2", window_ms = "300", python = "python3", lib, models, batch = "1", jain_floor = "baseline",
-              p95_limit = "none";
+              p95_limit = "none", confirm = "2";
   std::vector<std::string> extra;
 };
 
@@ -70,6 +70,7 @@ int run_sim(const TuneOptions& o) {
   SearchOptions so;
   so.noise = parse_real("--noise", o.noise, 0, 1);
   so.time_limit_s = parse_real("--time-limit", o.time_limit, 0, 86400);
+  so.confirm = static_cast<unsigned>(parse_unsigned("--confirm", o.confirm, 0, 64));
   const unsigned segments = static_cast<unsigned>(parse_unsigned("--segments", o.segments, 1, 64));
   const double window_ms = parse_real("--window-ms", o.window_ms, 1, 1e7);
   if (o.out.empty()) throw UsageError("--out: empty folder name");
@@ -123,7 +124,8 @@ int run(const TuneOptions& o) {
   std::vector<std::string> args{"-m",       "eclip.torch.tune", "--models",     o.models,    "--batch",
                                 o.batch,    "--objective",      o.objective,    "--out",     o.out,
                                 "--noise",  o.noise,            "--time-limit", o.time_limit, "--segments",
-                                o.segments, "--jain-floor",     o.jain_floor,   "--p95-limit", o.p95_limit};
+                                o.segments, "--jain-floor",     o.jain_floor,   "--p95-limit", o.p95_limit,
+                                "--confirm",  o.confirm};
   // The co-location model ranks the measured search's neighbours when given a profile of these models.
   if (!o.common.profile.empty()) args.insert(args.end(), {"--profile", o.common.profile});
   args.insert(args.end(), o.extra.begin(), o.extra.end());
@@ -148,6 +150,9 @@ std::function<int()> add_tune(CLI::App& app) {
   t->add_option("--noise", o->noise, "a move must win by more than this fraction")->capture_default_str();
   t->add_option("--time-limit", o->time_limit, "seconds of search per mix (0: none)")->capture_default_str();
   t->add_option("--segments", o->segments, "segments per worker a move may place apart")->capture_default_str();
+  t->add_option("--confirm", o->confirm,
+                "windows spent measuring the pick again after the search (judged by the mean of its windows)")
+      ->capture_default_str();
   t->add_option("--out", o->out, "output folder")->capture_default_str();
   t->add_option("--window-ms", o->window_ms, "sim: simulated window per candidate")->capture_default_str();
   t->add_option("--models", o->models, "cuda: comma-separated models, one worker each");

@@ -123,13 +123,14 @@ Objective objective_from_json(const json& j, std::size_t workers) {
 SearchOptions search_options_from_json(const json& j) {
   SearchOptions o;
   if (j.is_null()) return o;
-  known_fields(j, {"noise", "per_round", "max_rounds", "max_trials", "time_limit_s", "patience"}, "search");
+  known_fields(j, {"noise", "per_round", "max_rounds", "max_trials", "time_limit_s", "patience", "confirm"}, "search");
   if (j.contains("patience")) o.patience = count_of(j["patience"], "search.patience");
   if (j.contains("noise")) o.noise = number_of(j["noise"], "search.noise");
   if (j.contains("per_round")) o.per_round = count_of(j["per_round"], "search.per_round");
   if (j.contains("max_rounds")) o.max_rounds = count_of(j["max_rounds"], "search.max_rounds");
   if (j.contains("max_trials")) o.max_trials = count_of(j["max_trials"], "search.max_trials");
   if (j.contains("time_limit_s")) o.time_limit_s = number_of(j["time_limit_s"], "search.time_limit_s");
+  if (j.contains("confirm")) o.confirm = count_of(j["confirm"], "search.confirm");
   if (o.noise < 0) throw bad("search.noise", fmt::format("{} < 0", o.noise));
   if (o.time_limit_s < 0) throw bad("search.time_limit_s", fmt::format("{} < 0", o.time_limit_s));
   return o;
@@ -148,6 +149,7 @@ json to_json(const SearchResult& r, const PlanSpace& space, const Objective& obj
   for (const Trial& t : r.trials) {
     json tj = {{"index", t.index}, {"round", t.round}, {"candidate", to_json(t.candidate)}, {"score", num(t.score)},
                {"value", num(t.value)}, {"predicted", num(t.predicted)}, {"at_s", t.at_s}, {"note", t.note}};
+    if (t.repeats) tj["repeats"] = *t.repeats;
     if (!t.evaluation.throughput_rps.empty()) {
       tj["evaluation"] = to_json(t.evaluation);
       if (!objective.alone_rps.empty()) tj["jain"] = jain(t.evaluation.normalized(objective.alone_rps));

@@ -1,8 +1,11 @@
 // The one local search behind `eclip plan --strategy eclip` and `eclip tune`, on evaluators whose
 // optimum is known.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
+#include <memory>
 #include <numeric>
 
 #include <catch2/catch.hpp>
@@ -328,4 +331,106 @@ TEST_CASE("search: within the noise band of the best, the plan with clearly more
   }));
   CHECK(r.best.split == std::vector<unsigned>{9, 7});
   CHECK(r.pick.find("more throughput by 10.0%") != std::string::npos);
+}
+
+TEST_CASE("search: the pick is measured again and judged by the mean of its windows (confirm)") {
+  // Two workers, weights 1 and 1: 8/8 is the best split, 7/9 and 9/7 a little behind. `lucky`'s
+  // first window reads its true value times `first`, every later one times `later`; the others
+  // read their true value every time. Counts every window per candidate.
+  const PlanSpace space = space_of(2);
+  struct Counted {
+    std::map<Candidate, int> calls;
+  };
+  auto evaluator = [](std::shared_ptr<Counted> n, Candidate lucky, double first, double later) {
+    return [=](const Candidate& c) {
+      Evaluation e = concave({1.0, 1.0})(c);
+      const int k = n->calls[c]++;
+      if (c == lucky)
+        for (double& x : e.throughput_rps) x *= k == 0 ? first : later;
+      e.p95_ms = {1.0, 1.0};
+      return e;
+    };
+  };
+  Objective obj;
+  SearchOptions opt;
+  opt.noise = 0;
+  const Candidate eight = space.static_split({8, 8});
+
+  SECTION("without confirm the lucky window wins; with it, the plan behind it in the mean is measured and kept") {
+    auto n = std::make_shared<Counted>();
+    const auto once = search(space, obj, {eight}, evaluator(n, space.static_split({9, 7}), 1.05, 0.8), {}, opt);
+    CHECK(once.best.split == std::vector<unsigned>{9, 7});  // 9/7's lucky 1.05x beats 8/8
+    CHECK(std::none_of(once.trials.begin(), once.trials.end(), [](const Trial& t) { return t.repeats; }));
+
+    n = std::make_shared<Counted>();
+    opt.confirm = 2;
+    const auto r = search(space, obj, {eight}, evaluator(n, space.static_split({9, 7}), 1.05, 0.8), {}, opt);
+    CHECK(r.best == eight);
+    CHECK(n->calls[space.static_split({9, 7})] == 2);
+    CHECK(n->calls[eight] == 2);  // measured again too, before it is kept
+    REQUIRE(r.trials.size() >= 2);
+    const Trial& last = r.trials.back();
+    REQUIRE(last.repeats);
+    CHECK(r.trials[*last.repeats].candidate == eight);
+    CHECK(r.pick.find("measured again: 9/7") != std::string::npos);
+    CHECK(r.pick.find("kept 8/8") != std::string::npos);
+    // The best's evaluation is the mean of its two windows (both the true value here).
+    CHECK(r.evaluation.throughput_rps[0] == Approx(std::sqrt(8.0)));
+    CHECK(r.evaluation.window_s == 0);
+  }
+
+  SECTION("a pick that keeps its place in the mean is measured once more and kept, its evaluation the mean") {
+    auto n = std::make_shared<Counted>();
+    opt.confirm = 3;
+    const auto r = search(space, obj, {eight}, evaluator(n, eight, 1.1, 0.9), {}, opt);
+    CHECK(r.best == eight);
+    CHECK(n->calls[eight] == 2);  // one window again: the mean (1.0x) still ranks first
+    CHECK(r.evaluation.throughput_rps[0] == Approx(std::sqrt(8.0)));
+    CHECK(r.score == Approx(2 * std::sqrt(8.0)));
+  }
+
+  SECTION("the windows run out on a plan measured once: the best of those measured twice is kept") {
+    auto n = std::make_shared<Counted>();
+    opt.confirm = 1;
+    const auto r = search(space, obj, {eight}, evaluator(n, eight, 1.1, 0.8), {}, opt);
+    CHECK(n->calls[eight] == 2);
+    CHECK(r.best == eight);  // 0.95x in the mean, behind its neighbours measured once, but measured twice
+    CHECK(r.evaluation.throughput_rps[0] == Approx(0.95 * std::sqrt(8.0)));
+  }
+
+  SECTION("a p95 limit the pick kept in its first window but breaks in the mean: the next plan is kept") {
+    auto n = std::make_shared<Counted>();
+    Objective limited;
+    limited.p95_limit_ms = {10.0, 0};
+    const Evaluator eval = [n, eight](const Candidate& c) {
+      Evaluation e = concave({1.0, 1.0})(c);
+      const int k = n->calls[c]++;
+      e.p95_ms = {c == eight ? (k == 0 ? 9.9 : 12.0) : 9.0, 1.0};
+      return e;
+    };
+    opt.confirm = 2;
+    const auto r = search(space, limited, {eight}, eval, {}, opt);
+    CHECK(r.best != eight);
+    CHECK(r.evaluation.p95_ms[0] == Approx(9.0));
+    CHECK(r.pick.find("8/8 breaks the constraints") != std::string::npos);
+    CHECK(r.score > -std::numeric_limits<double>::infinity());
+  }
+
+  SECTION("a pick whose second window fails is not kept; the JSON names the window it repeats") {
+    auto n = std::make_shared<Counted>();
+    const Evaluator eval = [n, eight](const Candidate& c) {
+      if (c == eight && n->calls[c]++ > 0) throw Error(Errc::backend, "lost the GPU");
+      return concave({1.0, 1.0})(c);
+    };
+    opt.confirm = 2;
+    const auto r = search(space, obj, {eight}, eval, {}, opt);
+    CHECK(r.best != eight);
+    CHECK(r.pick.find("failed (lost the GPU)") != std::string::npos);
+    const nlohmann::json j = to_json(r, space, obj);
+    bool repeats = false;
+    for (const auto& t : j["trials"]) repeats |= t.contains("repeats") && t["repeats"] == 0;
+    CHECK(repeats);
+    CHECK(search_options_from_json({{"confirm", 3}}).confirm == 3);
+    CHECK_THROWS_WITH(search_options_from_json({{"confirm", -1}}), Catch::Contains("search.confirm"));
+  }
 }

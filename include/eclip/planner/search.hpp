@@ -17,7 +17,11 @@
 //      (score > incumbent * (1 + noise)); after `patience` + 1 rounds without such a move (or a
 //      repair), stop: converged.
 //   Also stops at max_rounds, max_trials or the time limit (converged = false, the reason said).
-// A candidate is evaluated once; every trial is kept, in order, with its measurement.
+//   4. With `confirm` > 0, the pick is measured again and judged by the mean of its windows (the
+//      best of many noisy windows is biased up); when it then breaks a constraint or falls below
+//      another plan, that plan is measured again, up to `confirm` more windows in all.
+// A candidate is evaluated once in the search (and again only in step 4); every trial is kept, in
+// order, with its measurement.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -42,6 +46,13 @@ struct SearchOptions {
   unsigned patience = 1;
   unsigned max_trials = 400;
   double time_limit_s = 0;     ///< 0: none
+  /// Windows spent measuring picks again after the search (0: none; step 4 above), not counted
+  /// in max_trials or the time limit. Keeping the best of many measured windows favours a plan
+  /// whose window was lucky: on the H200 at batch 8 (50224fd, docs/results/h200-colocation-
+  /// 2026-11-30) mix6's pick had albert's p95 at 16.55 ms in its window, within the limit
+  /// (16.56 ms with the band), and 17.00 and 17.01 ms in both later repetitions. A deterministic
+  /// evaluator (the co-location model) needs none.
+  unsigned confirm = 0;
   /// Called after every trial (progress, logging); may be empty.
   std::function<void(const struct Trial&)> on_trial;
 };
@@ -56,11 +67,14 @@ struct Trial {
   double predicted = 0;      ///< the predictor's value, NaN when none
   double at_s = 0;           ///< seconds since the search started, when the trial finished
   unsigned round = 0;        ///< 0 = a start candidate
+  /// The trial whose candidate this one measures again (step 4), if it is such a window.
+  std::optional<unsigned> repeats;
   std::string note;          ///< why the constraints refused it, or the evaluator's error
 };
 
 struct SearchResult {
   Candidate best;
+  /// The best's evaluation: the mean of its windows when it was measured again.
   Evaluation evaluation;
   double score = 0;
   std::vector<Trial> trials;

@@ -4,7 +4,7 @@ candidate measured in a window of the real models co-located through eclip.
     python3 -m eclip.torch.tune --models albert,densenet201,alexnet,resnext101_32x8d [--batch 1]
         [--objective throughput|energy|normalized] [--jain-floor baseline|X]
         [--p95-limit none|baseline|MS[,MS...]] [--window 1.0]
-        [--warmup 0.3] [--noise 0.02] [--time-limit 60] [--segments 1] [--profile P]
+        [--warmup 0.3] [--noise 0.02] [--time-limit 60] [--segments 1] [--confirm 2] [--profile P]
         [--model-starts static,static-other,plan] [--out DIR]
 (`eclip tune --backend cuda` runs this with the same flags.)
 
@@ -25,7 +25,10 @@ is never chosen (baseline: Baseline's slowest worker's p95 for every worker), an
 are the best it predicts within those limits. Both constraints hold within the noise band (--noise), so a
 remeasured Baseline keeps its own. The plan kept is the search's best, or a plan within the noise
 band of its value with more inferences/J (for --objective energy: more throughput) by more than
-the band (the report's "pick" says which).
+the band (the report's "pick" says which). That plan is then measured again (--confirm windows at
+most, after the time limit) and judged by the mean of its windows: the best of many noisy windows
+is biased up, so when it then breaks a constraint or falls behind another plan, that plan is
+measured again, and the best of those measured twice is kept.
 
 Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
 measurement, the capture time of each, the time it took, why it stopped, the best plan) and
@@ -97,7 +100,7 @@ def _require_solo_rates(models, alone_rps):
 
 
 def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain_floor=None, p95_limit=None,
-                noise=0.02, time_limit_s=60.0, segments=1, profile=None, per_round=6, model_starts=None):
+                noise=0.02, time_limit_s=60.0, segments=1, profile=None, per_round=6, model_starts=None, confirm=2):
     """The search spec of one tuning of `models` (units: each one's units), from Baseline's measured
     record `baseline` (Colocation.run): the fairness floor is its Jain index unless `jain_floor` is
     given; p95_limit None: every worker within Baseline's slowest p95, [] none, else per worker (ms).
@@ -105,14 +108,16 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
     own. segments: how many parts of each request the search may place apart. profile: the
     co-location model's profile (ranks neighbours, adds its picks to the starts). model_starts: which
     picks (a list of "static", "static-other", "plan", "plan-other"; None: the library's default,
-    eclip::kDefaultModelStarts); only with a profile."""
+    eclip::kDefaultModelStarts); only with a profile. confirm: windows the search may spend measuring
+    its pick again after it stops (and the next plan, when the pick falls behind in the mean of its
+    windows; eclip::SearchOptions::confirm), beyond time_limit_s."""
     _require_solo_rates(models, alone_rps)
     if p95_limit is None:
         p95_limit = [baseline["slowest_p95_ms"] or 0] * len(models)
     spec = {"objective": {"kind": objective, "alone_rps": [alone_rps[m] for m in models],
                           "jain_floor": baseline["jain"] if jain_floor is None else jain_floor,
                           "p95_limit_ms": list(p95_limit), "tolerance": noise},
-            "search": {"noise": noise, "time_limit_s": time_limit_s, "per_round": per_round}}
+            "search": {"noise": noise, "time_limit_s": time_limit_s, "per_round": per_round, "confirm": confirm}}
     if model_starts is not None and not profile:
         raise ValueError("model_starts needs a profile: the picks are the co-location model's")
     if profile:
@@ -220,6 +225,9 @@ def main(argv=None):
     ap.add_argument("--noise", type=float, default=0.02, help="a move must win by more than this fraction")
     ap.add_argument("--time-limit", type=float, default=60.0, help="stop searching after this many seconds (0: none)")
     ap.add_argument("--segments", type=int, default=1, help="segments per worker the search may place apart")
+    ap.add_argument("--confirm", type=int, default=2,
+                    help="windows spent measuring the pick again after the search (judged by the mean of its "
+                         "windows; 0: none)")
     ap.add_argument("--energy", default="nvml", help='energy meter spec, or "none"')
     ap.add_argument("--profile", default=None,
                     help="a profile of these models on this device (`eclip profile --sizes all`): the co-location "
@@ -234,8 +242,10 @@ def main(argv=None):
     models = [m for m in args.models.split(",") if m]
     if not models:
         ap.error("--models: at least one model")
-    if args.window <= 0 or args.warmup < 0 or args.noise < 0 or args.time_limit < 0 or args.segments < 1:
-        ap.error("--window > 0, --warmup >= 0, --noise >= 0, --time-limit >= 0 and --segments >= 1 are required")
+    if args.window <= 0 or args.warmup < 0 or args.noise < 0 or args.time_limit < 0 or args.segments < 1 \
+            or args.confirm < 0:
+        ap.error("--window > 0, --warmup >= 0, --noise >= 0, --time-limit >= 0, --segments >= 1 and --confirm >= 0 "
+                 "are required")
     floor = None
     if args.jain_floor != "baseline":
         try:
@@ -292,7 +302,7 @@ def main(argv=None):
         b = colo.run(args.window, args.warmup, alone)
         print(f"baseline: {b['throughput_rps']:.1f} req/s, jain {b['jain']:.3f}", flush=True)
         extra = tuning_spec(models, units, b, alone, args.objective, floor, p95_limit, args.noise, args.time_limit,
-                            args.segments, args.profile, model_starts=model_starts)
+                            args.segments, args.profile, model_starts=model_starts, confirm=args.confirm)
         best, report = tune(colo, backend, models, extra, args.window, args.warmup, alone_rps=alone)
         report["baseline"] = b
         report["alone_rps"] = alone
