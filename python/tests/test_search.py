@@ -127,6 +127,33 @@ def test_tuning_spec_takes_baseline_floor_and_p95_and_names_a_missing_solo_rate(
         OnlineTuner(None, None, {}, windows=1.0)
 
 
+def test_the_floor_and_limit_are_the_mean_of_baselines_windows():
+    from eclip.torch.tune import OnlineTuner, baseline_windows, tuning_spec
+    units = [list(range(3)), list(range(3))]
+    windows = [{"jain": 0.9, "slowest_p95_ms": 16.3}, {"jain": 0.8, "slowest_p95_ms": 15.3},
+               {"jain": 0.85, "slowest_p95_ms": 15.8}]
+    obj = tuning_spec(["a", "b"], units, windows, {"a": 10.0, "b": 20.0})["objective"]
+    assert obj["jain_floor"] == pytest.approx(0.85) and obj["p95_limit_ms"] == pytest.approx([15.8, 15.8])
+    with pytest.raises(ValueError, match="no Baseline window"):
+        tuning_spec(["a", "b"], units, [], {"a": 10.0, "b": 20.0})
+
+    class Colo:  # stands in for a Colocation on Baseline: each window one record
+        def __init__(self):
+            self.labels = []
+
+        def run(self, window_s, warmup_s, alone_rps=None, idle_w=None, label=None):
+            self.labels.append(label)
+            return windows[len(self.labels) - 1]
+
+    colo = Colo()
+    assert baseline_windows(colo, 3, label="tune:baseline") == windows
+    assert colo.labels == ["tune:baseline:0", "tune:baseline:1", "tune:baseline:2"]
+    with pytest.raises(ValueError, match="count 0 < 1"):
+        baseline_windows(colo, 0)
+    with pytest.raises(ValueError, match="reference 0 < 1"):
+        OnlineTuner(None, None, {}, reference=0)
+
+
 def test_score_judges_an_evaluation_as_the_search_does(sim):
     ev = {"throughput_rps": [10.0, 30.0], "p95_ms": [5.0, 12.0], "power_w": 200.0}
     assert es.score({"kind": "energy"}, ev) == (pytest.approx(0.2), pytest.approx(0.2), "")

@@ -27,7 +27,8 @@ mix:
                   the other of throughput and energy, and its best plan grown from the first);
                   objective --objective (throughput) under Baseline's measured Jain index and, with
                   --p95-limit baseline (the default), every worker's p95 within Baseline's slowest
-                  (its whole report in "tune").
+                  (both the mean of --reference windows of Baseline: rep 0's and those after it,
+                  kind "reference" in "runs"; its whole report in "tune").
   eclip-tuned-energy  the same search maximising inferences/J (only when listed in --strategies;
                   report in "tune_energy").
   eclip-tuned-plan-starts  eclip-tuned with the model's picks before 2026-12-01 (its best plans
@@ -157,6 +158,8 @@ def main():
     ap.add_argument("--p95-limit", default="baseline", choices=["baseline", "none"],
                     help="baseline: the tuner keeps every worker's p95 within Baseline's slowest p95 "
                          "(within the noise band)")
+    ap.add_argument("--reference", type=int, default=3,
+                    help="Baseline's windows (rep 0's and more) the tuner's fairness floor and p95 limit are the mean of")
     ap.add_argument("--model-starts", default="",
                     help="eclip-tuned's model picks (eclip.torch.tune --model-starts; default the library's)")
     ap.add_argument("--out", default="sweep_out")
@@ -176,6 +179,8 @@ def main():
                 ap.error(f"{option} {item!r}: unknown mix or not one home per worker")
         return out
 
+    if args.reference < 1:
+        ap.error(f"--reference {args.reference}: at least 1 (Baseline's rep 0)")
     given_best = given_splits("--static-best", args.static_best)
     given_slo = given_splits("--static-best-slo", args.static_best_slo)
 
@@ -250,6 +255,11 @@ def main():
 
             base = measure("baseline", plans["baseline"], 0)
             append_summary(summary, base, args.batch)
+            # The tuner's reference (and static-best-slo's): rep 0 and the windows after it, as
+            # tune.baseline_windows measures them.
+            reference = [base]
+            if "static-best-slo" in strategies or any(t[0] in strategies for t in TUNED):
+                reference += [measure("baseline", plans["baseline"], i, "reference") for i in range(1, args.reference)]
             if args.calibrate:
                 equal = [groups // 4 + (1 if i < groups % 4 else 0) for i in range(4)]
                 cands = [equal] + [proportional(w, groups) for w in ([solo_us[m] for m in ms],
@@ -272,7 +282,7 @@ def main():
             def tuned_spec(objective, model_starts=None):
                 # The issue's p95 target: no worker slower at p95 than Baseline's slowest worker;
                 # this and the Jain floor hold within the noise band (the objective's tolerance).
-                return tuning_spec(ms, units, base, alone, objective, None,
+                return tuning_spec(ms, units, reference, alone, objective, None,
                                    None if args.p95_limit == "baseline" else [], args.noise, args.tune_time,
                                    args.tune_segments, args.profile, model_starts=model_starts)
 
