@@ -47,6 +47,26 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   std::optional<std::size_t> incumbent;
   auto out_of_time = [&] { return opt.time_limit_s > 0 && elapsed() >= opt.time_limit_s; };
 
+  // Evaluates t.candidate into t (value, score, the reason a constraint refused it or the
+  // evaluator's error); true when it was evaluated.
+  auto measure = [&](Trial& t) {
+    t.score = t.value = kNone;
+    bool measured = false;
+    try {
+      space.validate(t.candidate);
+      t.evaluation = evaluate(t.candidate);
+      if (t.evaluation.throughput_rps.size() != space.workers())
+        throw Error(Errc::invalid_argument, fmt::format("the evaluator returned {} workers' throughputs for {}",
+                                                        t.evaluation.throughput_rps.size(), space.workers()));
+      t.value = objective.value(t.evaluation);
+      t.score = objective.score(t.evaluation, &t.note);
+      measured = true;
+    } catch (const Error& e) {
+      t.note = e.what();
+    }
+    t.at_s = elapsed();
+    return measured;
+  };
   auto run = [&](const Candidate& c, unsigned round, double predicted) -> std::size_t {
     if (auto it = tried.find(c); it != tried.end()) return it->second;
     Trial t;
@@ -55,19 +75,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     t.label = c.label();
     t.round = round;
     t.predicted = predicted;
-    t.score = t.value = kNone;
-    try {
-      space.validate(c);
-      t.evaluation = evaluate(c);
-      if (t.evaluation.throughput_rps.size() != space.workers())
-        throw Error(Errc::invalid_argument, fmt::format("the evaluator returned {} workers' throughputs for {}",
-                                                        t.evaluation.throughput_rps.size(), space.workers()));
-      t.value = objective.value(t.evaluation);
-      t.score = objective.score(t.evaluation, &t.note);
-    } catch (const Error& e) {
-      t.note = e.what();
-    }
-    t.at_s = elapsed();
+    measure(t);
     r.trials.push_back(std::move(t));
     if (opt.on_trial) opt.on_trial(r.trials.back());
     const std::size_t i = r.trials.size() - 1;
@@ -203,12 +211,14 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   // them least.
   // Trials are judged by their evaluation, or by the mean of their windows once measured again.
   std::map<std::size_t, Evaluation> mean_of;
+  std::set<std::size_t> failed_again;  // measured again, the evaluator failed: out of the ranking
   auto eval_of = [&](std::size_t i) -> const Evaluation& {
     auto it = mean_of.find(i);
     return it == mean_of.end() ? r.trials[i].evaluation : it->second;
   };
   auto score_of = [&](std::size_t i) {
-    return r.trials[i].value > kNone && !r.trials[i].repeats ? objective.score(eval_of(i)) : kNone;
+    return r.trials[i].value > kNone && !r.trials[i].repeats && !failed_again.count(i) ? objective.score(eval_of(i))
+                                                                                        : kNone;
   };
   auto secondary = [&](std::size_t i) { return objective.secondary(eval_of(i)); };
   // Of the plans that keep the constraints with a score within the noise band of `best`'s, the
@@ -250,33 +260,20 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       t.round = r.rounds + 1;
       t.repeats = static_cast<unsigned>(pick);
       t.predicted = r.trials[pick].predicted;
-      t.score = t.value = kNone;
-      bool measured = false;
-      try {
-        t.evaluation = evaluate(t.candidate);
-        if (t.evaluation.throughput_rps.size() != space.workers())
-          throw Error(Errc::invalid_argument, fmt::format("the evaluator returned {} workers' throughputs for {}",
-                                                          t.evaluation.throughput_rps.size(), space.workers()));
-        t.value = objective.value(t.evaluation);
-        t.score = objective.score(t.evaluation, &t.note);
-        measured = true;
-      } catch (const Error& e) {
-        t.note = e.what();
-      }
-      t.at_s = elapsed();
+      const bool measured = measure(t);
       r.trials.push_back(std::move(t));
       if (opt.on_trial) opt.on_trial(r.trials.back());
       confirmed.insert(pick);
       const Trial& first = r.trials[pick];
-      // A plan that fails when measured again is not kept: its mean keeps no constraint.
-      mean_of[pick] = measured ? mean_of_windows(first.evaluation, r.trials.back().evaluation) : Evaluation{};
+      // A plan that fails when measured again is not kept.
+      if (measured) mean_of[pick] = mean_of_windows(first.evaluation, r.trials.back().evaluation);
+      else failed_again.insert(pick);
       std::string why;
       const double s = measured ? objective.score(mean_of[pick], &why) : kNone;
       again += fmt::format("{}{} {}", again.empty() ? "" : ", ", first.label,
                            s > kNone ? fmt::format("{:.4g} (mean of 2 windows)", s)
                                      : measured ? fmt::format("breaks the constraints ({})", why)
                                                 : "failed (" + r.trials.back().note + ")");
-      if (!measured) r.trials[pick].value = kNone;  // out of the ranking
       std::optional<std::size_t> best;
       for (std::size_t i = 0; i < r.trials.size(); ++i)
         if (score_of(i) > kNone && (!best || score_of(i) > score_of(*best))) best = i;
@@ -295,7 +292,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   const Trial& b = r.trials[pick];
   r.best = b.candidate;
   r.evaluation = eval_of(pick);
-  r.score = b.value > kNone ? objective.score(eval_of(pick)) : kNone;
+  r.score = b.value > kNone && !failed_again.count(pick) ? objective.score(eval_of(pick)) : kNone;
   r.seconds = elapsed();
   return r;
 }
