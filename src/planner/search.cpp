@@ -247,8 +247,9 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   r.pick = feasible ? describe(pick, *incumbent)
                     : fmt::format("{}: no plan keeps the constraints; the one that breaks them least", r.trials[pick].label);
   // Step 4: the pick measured again, judged by the mean of its windows; while another plan then
-  // ranks above it and windows are left, that one is measured again too. When the windows run out
-  // on a plan measured once, the best of those measured twice is kept.
+  // beats it by more than the noise band (or the pick breaks a constraint) and windows are left,
+  // that one is measured again too. When the windows run out on a plan measured once, the best of
+  // those measured twice is kept.
   if (feasible && opt.confirm > 0) {
     std::set<std::size_t> confirmed;
     std::string again;
@@ -278,6 +279,10 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       for (std::size_t i = 0; i < r.trials.size(); ++i)
         if (score_of(i) > kNone && (!best || score_of(i) > score_of(*best))) best = i;
       if (!best) break;
+      // As in the search, another plan takes over only by beating the pick's mean by more than the
+      // noise band (or when the pick no longer keeps the constraints).
+      const double kept = score_of(pick);
+      if (kept > kNone && score_of(*best) <= kept + std::abs(kept) * opt.noise) break;
       pick = pick_near(*best);
     }
     if (!confirmed.count(pick)) {  // windows spent: the best of those measured twice that keeps the constraints

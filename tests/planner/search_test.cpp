@@ -389,6 +389,16 @@ TEST_CASE("search: the pick is measured again and judged by the mean of its wind
     CHECK(r.score == Approx(2 * std::sqrt(8.0)));
   }
 
+  SECTION("a plan ahead of the pick's mean by less than the noise band does not take over") {
+    auto n = std::make_shared<Counted>();
+    opt.noise = 0.02;
+    opt.confirm = 2;
+    // 8/8: 1.01x, then 0.985x (mean 0.9975x); 8+/8 (the same homes, so the same rate) is 0.25% ahead.
+    const auto r = search(space, obj, {eight}, evaluator(n, eight, 1.01, 0.985), {}, opt);
+    CHECK(r.best == eight);
+    CHECK(std::count_if(r.trials.begin(), r.trials.end(), [](const Trial& t) { return t.repeats.has_value(); }) == 1);
+  }
+
   SECTION("the windows run out on a plan measured once: the best of those measured twice is kept") {
     auto n = std::make_shared<Counted>();
     opt.confirm = 1;

@@ -18,8 +18,9 @@
 //      repair), stop: converged.
 //   Also stops at max_rounds, max_trials or the time limit (converged = false, the reason said).
 //   4. With `confirm` > 0, the pick is measured again and judged by the mean of its windows (the
-//      best of many noisy windows is biased up); when it then breaks a constraint or falls below
-//      another plan, that plan is measured again, up to `confirm` more windows in all.
+//      best of many noisy windows is biased up); when it then breaks a constraint or another plan
+//      beats it by more than the noise band, that plan is measured again, up to `confirm` more
+//      windows in all.
 // A candidate is evaluated once in the search (and again only in step 4); every trial is kept, in
 // order, with its measurement.
 #include <chrono>
