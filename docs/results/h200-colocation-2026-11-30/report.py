@@ -379,6 +379,56 @@ SETUP_COST = [("before (a56f3b1)", f"{HD}/ab_call3/setup_cost_cycles_mix1_b1.jso
               (f"after ({CAPTURE_LIBRARY})", f"{CP}/call4/setup_cost_cycles_mix1_b1.json")]
 
 
+# Fourteenth session (2026-12-02 01:27-01:51 UTC, device clock): the library of e2e82f5 (Turns, the
+# capture's wait for a worker's request in flight, 2d318ca; the pick measured again, e2e82f5) at
+# both batches, every mix, Baseline, static-best (the first run's searches' best splits) and
+# eclip-tuned, two repetitions (call 1: batch 8, with the GPU tests and setups while the workers
+# run; call 2: batch 1); then 08cb816 (the tuner's floor and p95 limit the mean of three Baseline
+# windows) on batch-8 mixes 6, 4, 2 and batch-1 mixes 6, 3 (call 3). 32 queues set by the library;
+# MPS from the final run (batch 1 50224fd, batch 8 850e555).
+CONFIRM_LIBRARY = "e2e82f5"
+CF = f"confirm_{CONFIRM_LIBRARY}"
+CONFIRM = [(f"{CF}/call1/sweep", 8, set(MIXES), "sweep"), (f"{CF}/call2/sweep", 1, set(MIXES), "sweep"),
+           (f"{F}/b1_call2/sweep", 1, set(MIXES), "mps"), (f"final_{FINAL_850_LIBRARY}/b8_call2/sweep", 8, set(MIXES), "mps")]
+REFERENCE_LIBRARY = "08cb816"
+REFERENCE = [(f"{CF}/call3_{REFERENCE_LIBRARY}/sweep", 8, {"mix2", "mix4", "mix6"}, "sweep"),
+             (f"{CF}/call3_{REFERENCE_LIBRARY}/sweep", 1, {"mix3", "mix6"}, "sweep")]
+# 3892d0f (after the pick is measured again, another plan takes over only past the noise band):
+# batch-1 mixes 5 and 2, 02:02-02:05 UTC (call 4).
+BAND_LIBRARY = "3892d0f"
+BAND = [(f"{CF}/call4_{BAND_LIBRARY}/sweep", 1, {"mix2", "mix5"}, "sweep")]
+
+
+def confirm_lines():
+    """Each tuning's pick measured again (e2e82f5, 08cb816): its first window and the second, the
+    p95 limit it was held to, and what was kept."""
+    lines = ["", f"# The pick measured again ({CONFIRM_LIBRARY}; {REFERENCE_LIBRARY}: floor and limit the mean of three "
+                 f"Baseline windows; {BAND_LIBRARY}: another plan takes over only past the noise band)", "",
+             "| library | batch | mix | p95 limit ms | plan measured again | req/s first, again | slowest p95 ms first, "
+             "again | kept | tuning wall s |", "|---|---|---|---|---|---|---|---|---|"]
+    for library, sources in ((CONFIRM_LIBRARY, CONFIRM), (REFERENCE_LIBRARY, REFERENCE), (BAND_LIBRARY, BAND)):
+        for folder, batch, mixes, which, *_ in sources:
+            if which != "sweep":
+                continue
+            for mix in sorted(mixes):
+                t = json.load(open(os.path.join(RAW, folder, f"{mix}_b{batch}.json")))["tune"]
+                for again in (x for x in t["trials"] if "repeats" in x):
+                    first = t["trials"][again["repeats"]]
+                    a, b = first["evaluation"], again["evaluation"]
+                    lines.append(f"| {library} | {batch} | {mix} | {t['objective']['p95_limit_ms'][0]:.2f} | "
+                                 f"{first['candidate']['label']} | {a['total_rps']:.0f}, {b['total_rps']:.0f} | "
+                                 f"{max(a['p95_ms']):.2f}, {max(b['p95_ms']):.2f} | {t['best']['label']} | "
+                                 f"{t['wall_s']:.0f} |")
+    doc = json.load(open(os.path.join(RAW, CF, "call1", "setup_cost_running_mix1_b8.json")))
+    lines += ["", f"Plans set up while the workers serve ({CONFIRM_LIBRARY}, setup_cost.py --running, mix1, batch 8; "
+                  "waits: the setup's time spent waiting for each worker's request in flight):", "",
+              "| split | setup s | captures s | waits s | requests served by then |", "|---|---|---|---|---|"]
+    for x in doc["setups"]:
+        lines.append(f"| {x['split']} | {x['setup_s']:.3f} | {x['captures_s']:.3f} | {x['waits_s']:.3f} | "
+                     f"{' / '.join(map(str, x['served']))} |")
+    return lines
+
+
 def setup_cost_lines():
     """What setting a plan up again and again costs and leaves held, before and after the capture
     threads and streams were kept per partition (setup_cost.py --cycles 5, mix1 batch 1), and what
@@ -487,6 +537,16 @@ def section_lines(title, data, tuned="eclip-tuned"):
 # strategy its targets are for, plots' prefix and note[, the strategies plotted: default Baseline,
 # static-best, MPS and the tuned one]).
 SECTIONS = [
+    (f"summary_{CONFIRM_LIBRARY}.csv", f"Both batches on one library, the pick measured again, {CONFIRM_LIBRARY} "
+     f"(summary_{CONFIRM_LIBRARY}.csv; MPS from {FINAL_LIBRARY} and, batch 8, {FINAL_850_LIBRARY})", CONFIRM, (),
+     "eclip-tuned", "confirm_", f"library {CONFIRM_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
+     ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"]),
+    (f"summary_{REFERENCE_LIBRARY}.csv", f"The floor and p95 limit from three Baseline windows, {REFERENCE_LIBRARY} "
+     f"(summary_{REFERENCE_LIBRARY}.csv)", REFERENCE, (), "eclip-tuned", "reference_",
+     f"library {REFERENCE_LIBRARY}, 32 hardware queues, mean of 2 repetitions", ["baseline", "static-best", "eclip-tuned"]),
+    (f"summary_{BAND_LIBRARY}.csv", f"The pick kept within the noise band, {BAND_LIBRARY} (summary_{BAND_LIBRARY}.csv)",
+     BAND, (), "eclip-tuned", "band_", f"library {BAND_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
+     ["baseline", "static-best", "eclip-tuned"]),
     (f"summary_{CAPTURE_LIBRARY}.csv", f"Capture threads and streams per partition, {CAPTURE_LIBRARY} "
      f"(summary_{CAPTURE_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", CAPTURE, (), "eclip-tuned", "capture_",
      f"library {CAPTURE_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
@@ -592,7 +652,7 @@ def main():
         later.append((rows_of, order[0] if order else ["baseline", "static-best", "mps-25", "mps-50", tuned], prefix,
                       note))
     lines += starts_lines()
-    lines += starts_lines(HEAD_AB, f"{HEAD_LIBRARY}: with the pick") + setup_cost_lines()
+    lines += starts_lines(HEAD_AB, f"{HEAD_LIBRARY}: with the pick") + setup_cost_lines() + confirm_lines()
     if follow:
         write_rows("followup_b1.csv", follow)
     with open(os.path.join(HERE, "tables.md"), "w") as f:
