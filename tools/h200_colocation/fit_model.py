@@ -18,18 +18,19 @@ power from the measured idle power; not fitted when every group of the profile c
 measured energy, which the simulated device charges instead). The error is reported per window, as ratios to the same mix's
 Baseline (what the issue's 10 % target is about) and absolute."""
 import argparse
-import glob
 import json
 import math
 import os
 import sys
 
+from runs import read_json, run_files  # a sweep record, compressed or not
+
 
 def load_runs(dirs, batch):
     runs = []
     for d in dirs:
-        for path in sorted(glob.glob(os.path.join(d, f"mix*_b{batch}.json"))):
-            doc = json.load(open(path))
+        for path in run_files(d, f"mix*_b{batch}.json"):
+            doc = read_json(path)
             for r in doc.get("runs", []):
                 if r.get("plan") and r.get("throughput_rps"):
                     runs.append({"mix": doc["mix"], "name": r["strategy_name"], "kind": r.get("kind", "rep"),

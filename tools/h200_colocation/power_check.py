@@ -20,6 +20,8 @@ import os
 import re
 import statistics
 
+from runs import read_json, run_files  # a sweep record, compressed or not
+
 
 def solo_energy(log_text):
     """(idle W, {model: (requests/s alone, W alone)}) from a sweep log."""
@@ -36,8 +38,8 @@ def check(run_dir):
         raise ValueError(f"{run_dir}: expected one log_sweep_b<batch>.txt, found {len(logs)}")
     idle, solo = solo_energy(open(logs[0]).read())
     rows = []
-    for path in sorted(glob.glob(os.path.join(run_dir, "mix*_b*.json"))):
-        doc = json.load(open(path))
+    for path in run_files(run_dir):
+        doc = read_json(path)
         for r in doc.get("runs", []):
             if not r.get("avg_power_w"):
                 continue

@@ -18,7 +18,6 @@ than --tie, and the summary says how many mixes keep every reproduced order (an 
 does not repeat from one run to the next cannot be asked of a model). Printed per mix, with each
 ratio's error; the JSON holds it all."""
 import argparse
-import glob
 import itertools
 import json
 import os
@@ -26,6 +25,7 @@ import statistics
 import sys
 
 from fit_model import load_runs  # the sweep windows, read as the model's fit reads them
+from runs import run_files
 
 
 def measured(run_dirs):
@@ -50,8 +50,7 @@ def measured(run_dirs):
 
 def batch_of(run_dirs):
     """The batch size of sweep folders' windows (their files are <mix>_b<batch>.json)."""
-    batches = {int(os.path.basename(p).split("_b")[-1][:-5])
-               for d in run_dirs for p in glob.glob(os.path.join(d, "mix*_b*.json"))}
+    batches = {int(os.path.basename(p).split("_b")[-1].split(".")[0]) for d in run_dirs for p in run_files(d)}
     if len(batches) != 1:
         raise ValueError(f"{', '.join(run_dirs)}: expected the windows of one batch size, "
                          f"found {sorted(batches) or 'none'}")

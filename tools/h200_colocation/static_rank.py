@@ -12,12 +12,12 @@ ranks it, and the model's best split over every static split of four workers (th
 home of the remainder group alone refused), with its measured throughput when it was measured.
 The model runs as the tuner's predictor does (300-ms simulated windows after 50 ms)."""
 import argparse
-import glob
 import itertools
 import json
-import os
 import statistics
 import sys
+
+from runs import read_json, run_files  # a sweep record, compressed or not
 
 RUN = {"duration_ms": 300, "warmup_ms": 50}  # the C ABI's predictor (src/c_api/planner.cpp)
 
@@ -30,8 +30,8 @@ def measured_splits(run_dirs, with_tuning=False):
     the static splits the tuner's searches measured too (trials with every segment at home)."""
     out = {}
     for d in run_dirs:
-        for path in sorted(glob.glob(os.path.join(d, "mix*_b*.json"))):
-            doc = json.load(open(path))
+        for path in run_files(d):
+            doc = read_json(path)
             key = (doc["mix"], int(doc["batch"]))
             entry = out.setdefault(key, {"models": doc["models"], "splits": {}})
             for s in doc.get("static_search", []):

@@ -11,10 +11,13 @@ library each. tables.md, per batch: per mix the mean over repetitions of each st
 Baseline, to static-best and to the better MPS setting, the issue's targets (and, for the first run,
 the model's error); then the batch-1 follow-up run (followup_b1.csv). Plots per batch."""
 import csv
-import glob
 import json
 import os
+import sys
 from collections import defaultdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools", "h200_colocation"))
+from runs import read_json, run_files  # noqa: E402 - each mix's record, kept gzip-compressed in raw/
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = os.path.join(HERE, "raw")
@@ -172,8 +175,8 @@ def static_search_rows(sources):
     """Every split a static search measured: (folder, batch, mixes) per source."""
     out = []
     for folder, batch, mixes in sources:
-        for path in sorted(glob.glob(os.path.join(RAW, folder, f"mix*_b{batch}.json"))):
-            doc = json.load(open(path))
+        for path in run_files(os.path.join(RAW, folder), f"mix*_b{batch}.json"):
+            doc = read_json(path)
             if doc["mix"] not in mixes:
                 continue
             for s in doc.get("static_search", []):
@@ -411,7 +414,7 @@ def confirm_lines():
             if which != "sweep":
                 continue
             for mix in sorted(mixes):
-                t = json.load(open(os.path.join(RAW, folder, f"{mix}_b{batch}.json")))["tune"]
+                t = read_json(os.path.join(RAW, folder, f"{mix}_b{batch}.json"))["tune"]
                 for again in (x for x in t["trials"] if "repeats" in x):
                     first = t["trials"][again["repeats"]]
                     a, b = first["evaluation"], again["evaluation"]
@@ -453,7 +456,7 @@ def setup_cost_lines():
             if which != "sweep":
                 continue
             for mix in sorted(mixes):
-                t = json.load(open(os.path.join(RAW, folder, f"{mix}_b{batch}.json")))["tune"]
+                t = read_json(os.path.join(RAW, folder, f"{mix}_b{batch}.json"))["tune"]
                 at = [x["at_s"] for x in t["trials"]]
                 caps = sorted(x["capture_s"] for x in t["measurements"])
                 lines.append(f"| {name} | {mix} | {len(at)} | {mean([b - a for a, b in zip(at, at[1:])]):.2f} | "
@@ -475,7 +478,7 @@ def starts_lines(sources=STARTS, library=STARTS_LIBRARY):
         if not (a and b):
             continue
         folder = next(f for f, batch, mixes, which, *_ in sources if batch == 1 and mix in mixes and which == "sweep")
-        doc = json.load(open(os.path.join(RAW, folder, f"{mix}_b1.json")))
+        doc = read_json(os.path.join(RAW, folder, f"{mix}_b1.json"))
         ratios["thr"].append(a["throughput"] / b["throughput"])
         ratios["ipj"].append(a["inferences_per_j"] / b["inferences_per_j"])
         lines.append(f"| {mix} | {ratios['thr'][-1]:.3f} | {ratios['ipj'][-1]:.3f} | {doc['tune']['best']['label']} "
@@ -491,9 +494,9 @@ def starts_lines(sources=STARTS, library=STARTS_LIBRARY):
             continue
         for mix in sorted(mixes):
             path = os.path.join(RAW, folder, f"{mix}_b{batch}.json")
-            if not os.path.exists(path):
+            if not run_files(os.path.dirname(path), os.path.basename(path)):
                 continue
-            doc = json.load(open(path))
+            doc = read_json(path)
             sb = m.get((batch, mix, "static-best"), {}).get("throughput")
             for key, name in (("tune", "eclip-tuned"), ("tune_plan_starts", "plan-starts")):
                 for tr in doc.get(key, {}).get("trials", []):
@@ -553,7 +556,7 @@ SECTIONS = [
      ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"]),
     (f"summary_{HEAD_LIBRARY}.csv", f"Every mix at batch 1 with the starts and the pick, {HEAD_LIBRARY} "
      f"(summary_{HEAD_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", HEAD, (), "eclip-tuned", "head_",
-     f"library a56f3b1, 32 hardware queues, mean of 2 repetitions",
+     "library a56f3b1, 32 hardware queues, mean of 2 repetitions",
      ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned-plan-starts", "eclip-tuned"]),
     (f"summary_{PICK_LIBRARY}.csv", f"The search's pick by inferences/J within the noise band, {PICK_LIBRARY} "
      f"(summary_{PICK_LIBRARY}.csv; MPS from {FINAL_LIBRARY})", PICK, (), "eclip-tuned", "pick_",
