@@ -29,8 +29,8 @@ remeasured Baseline keeps its own. The plan kept is the search's best, or a plan
 band of its value with more inferences/J (for --objective energy: more throughput) by more than
 the band (the report's "pick" says which). That plan is then measured again (--confirm windows at
 most, after the time limit) and judged by the mean of its windows: the best of many noisy windows
-is biased up, so when it then breaks a constraint or falls behind another plan, that plan is
-measured again, and the best of those measured twice is kept.
+is biased up, so when it then breaks a constraint or another plan beats that mean by more than
+--noise, that plan is measured again, and the best of those measured twice is kept.
 
 Output (--out): tune_<label>.json (the library's search report: every configuration tried with its
 measurement, the capture time of each, the time it took, why it stopped, the best plan) and
@@ -112,8 +112,8 @@ def tuning_spec(models, units, baseline, alone_rps, objective="throughput", jain
     co-location model's profile (ranks neighbours, adds its picks to the starts). model_starts: which
     picks (a list of "static", "static-other", "plan", "plan-other"; None: the library's default,
     eclip::kDefaultModelStarts); only with a profile. confirm: windows the search may spend measuring
-    its pick again after it stops (and the next plan, when the pick falls behind in the mean of its
-    windows; eclip::SearchOptions::confirm), beyond time_limit_s."""
+    its pick again after it stops (and the next plan, when another beats the pick's mean by more than
+    the noise band; eclip::SearchOptions::confirm), beyond time_limit_s."""
     _require_solo_rates(models, alone_rps)
     windows = baseline if isinstance(baseline, (list, tuple)) else [baseline]
     if not windows:
