@@ -47,14 +47,22 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   std::optional<std::size_t> incumbent;
   auto out_of_time = [&] { return opt.time_limit_s > 0 && elapsed() >= opt.time_limit_s; };
 
-  // Evaluates t.candidate into t (value, score, the reason a constraint refused it or the
-  // evaluator's error); true when it was evaluated.
-  auto measure = [&](Trial& t) {
+  // Evaluates candidate c as a new trial (value, score, the reason a constraint refused it or the
+  // evaluator's error), records it and reports it; returns its index and whether c was evaluated.
+  auto add_trial = [&](const Candidate& c, unsigned round, double predicted,
+                       std::optional<unsigned> repeats = {}) -> std::pair<std::size_t, bool> {
+    Trial t;
+    t.index = static_cast<unsigned>(r.trials.size());
+    t.candidate = c;
+    t.label = c.label();
+    t.round = round;
+    t.predicted = predicted;
+    t.repeats = repeats;
     t.score = t.value = kNone;
     bool measured = false;
     try {
-      space.validate(t.candidate);
-      t.evaluation = evaluate(t.candidate);
+      space.validate(c);
+      t.evaluation = evaluate(c);
       if (t.evaluation.throughput_rps.size() != space.workers())
         throw Error(Errc::invalid_argument, fmt::format("the evaluator returned {} workers' throughputs for {}",
                                                         t.evaluation.throughput_rps.size(), space.workers()));
@@ -65,20 +73,13 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       t.note = e.what();
     }
     t.at_s = elapsed();
-    return measured;
+    r.trials.push_back(std::move(t));
+    if (opt.on_trial) opt.on_trial(r.trials.back());
+    return {r.trials.size() - 1, measured};
   };
   auto run = [&](const Candidate& c, unsigned round, double predicted) -> std::size_t {
     if (auto it = tried.find(c); it != tried.end()) return it->second;
-    Trial t;
-    t.index = static_cast<unsigned>(r.trials.size());
-    t.candidate = c;
-    t.label = c.label();
-    t.round = round;
-    t.predicted = predicted;
-    measure(t);
-    r.trials.push_back(std::move(t));
-    if (opt.on_trial) opt.on_trial(r.trials.back());
-    const std::size_t i = r.trials.size() - 1;
+    const std::size_t i = add_trial(c, round, predicted).first;
     tried.emplace(c, i);
     if (r.trials[i].score > kNone && (!incumbent || r.trials[i].score > r.trials[*incumbent].score)) {
       if (round == 0) incumbent = i;  // later rounds move only past the noise band (below)
@@ -220,6 +221,13 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     return r.trials[i].value > kNone && !r.trials[i].repeats && !failed_again.count(i) ? objective.score(eval_of(i))
                                                                                         : kNone;
   };
+  // The trial with the highest score of those `among` admits that keep the constraints (first on ties).
+  auto best_scoring = [&](auto among) {
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < r.trials.size(); ++i)
+      if (among(i) && score_of(i) > kNone && (!best || score_of(i) > score_of(*best))) best = i;
+    return best;
+  };
   auto secondary = [&](std::size_t i) { return objective.secondary(eval_of(i)); };
   // Of the plans that keep the constraints with a score within the noise band of `best`'s, the
   // one with the most of the secondary, when it wins that by more than the band too.
@@ -238,14 +246,14 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   // 4/4/5/3 measured at 1527 req/s and 3.46 inf/J. Without a feasible plan: the one that breaks
   // them least.
   std::size_t pick = feasible ? pick_near(*incumbent) : *incumbent;
-  auto describe = [&](std::size_t p, std::size_t best) {
-    return p == best ? fmt::format("{}: the search's best", r.trials[p].label)
-                     : fmt::format("{}: within {:.1f}% of the search's best ({}) in value, more {} by {:.1f}%",
-                                   r.trials[p].label, opt.noise * 100, r.trials[best].label, objective.secondary_name(),
-                                   (secondary(p) / secondary(best) - 1) * 100);
-  };
-  r.pick = feasible ? describe(pick, *incumbent)
-                    : fmt::format("{}: no plan keeps the constraints; the one that breaks them least", r.trials[pick].label);
+  if (!feasible)
+    r.pick = fmt::format("{}: no plan keeps the constraints; the one that breaks them least", r.trials[pick].label);
+  else if (pick == *incumbent)
+    r.pick = fmt::format("{}: the search's best", r.trials[pick].label);
+  else
+    r.pick = fmt::format("{}: within {:.1f}% of the search's best ({}) in value, more {} by {:.1f}%", r.trials[pick].label,
+                         opt.noise * 100, r.trials[*incumbent].label, objective.secondary_name(),
+                         (secondary(pick) / secondary(*incumbent) - 1) * 100);
   // Step 4: the pick measured again, judged by the mean of its windows; while another plan then
   // beats it by more than the noise band (or the pick breaks a constraint) and windows are left,
   // that one is measured again too. When the windows run out on a plan measured once, the best of
@@ -254,30 +262,21 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     std::set<std::size_t> confirmed;
     std::string again;
     for (unsigned left = opt.confirm; left > 0 && !confirmed.count(pick); --left) {
-      Trial t;
-      t.index = static_cast<unsigned>(r.trials.size());
-      t.candidate = r.trials[pick].candidate;
-      t.label = r.trials[pick].label;
-      t.round = r.rounds + 1;
-      t.repeats = static_cast<unsigned>(pick);
-      t.predicted = r.trials[pick].predicted;
-      const bool measured = measure(t);
-      r.trials.push_back(std::move(t));
-      if (opt.on_trial) opt.on_trial(r.trials.back());
+      const Candidate c = r.trials[pick].candidate;  // a copy: add_trial grows r.trials
+      const auto [second, measured] =
+          add_trial(c, r.rounds + 1, r.trials[pick].predicted, static_cast<unsigned>(pick));
       confirmed.insert(pick);
       const Trial& first = r.trials[pick];
       // A plan that fails when measured again is not kept.
-      if (measured) mean_of[pick] = mean_of_windows(first.evaluation, r.trials.back().evaluation);
+      if (measured) mean_of[pick] = mean_of_windows(first.evaluation, r.trials[second].evaluation);
       else failed_again.insert(pick);
       std::string why;
       const double s = measured ? objective.score(mean_of[pick], &why) : kNone;
       again += fmt::format("{}{} {}", again.empty() ? "" : ", ", first.label,
                            s > kNone ? fmt::format("{:.4g} (mean of 2 windows)", s)
                                      : measured ? fmt::format("breaks the constraints ({})", why)
-                                                : "failed (" + r.trials.back().note + ")");
-      std::optional<std::size_t> best;
-      for (std::size_t i = 0; i < r.trials.size(); ++i)
-        if (score_of(i) > kNone && (!best || score_of(i) > score_of(*best))) best = i;
+                                                : "failed (" + r.trials[second].note + ")");
+      const std::optional<std::size_t> best = best_scoring([](std::size_t) { return true; });
       if (!best) break;
       // As in the search, another plan takes over only by beating the pick's mean by more than the
       // noise band (or when the pick no longer keeps the constraints).
@@ -285,19 +284,15 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       if (kept > kNone && score_of(*best) <= kept + std::abs(kept) * opt.noise) break;
       pick = pick_near(*best);
     }
-    if (!confirmed.count(pick)) {  // windows spent: the best of those measured twice that keeps the constraints
-      std::optional<std::size_t> best;
-      for (std::size_t i : confirmed)
-        if (score_of(i) > kNone && (!best || score_of(i) > score_of(*best))) best = i;
-      if (best) pick = *best;
-    }
+    if (!confirmed.count(pick))  // windows spent: the best of those measured twice that keeps the constraints
+      if (const auto best = best_scoring([&](std::size_t i) { return confirmed.count(i) > 0; })) pick = *best;
     r.pick += fmt::format("; measured again: {}; kept {}", again, r.trials[pick].label);
     if (score_of(pick) == kNone) r.pick += " (nothing measured again keeps the constraints)";
   }
   const Trial& b = r.trials[pick];
   r.best = b.candidate;
   r.evaluation = eval_of(pick);
-  r.score = b.value > kNone && !failed_again.count(pick) ? objective.score(eval_of(pick)) : kNone;
+  r.score = score_of(pick);
   r.seconds = elapsed();
   return r;
 }

@@ -8,20 +8,25 @@ import json
 import os
 
 
+def stored(path):
+    """`path`, or its compressed copy `path` + ".gz", whichever is there; None when neither is."""
+    for candidate in (path, path + ".gz"):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
 def read_json(path):
     """The JSON document at `path`, or at `path` + ".gz" when only the compressed copy is there
     (a path ending in .gz is read compressed)."""
-    if not path.endswith(".gz") and not os.path.exists(path) and os.path.exists(path + ".gz"):
-        path += ".gz"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as f:
+    found = stored(path) or path  # neither: open() says the file is missing
+    with (gzip.open if found.endswith(".gz") else open)(found, "rt") as f:
         return json.load(f)
 
 
 def run_files(folder, pattern="mix*_b*.json"):
     """The files in `folder` matching `pattern`, compressed or not, sorted by name (each once: the
     uncompressed one where both are there)."""
-    found = {p: p for p in glob.glob(os.path.join(folder, pattern + ".gz"))}
-    found = {p[:-3]: p for p in found}
+    found = {p[:-3]: p for p in glob.glob(os.path.join(folder, pattern + ".gz"))}
     found.update({p: p for p in glob.glob(os.path.join(folder, pattern))})
     return [found[k] for k in sorted(found)]

@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools", "h200_colocation"))
-from runs import read_json, run_files  # noqa: E402 - each mix's record, kept gzip-compressed in raw/
+from runs import read_json, run_files, stored  # noqa: E402 - each mix's record, kept gzip-compressed in raw/
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = os.path.join(HERE, "raw")
@@ -494,7 +494,7 @@ def starts_lines(sources=STARTS, library=STARTS_LIBRARY):
             continue
         for mix in sorted(mixes):
             path = os.path.join(RAW, folder, f"{mix}_b{batch}.json")
-            if not run_files(os.path.dirname(path), os.path.basename(path)):
+            if not stored(path):
                 continue
             doc = read_json(path)
             sb = m.get((batch, mix, "static-best"), {}).get("throughput")
