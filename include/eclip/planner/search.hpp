@@ -14,8 +14,10 @@
 //      first, and while a neighbour breaks the constraints less (but still does), that neighbour
 //      is expanded next: a repair, which counts as progress.
 //   3. Move to the best neighbour if it beats the incumbent by more than the noise band
-//      (score > incumbent * (1 + noise)); after `patience` + 1 rounds without such a move (or a
-//      repair), stop: converged.
+//      (score > incumbent * (1 + noise)). A round without such a move, while some plan not yet
+//      expanded beats the incumbent by that band and breaks the constraints by at most twice it
+//      (a near miss), expands that plan next, as a repair; after `patience` + 1 rounds without
+//      a move or a repair, stop: converged.
 //   Also stops at max_rounds, max_trials or the time limit (converged = false, the reason said).
 //   4. With `confirm` > 0, the pick is measured again and judged by the mean of its windows (the
 //      best of many noisy windows is biased up); when it then breaks a constraint or another plan
