@@ -54,6 +54,10 @@ sweep)
     --tune-time ${TUNE_TIME:-40} ${SWEEP_ARGS:-} --static-max ${STATIC_MAX:-16} ${STRATEGIES:+--strategies $STRATEGIES} --out "$R/sweep"
   ;;
 mps)
+  # The driver's 8 queues per client: four clients of 32 each are more than the MPS server takes
+  # ("Reached maximum number of device connections", the clients fail with "device busy or
+  # unavailable", H200, 2026-12-02); each MPS worker runs one stream, so more queues do nothing.
+  export CUDA_DEVICE_MAX_CONNECTIONS=8
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
   trap 'echo quit | nvidia-cuda-mps-control >/dev/null 2>&1' EXIT

@@ -14,7 +14,8 @@ def require_torch(cuda=True):
     With cuda, CUDA_DEVICE_MAX_CONNECTIONS is set to 32 first when unset: torch.cuda.is_available()
     starts the driver, which reads it then, and the backend (eclip::cuda::Options::
     hardware_connections) can no longer; with the driver's 8, co-located workers on routed
-    streams stalled each other on the H200 (docs/hardware.md, "Hardware work queues")."""
+    streams stalled each other on the H200 (docs/hardware.md, "Hardware work queues"). Under MPS,
+    export a smaller value (8) before starting: the server refused four clients of 32 queues each."""
     if cuda:
         os.environ.setdefault("CUDA_DEVICE_MAX_CONNECTIONS", "32")
     try:
