@@ -322,8 +322,9 @@ TEST_CASE("search: a better plan that misses the limits by a little is expanded 
   const auto stopped = search(space, obj, {space.shared(), space.equal_split(), near}, far, {}, opt);
   INFO(stopped.best.label());
   CHECK(stopped.best.shared());
-  CHECK(search(space, obj, {space.shared(), space.equal_split(), near}, eval, {}, opt).best == keeps);
   CHECK(stopped.converged);
+  // With the near miss 2.1 % over, the same search (no patience) still gets there.
+  CHECK(search(space, obj, {space.shared(), space.equal_split(), near}, eval, {}, opt).best == keeps);
   // A deterministic evaluator (noise 0) has no near misses: the offline planner is unchanged.
   opt.noise = 0;
   opt.patience = 1;
