@@ -409,6 +409,9 @@ NEAR_MISS_LIBRARY = "aadb2ea"
 NM = f"near_miss_{NEAR_MISS_LIBRARY}"
 NEAR_MISS = [(f"{NM}/call1/sweep", 8, set(MIXES), "sweep"), (f"{NM}/call2/sweep", 1, set(MIXES), "sweep"),
              (f"{NM}/call2/sweep", 1, set(MIXES), "mps"), (f"{NM}/call3/sweep", 8, set(MIXES), "mps")]
+# Call 4 (06:16-06:19 UTC): batch-8 mixes 6 and 4 again with 2-s windows (about 130 albert requests
+# per window, 52 at 0.8 s), the rest as call 1.
+WINDOW2 = [(f"{NM}/call4/sweep", 8, {"mix4", "mix6"}, "sweep")]
 
 
 def confirm_lines():
@@ -419,7 +422,7 @@ def confirm_lines():
              "| library | batch | mix | p95 limit ms | plan measured again | req/s first, again | slowest p95 ms first, "
              "again | kept | tuning wall s |", "|---|---|---|---|---|---|---|---|---|"]
     for library, sources in ((CONFIRM_LIBRARY, CONFIRM), (REFERENCE_LIBRARY, REFERENCE), (BAND_LIBRARY, BAND),
-                             (NEAR_MISS_LIBRARY, NEAR_MISS)):
+                             (NEAR_MISS_LIBRARY, NEAR_MISS), (f"{NEAR_MISS_LIBRARY}, 2-s windows", WINDOW2)):
         for folder, batch, mixes, which, *_ in sources:
             if which != "sweep":
                 continue
@@ -554,6 +557,9 @@ SECTIONS = [
      f"(summary_{NEAR_MISS_LIBRARY}.csv)", NEAR_MISS, (), "eclip-tuned", "near_miss_",
      f"library {NEAR_MISS_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
      ["baseline", "static-best", "mps-25", "mps-50", "eclip-tuned"]),
+    (f"summary_{NEAR_MISS_LIBRARY}_window2.csv", f"Batch-8 mixes 6 and 4 with 2-s windows, {NEAR_MISS_LIBRARY} "
+     f"(summary_{NEAR_MISS_LIBRARY}_window2.csv)", WINDOW2, (), "eclip-tuned", "window2_",
+     f"library {NEAR_MISS_LIBRARY}, 2-s windows, mean of 2 repetitions", ["baseline", "static-best", "eclip-tuned"]),
     (f"summary_{CONFIRM_LIBRARY}.csv", f"Both batches on one library, the pick measured again, {CONFIRM_LIBRARY} "
      f"(summary_{CONFIRM_LIBRARY}.csv; MPS from {FINAL_LIBRARY} and, batch 8, {FINAL_850_LIBRARY})", CONFIRM, (),
      "eclip-tuned", "confirm_", f"library {CONFIRM_LIBRARY}, 32 hardware queues, mean of 2 repetitions",
