@@ -40,6 +40,8 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   objective.validate(space.workers());
   constexpr double kNone = -std::numeric_limits<double>::infinity();
   constexpr double kNearMissBands = 2;  // a near miss breaks the constraints by at most this many noise bands (below)
+  // x wins over ref by more than the noise band (a window's spread), the one test of every move.
+  auto beats = [&](double x, double ref) { return x > ref + std::abs(ref) * opt.noise; };
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
 
@@ -126,15 +128,24 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   // one closest to keeping them (those that keep them first, by value), else the best by value:
   // on the H200 at batch 1, mix6's equal split (albert's p95 51 % over the limit, the highest
   // value) was expanded before the model's 2/2/8/4+ (7 % over, the next move away from keeping it).
+  // Of the evaluated plans not yet expanded that `admits`, the one closest to keeping the constraints.
+  auto closest_unexpanded = [&](auto&& admits) -> std::optional<std::size_t> {
+    std::optional<std::size_t> out;
+    for (std::size_t i = 0; i < r.trials.size(); ++i)
+      if (r.trials[i].value > kNone && !expanded.count(r.trials[i].candidate) && admits(i) && (!out || closer(i, *out)))
+        out = i;
+    return out;
+  };
   auto best_unexpanded = [&]() -> std::optional<std::size_t> {
-    std::optional<std::size_t> out, improving;
     const double inc = r.trials[*incumbent].score;
+    if (feasible)
+      if (auto improving = closest_unexpanded([&](std::size_t i) { return r.trials[i].value > inc; })) return improving;
+    std::optional<std::size_t> out;
     for (std::size_t i = 0; i < r.trials.size(); ++i) {
       if (!(r.trials[i].value > kNone) || expanded.count(r.trials[i].candidate)) continue;
       if (!out || (feasible ? r.trials[i].value > r.trials[*out].value : closer(i, *out))) out = i;
-      if (feasible && r.trials[i].value > inc && (!improving || closer(i, *improving))) improving = i;
     }
-    return improving ? improving : out;
+    return out;
   };
   // A plan that beats the incumbent by more than the noise band and breaks the constraints by at
   // most twice that band is a move or two from keeping them: it is expanded (a repair) before the
@@ -142,15 +153,11 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
   // 2.4x Baseline's throughput with albert's p95 2.1 % over its limit, and the search stopped
   // with Baseline after 19 of its 40 s, that plan never expanded. The unexpanded one closest to
   // keeping the constraints, if any.
-  auto near_miss = [&](double inc) -> std::optional<std::size_t> {
-    std::optional<std::size_t> out;
-    for (std::size_t i = 0; i < r.trials.size(); ++i) {
-      const Trial& t = r.trials[i];
-      if (!(t.value > inc + std::abs(inc) * opt.noise) || expanded.count(t.candidate)) continue;
+  auto near_miss = [&](double inc) {
+    return closest_unexpanded([&](std::size_t i) {
       const double v = violation(i);
-      if (v > 0 && v <= kNearMissBands * opt.noise && (!out || closer(i, *out))) out = i;
-    }
-    return out;
+      return beats(r.trials[i].value, inc) && v > 0 && v <= kNearMissBands * opt.noise;
+    });
   };
   while (r.stop_reason.empty()) {
     if (r.rounds >= opt.max_rounds) { r.stop_reason = fmt::format("max_rounds ({}) reached", opt.max_rounds); break; }
@@ -205,7 +212,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       if (v > 0 && v < here_violation - opt.noise) repair = closest_here;
     }
     const double inc = r.trials[*incumbent].score;
-    if (best_here && (!feasible || r.trials[*best_here].score > inc + std::abs(inc) * opt.noise)) {
+    if (best_here && (!feasible || beats(r.trials[*best_here].score, inc))) {
       incumbent = best_here;
       feasible = true;
       stale = 0;
@@ -254,7 +261,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
     std::size_t most = best;
     for (std::size_t i = 0; i < r.trials.size(); ++i)
       if (score_of(i) > kNone && score_of(i) >= band_floor && secondary(i) > secondary(most)) most = i;
-    return secondary(most) > secondary(best) + std::abs(secondary(best)) * opt.noise ? most : best;
+    return beats(secondary(most), secondary(best)) ? most : best;
   };
   // The pick: a plan that keeps the constraints with a value within the noise band of the search's
   // best cannot be told apart from it in the objective (a window's spread); the one of those with
@@ -299,7 +306,7 @@ SearchResult search(const PlanSpace& space, const Objective& objective, const st
       // As in the search, another plan takes over only by beating the pick's mean by more than the
       // noise band (or when the pick no longer keeps the constraints).
       const double kept = score_of(pick);
-      if (kept > kNone && score_of(*best) <= kept + std::abs(kept) * opt.noise) break;
+      if (kept > kNone && !beats(score_of(*best), kept)) break;
       pick = pick_near(*best);
     }
     if (!confirmed.count(pick))  // windows spent: the best of those measured twice that keeps the constraints
