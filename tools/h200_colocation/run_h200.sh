@@ -25,7 +25,12 @@ export PYTHONPATH=$PWD/python${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 # kernels wait behind another's (docs/hardware.md, "Hardware work queues"). The library sets it too,
 # but only where it starts the driver before anything else in the process does.
 # QUEUES=library: leave it unset, so that the library's own setting is what runs (to check it).
-if [ "${QUEUES:-}" = library ]; then
+# MPS: the driver's 8 per client: four clients of 32 each are more than the MPS server takes
+# ("Reached maximum number of device connections", the clients fail with "device busy or
+# unavailable", H200, 2026-12-02); each MPS worker runs one stream, so more queues do nothing.
+if [ "$phase" = mps ]; then
+  export CUDA_DEVICE_MAX_CONNECTIONS=8
+elif [ "${QUEUES:-}" = library ]; then
   unset CUDA_DEVICE_MAX_CONNECTIONS
 else
   export CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-32}
@@ -54,10 +59,6 @@ sweep)
     --tune-time ${TUNE_TIME:-40} ${SWEEP_ARGS:-} --static-max ${STATIC_MAX:-16} ${STRATEGIES:+--strategies $STRATEGIES} --out "$R/sweep"
   ;;
 mps)
-  # The driver's 8 queues per client: four clients of 32 each are more than the MPS server takes
-  # ("Reached maximum number of device connections", the clients fail with "device busy or
-  # unavailable", H200, 2026-12-02); each MPS worker runs one stream, so more queues do nothing.
-  export CUDA_DEVICE_MAX_CONNECTIONS=8
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps_pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps_log
   mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
   trap 'echo quit | nvidia-cuda-mps-control >/dev/null 2>&1' EXIT
